@@ -1,0 +1,56 @@
+package netns
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestCreateDoClose(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("kernel tests must run as root in CI")
+		}
+		t.Skip("needs root")
+	}
+	name := fmt.Sprintf("leash-nstest-%d", os.Getpid())
+	ns, err := Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+
+	var inside []net.Interface
+	if err := ns.Do(func() error {
+		var err error
+		inside, err = net.Interfaces()
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(inside) != 1 || inside[0].Name != "lo" {
+		t.Errorf("interfaces in new namespace = %v, want only lo", inside)
+	}
+	var self, inner unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &self); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Stat(ns.Path(), &inner); err != nil {
+		t.Fatal(err)
+	}
+	if self.Ino == inner.Ino {
+		t.Errorf("calling thread is inside the test namespace after Do")
+	}
+	if err := ns.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ns.Path()); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after Close: %v", ns.Path(), err)
+	}
+	if err := ns.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}

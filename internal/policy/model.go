@@ -1,0 +1,143 @@
+package policy
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// Pos is a position in a policy file. Line and Col are 1-based.
+type Pos struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
+}
+
+// String formats the position as FILE:LINE:COL.
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
+
+// Action is what a rule or a policy default does with a connection.
+type Action string
+
+// Actions. Deny drops silently; Reject answers with a TCP reset for TCP and
+// ICMP administratively-prohibited otherwise, so clients fail fast.
+const (
+	Allow  Action = "allow"
+	Deny   Action = "deny"
+	Reject Action = "reject"
+)
+
+// UnownedMode says how packets without an owning socket are judged.
+type UnownedMode string
+
+// Unowned modes; see docs/security.md "packets without an owner".
+const (
+	// UnownedEveryone (default): packets of known connections (ct established,
+	// related) and IPv6 neighbour discovery, MLD and IGMP pass; everything else
+	// is judged by the everyone policy, or allowed when there is none.
+	UnownedEveryone UnownedMode = "everyone"
+	// UnownedAllow: all packets without an owner pass.
+	UnownedAllow UnownedMode = "allow"
+	// UnownedDeny: only packets of known connections and link-local control
+	// (ND, MLD, IGMP) pass; everything else is dropped.
+	UnownedDeny UnownedMode = "deny"
+)
+
+// LoopbackMode says what a policy's subjects may reach on this host itself
+// (every packet leaving through `lo`, which includes the host's own addresses).
+type LoopbackMode string
+
+// Loopback modes.
+const (
+	LoopbackAll   LoopbackMode = "all"   // everything on this host
+	LoopbackNone  LoopbackMode = "none"  // nothing on this host
+	LoopbackPorts LoopbackMode = "ports" // only the listed ports
+	// LoopbackRules: loopback traffic goes through the policy's rules and
+	// default like any other destination.
+	LoopbackRules LoopbackMode = "rules"
+)
+
+// Loopback is a policy's loopback access.
+type Loopback struct {
+	Mode   LoopbackMode `json:"mode"`
+	Protos []ProtoSpec  `json:"protos,omitempty"` // LoopbackPorts only
+	Pos    Pos          `json:"pos"`
+}
+
+// Resolved is a validated policy file with every name resolved: users and
+// groups to ids, hostnames and named lists to merged prefixes, services to
+// port numbers. It is the input of compile.Compile, which is pure; all
+// lookups (passwd, group, DNS, /etc/services) happen before it.
+type Resolved struct {
+	File     string            `json:"file"`
+	Baseline Baseline          `json:"baseline"`
+	Policies []*ResolvedPolicy `json:"policies"`
+	// Hosts records what every hostname in the file resolved to, for `plan`.
+	Hosts map[string][]netip.Addr `json:"hosts,omitempty"`
+}
+
+// Baseline holds the defaults that apply before and around all policies.
+type Baseline struct {
+	// Loopback is the default loopback access of every policy.
+	Loopback Loopback `json:"loopback"`
+	// Established is the default of every policy's Established.
+	Established bool `json:"established"`
+	// Unowned says how packets without an owning socket are judged.
+	Unowned UnownedMode `json:"unowned"`
+	Pos     Pos         `json:"pos"`
+}
+
+// ResolvedPolicy is one policy with its subjects expanded to ids.
+type ResolvedPolicy struct {
+	Name string `json:"name"`
+	Pos  Pos    `json:"pos"`
+
+	// UIDs are the users the policy names directly (names, uids, ranges).
+	UIDs []ruleset.Range `json:"uids,omitempty"`
+	// GIDs are the groups the policy names; matched on the socket's gid.
+	GIDs []uint32 `json:"gids,omitempty"`
+	// MemberUIDs are the uids of all members of GIDs: users whose primary
+	// group it is and users who list it as a supplementary group.
+	MemberUIDs []ruleset.Range `json:"member_uids,omitempty"`
+	// Everyone marks the catch-all policy.
+	Everyone bool `json:"everyone,omitempty"`
+
+	Rules   []*ResolvedRule `json:"rules,omitempty"`
+	Default Action          `json:"default"`
+	// DefaultPos is where the default was written (the policy's position if implicit).
+	DefaultPos Pos `json:"default_pos"`
+
+	Loopback Loopback `json:"loopback"`
+	// Established: the subjects' packets that reply on connections others
+	// opened to them (ct direction reply) pass without consulting the rules.
+	Established bool `json:"established"`
+}
+
+// ResolvedRule is one rule of a policy.
+type ResolvedRule struct {
+	Index  int    `json:"index"` // 1-based within the policy
+	Pos    Pos    `json:"pos"`
+	Action Action `json:"action"`
+	Text   string `json:"text"` // the rule as written, on one line
+	// To is nil for "any destination"; otherwise the merged destination
+	// prefixes. A family with no prefixes matches nothing in that family.
+	To *Destinations `json:"to,omitempty"`
+	// Protos is nil for "any protocol, any port".
+	Protos []ProtoSpec `json:"protos,omitempty"`
+}
+
+// Destinations are merged, sorted, non-overlapping prefixes per family.
+type Destinations struct {
+	V4 []netip.Prefix `json:"v4,omitempty"`
+	V6 []netip.Prefix `json:"v6,omitempty"`
+}
+
+// ProtoSpec matches one IP protocol and optionally its ports or ICMP types.
+type ProtoSpec struct {
+	Proto uint8 `json:"proto"` // ruleset.ProtoTCP, ProtoUDP, ProtoICMP, ProtoICMPv6
+	// Ports (TCP, UDP): nil means any port. Merged and sorted.
+	Ports []ruleset.Range `json:"ports,omitempty"`
+	// Types (ICMP, ICMPv6): nil means any type. Merged and sorted.
+	Types []ruleset.Range `json:"types,omitempty"`
+}

@@ -1,0 +1,223 @@
+// Package ruleset is leash's model of the one nftables table it owns.
+//
+// A Ruleset is what internal/compile produces from a policy, what internal/nft
+// encodes into one netlink transaction (and decodes back from the kernel), what
+// internal/eval interprets to explain a verdict, and what Text prints as
+// `nft -f` input. Every rule in a Ruleset is exactly one kernel rule, in order,
+// so counters read back from the kernel map onto it one to one.
+//
+// The model is deliberately closed: a rule is a conjunction of Matches drawn
+// from a small fixed vocabulary (MatchKind) and one Verdict. Anything the
+// kernel holds in leash's table that does not fit this vocabulary is foreign
+// and reported as such by the decoder.
+package ruleset
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// TableName is the name of the table leash owns, in family inet.
+const TableName = "leash"
+
+// Ruleset is the whole `table inet leash`.
+type Ruleset struct {
+	Sets   []*Set   `json:"sets,omitempty"`
+	Maps   []*Map   `json:"maps,omitempty"`
+	Chains []*Chain `json:"chains"`
+}
+
+// SetKind is the nftables data type of a set's keys.
+type SetKind string
+
+// The set and map key types leash uses. All sets are interval sets.
+const (
+	KindIPv4   SetKind = "ipv4_addr"    // ip daddr
+	KindIPv6   SetKind = "ipv6_addr"    // ip6 daddr
+	KindPort   SetKind = "inet_service" // th dport
+	KindICMP   SetKind = "icmp_type"    // icmp type
+	KindICMPv6 SetKind = "icmpv6_type"  // icmpv6 type
+	KindUID    SetKind = "uid"          // meta skuid (maps only)
+	KindGID    SetKind = "gid"          // meta skgid (maps only)
+)
+
+// Set is a named interval set (`set NAME { type KIND; flags interval; }`).
+// Address sets use Prefixes, numeric sets use Ranges. Elements are sorted,
+// merged and non-overlapping: the kernel rejects overlapping intervals.
+type Set struct {
+	Name     string         `json:"name"`
+	Kind     SetKind        `json:"kind"`
+	Prefixes []netip.Prefix `json:"prefixes,omitempty"`
+	Ranges   []Range        `json:"ranges,omitempty"`
+}
+
+// Range is an inclusive numeric interval [Lo, Hi].
+type Range struct {
+	Lo uint32 `json:"lo"`
+	Hi uint32 `json:"hi"`
+}
+
+// Contains reports whether v lies in r.
+func (r Range) Contains(v uint32) bool { return r.Lo <= v && v <= r.Hi }
+
+// Map is a verdict map keyed by uid or gid:
+// `map NAME { type uid : verdict; flags interval; elements = { 1000 : jump p_x } }`.
+// Entries are sorted and disjoint.
+type Map struct {
+	Name    string     `json:"name"`
+	Key     SetKind    `json:"key"` // KindUID or KindGID
+	Entries []MapEntry `json:"entries,omitempty"`
+}
+
+// MapEntry sends the uids (or gids) in Range to Chain with a jump.
+type MapEntry struct {
+	Range
+	Chain string `json:"chain"`
+}
+
+// Chain is one nftables chain. Base chains have a Hook.
+type Chain struct {
+	Name  string  `json:"name"`
+	Hook  *Hook   `json:"hook,omitempty"`
+	Rules []*Rule `json:"rules,omitempty"`
+}
+
+// Hook makes a chain a base chain:
+// `type filter hook output priority PRIORITY; policy accept;`.
+// leash only ever hooks output with policy accept; its rules carry the verdicts.
+type Hook struct {
+	Hook     string `json:"hook"`     // "output"
+	Priority int32  `json:"priority"` // 0 = filter
+}
+
+// Rule is one kernel rule: all Matches must hold, then Verdict applies.
+// Every rule carries a counter.
+type Rule struct {
+	Match   []Match `json:"match,omitempty"`
+	Verdict Verdict `json:"verdict"`
+	Origin  Origin  `json:"origin"`
+	// Counters read back from the kernel; zero in compiled output.
+	Packets uint64 `json:"packets,omitempty"`
+	Bytes   uint64 `json:"bytes,omitempty"`
+}
+
+// MatchKind is one of the conditions leash's rules are built from.
+type MatchKind string
+
+// The match vocabulary. The nft equivalent of each is in Match.String.
+const (
+	// MatchFamily: `meta nfproto ipv4|ipv6`. Value is 4 or 6.
+	MatchFamily MatchKind = "family"
+	// MatchOwned: `meta skuid >= 0`: the packet has an owning full socket with
+	// a file (see docs/security.md, "packets without an owner").
+	MatchOwned MatchKind = "owned"
+	// MatchLoopback: `oif "lo"` (ifindex 1): the packet stays on this host.
+	MatchLoopback MatchKind = "loopback"
+	// MatchCtReply: `ct direction reply`: the packet answers a connection
+	// that was opened towards this host.
+	MatchCtReply MatchKind = "ct-reply"
+	// MatchCtEstablished: `ct state established,related`.
+	MatchCtEstablished MatchKind = "ct-established"
+	// MatchL4Proto: `meta l4proto N`. Value is the IP protocol number.
+	MatchL4Proto MatchKind = "l4proto"
+	// MatchDaddr: `ip daddr @SET` or `ip6 daddr @SET` (by the set's kind).
+	MatchDaddr MatchKind = "daddr"
+	// MatchDport: `th dport @SET`.
+	MatchDport MatchKind = "dport"
+	// MatchICMPType: `icmp type @SET` or `icmpv6 type @SET` (by the set's kind).
+	MatchICMPType MatchKind = "icmp-type"
+)
+
+// Match is one condition of a rule. Set names a set for the lookup kinds;
+// Value carries the operand of MatchFamily and MatchL4Proto.
+type Match struct {
+	Kind  MatchKind `json:"kind"`
+	Set   string    `json:"set,omitempty"`
+	Value uint32    `json:"value,omitempty"`
+}
+
+// VerdictKind is what a rule does when it matches.
+type VerdictKind string
+
+// Verdicts. Reject is split in two kinds so that one IR rule is one kernel rule.
+const (
+	Accept       VerdictKind = "accept"
+	Drop         VerdictKind = "drop"
+	RejectTCPRST VerdictKind = "reject-tcp-reset"        // reject with tcp reset
+	RejectAdmin  VerdictKind = "reject-admin-prohibited" // reject with icmpx admin-prohibited
+	Jump         VerdictKind = "jump"                    // jump Chain
+	Goto         VerdictKind = "goto"                    // goto Chain
+	VMap         VerdictKind = "vmap"                    // meta skuid|skgid vmap @Map
+	Continue     VerdictKind = "continue"                // counter only, no verdict
+)
+
+// Verdict is a rule's action.
+type Verdict struct {
+	Kind  VerdictKind `json:"kind"`
+	Chain string      `json:"chain,omitempty"` // Jump, Goto
+	Map   string      `json:"map,omitempty"`   // VMap: the map; its Key says skuid or skgid
+}
+
+// Terminal reports whether the verdict ends evaluation of the packet in
+// leash's table when taken (accept, drop or reject).
+func (v Verdict) Terminal() bool {
+	switch v.Kind {
+	case Accept, Drop, RejectTCPRST, RejectAdmin:
+		return true
+	}
+	return false
+}
+
+// Allows reports whether a terminal verdict lets the packet through.
+func (v Verdict) Allows() bool { return v.Kind == Accept }
+
+// Origin ties a kernel rule back to the policy text that produced it.
+// ID is stored in the kernel as the rule's comment (`comment "ID"`).
+type Origin struct {
+	ID     string `json:"id"`               // e.g. "webmail/r1", "webmail/default", "baseline/unowned"
+	Policy string `json:"policy,omitempty"` // policy name, empty for baseline rules
+	Rule   int    `json:"rule,omitempty"`   // 1-based rule number within the policy, 0 if none
+	What   string `json:"what"`             // rule, default, loopback, established, dispatch, unowned
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Col    int    `json:"col,omitempty"`
+	Text   string `json:"text,omitempty"` // the policy source of the rule, one line
+}
+
+// Where formats the origin's source position as FILE:LINE:COL, or "" if unknown.
+func (o Origin) Where() string {
+	if o.File == "" || o.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col)
+}
+
+// Set returns the set named name, or nil.
+func (rs *Ruleset) Set(name string) *Set {
+	for _, s := range rs.Sets {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Map returns the verdict map named name, or nil.
+func (rs *Ruleset) Map(name string) *Map {
+	for _, m := range rs.Maps {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Chain returns the chain named name, or nil.
+func (rs *Ruleset) Chain(name string) *Chain {
+	for _, c := range rs.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}

@@ -1,0 +1,236 @@
+package ruleset
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TextOptions tune Text.
+type TextOptions struct {
+	// Counters prints `counter packets N bytes M` instead of a bare `counter`.
+	Counters bool
+	// Sources prints a `# FILE:LINE: source` comment above every rule that came
+	// from the policy text. nft -f accepts and ignores these lines.
+	Sources bool
+}
+
+// Text renders rs as `nft -f` input that creates `table inet leash`.
+// The output is deterministic: it is used for golden files and for diffs.
+func Text(rs *Ruleset, opt TextOptions) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n", TableName)
+	for _, s := range rs.Sets {
+		writeSet(&b, s)
+	}
+	for _, m := range rs.Maps {
+		writeMap(&b, m)
+	}
+	for i, c := range rs.Chains {
+		if i > 0 || len(rs.Sets)+len(rs.Maps) > 0 {
+			b.WriteString("\n")
+		}
+		writeChain(&b, rs, c, opt)
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+func writeSet(b *strings.Builder, s *Set) {
+	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n", s.Name, s.Kind)
+	var elems []string
+	for _, p := range s.Prefixes {
+		elems = append(elems, p.String())
+	}
+	for _, r := range s.Ranges {
+		elems = append(elems, rangeText(s.Kind, r))
+	}
+	writeElements(b, elems)
+	b.WriteString("\t}\n")
+}
+
+func writeMap(b *strings.Builder, m *Map) {
+	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n\t\tflags interval\n", m.Name, m.Key)
+	var elems []string
+	for _, e := range m.Entries {
+		elems = append(elems, fmt.Sprintf("%s : jump %s", rangeText(m.Key, e.Range), e.Chain))
+	}
+	writeElements(b, elems)
+	b.WriteString("\t}\n")
+}
+
+// writeElements prints an elements block, a few per line, or nothing for an
+// empty set (nft -f rejects `elements = { }`).
+func writeElements(b *strings.Builder, elems []string) {
+	if len(elems) == 0 {
+		return
+	}
+	const perLine = 4
+	b.WriteString("\t\telements = { ")
+	for i, e := range elems {
+		if i > 0 {
+			b.WriteString(",")
+			if i%perLine == 0 {
+				b.WriteString("\n\t\t\t     ")
+			} else {
+				b.WriteString(" ")
+			}
+		}
+		b.WriteString(e)
+	}
+	b.WriteString(" }\n")
+}
+
+func rangeText(kind SetKind, r Range) string {
+	if r.Lo == r.Hi {
+		return numText(kind, r.Lo)
+	}
+	return numText(kind, r.Lo) + "-" + numText(kind, r.Hi)
+}
+
+// numText prints uids and gids as numbers: nft would print names, but numbers
+// are what the kernel holds and do not depend on this host's passwd file.
+func numText(_ SetKind, v uint32) string { return fmt.Sprint(v) }
+
+func writeChain(b *strings.Builder, rs *Ruleset, c *Chain, opt TextOptions) {
+	fmt.Fprintf(b, "\tchain %s {\n", c.Name)
+	if c.Hook != nil {
+		fmt.Fprintf(b, "\t\ttype filter hook %s priority %s; policy accept;\n", c.Hook.Hook, priorityText(c.Hook.Priority))
+	}
+	for _, r := range c.Rules {
+		if opt.Sources && r.Origin.Text != "" {
+			fmt.Fprintf(b, "\t\t# %s\n", sourceComment(r.Origin))
+		}
+		fmt.Fprintf(b, "\t\t%s\n", RuleText(rs, r, opt.Counters))
+	}
+	b.WriteString("\t}\n")
+}
+
+func sourceComment(o Origin) string {
+	if w := o.Where(); w != "" {
+		return w + ": " + o.Text
+	}
+	return o.Text
+}
+
+func priorityText(p int32) string {
+	switch {
+	case p == 0:
+		return "filter"
+	case p > 0:
+		return fmt.Sprintf("filter + %d", p)
+	default:
+		return fmt.Sprintf("filter - %d", -p)
+	}
+}
+
+// RuleText renders one rule in nft syntax, e.g.
+// `meta nfproto ipv4 ip daddr @s1 meta l4proto tcp th dport @s2 counter accept comment "web/r1"`.
+func RuleText(rs *Ruleset, r *Rule, counters bool) string {
+	var parts []string
+	for _, m := range r.Match {
+		parts = append(parts, MatchText(rs, m))
+	}
+	parts = append(parts, counterText(r, counters))
+	if r.Verdict.Kind == VMap {
+		parts = append(parts, vmapText(rs, r.Verdict))
+	} else {
+		parts = append(parts, VerdictText(r.Verdict))
+	}
+	if r.Origin.ID != "" {
+		parts = append(parts, fmt.Sprintf("comment %q", r.Origin.ID))
+	}
+	var out []string
+	for _, p := range parts {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func counterText(r *Rule, counters bool) string {
+	if counters {
+		return fmt.Sprintf("counter packets %d bytes %d", r.Packets, r.Bytes)
+	}
+	return "counter"
+}
+
+func vmapText(rs *Ruleset, v Verdict) string {
+	key := "skuid"
+	if m := rs.Map(v.Map); m != nil && m.Key == KindGID {
+		key = "skgid"
+	}
+	return fmt.Sprintf("meta %s vmap @%s", key, v.Map)
+}
+
+// MatchText renders one match in nft syntax.
+func MatchText(rs *Ruleset, m Match) string {
+	switch m.Kind {
+	case MatchFamily:
+		if m.Value == 6 {
+			return "meta nfproto ipv6"
+		}
+		return "meta nfproto ipv4"
+	case MatchOwned:
+		return "meta skuid >= 0"
+	case MatchLoopback:
+		return `oif "lo"`
+	case MatchCtReply:
+		return "ct direction reply"
+	case MatchCtEstablished:
+		return "ct state established,related"
+	case MatchL4Proto:
+		return "meta l4proto " + ProtoName(uint8(m.Value))
+	case MatchDaddr:
+		if s := rs.Set(m.Set); s != nil && s.Kind == KindIPv6 {
+			return "ip6 daddr @" + m.Set
+		}
+		return "ip daddr @" + m.Set
+	case MatchDport:
+		return "th dport @" + m.Set
+	case MatchICMPType:
+		if s := rs.Set(m.Set); s != nil && s.Kind == KindICMPv6 {
+			return "icmpv6 type @" + m.Set
+		}
+		return "icmp type @" + m.Set
+	}
+	return fmt.Sprintf("# unknown match %q", m.Kind)
+}
+
+// VerdictText renders a non-vmap verdict in nft syntax.
+func VerdictText(v Verdict) string {
+	switch v.Kind {
+	case RejectTCPRST:
+		return "reject with tcp reset"
+	case RejectAdmin:
+		return "reject with icmpx admin-prohibited"
+	case Jump, Goto:
+		return string(v.Kind) + " " + v.Chain
+	case Continue:
+		return ""
+	}
+	return string(v.Kind)
+}
+
+// IP protocol numbers leash names.
+const (
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)
+
+// ProtoName is the nft name of an IP protocol number (a number if unnamed).
+func ProtoName(p uint8) string {
+	switch p {
+	case ProtoICMP:
+		return "icmp"
+	case ProtoTCP:
+		return "tcp"
+	case ProtoUDP:
+		return "udp"
+	case ProtoICMPv6:
+		return "ipv6-icmp"
+	}
+	return fmt.Sprint(p)
+}
