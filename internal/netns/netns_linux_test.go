@@ -7,15 +7,12 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leash-dev/leash/internal/kerneltest"
 )
 
 func TestCreateDoClose(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kernel tests must run as root in CI")
-		}
-		t.Skip("needs root")
-	}
+	kerneltest.Require(t)
 	name := fmt.Sprintf("leash-nstest-%d", os.Getpid())
 	ns, err := Create(name)
 	if err != nil {
