@@ -215,6 +215,7 @@ func VerdictText(v Verdict) string {
 // IP protocol numbers leash names.
 const (
 	ProtoICMP   = 1
+	ProtoIGMP   = 2
 	ProtoTCP    = 6
 	ProtoUDP    = 17
 	ProtoICMPv6 = 58
@@ -225,6 +226,8 @@ func ProtoName(p uint8) string {
 	switch p {
 	case ProtoICMP:
 		return "icmp"
+	case ProtoIGMP:
+		return "igmp"
 	case ProtoTCP:
 		return "tcp"
 	case ProtoUDP:

@@ -1,0 +1,99 @@
+package compile
+
+import (
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// policyChain compiles one policy into chain p_NAME:
+//
+//	ct direction reply accept           (if established: allow)
+//	oif "lo" ...                        (loopback access, unless loopback: rules)
+//	<rules, first match wins>
+//	<default verdict>
+//
+// The chain always ends in a terminal verdict, so a packet that enters it is
+// decided by this policy alone.
+func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
+	ch := &ruleset.Chain{Name: ChainName(p.Name)}
+	if p.Established {
+		ch.Rules = append(ch.Rules, &ruleset.Rule{
+			Match:   []ruleset.Match{{Kind: ruleset.MatchCtReply}},
+			Verdict: ruleset.Verdict{Kind: ruleset.Accept},
+			Origin:  c.origin(p.Name+"/established", p.Name, "established", 0, p.Pos, "established: allow"),
+		})
+	}
+	ch.Rules = append(ch.Rules, c.loopbackRules(p)...)
+	for _, r := range p.Rules {
+		o := c.origin(ruleID(p.Name, r.Index), p.Name, "rule", r.Index, r.Pos, r.Text)
+		ch.Rules = append(ch.Rules, c.ruleRules(p.Name, r.Index, r.Action, r.To, r.Protos, nil, o)...)
+	}
+	def := c.origin(p.Name+"/default", p.Name, "default", 0, p.DefaultPos, "default: "+string(p.Default))
+	ch.Rules = append(ch.Rules, actionRules(p.Default, nil, def)...)
+	c.policies = append(c.policies, ch)
+}
+
+// loopbackRules compiles a policy's loopback access. Denied loopback traffic
+// is rejected, so local clients fail at once instead of hanging.
+func (c *compiler) loopbackRules(p *policy.ResolvedPolicy) []*ruleset.Rule {
+	lo := []ruleset.Match{{Kind: ruleset.MatchLoopback}}
+	o := c.origin(p.Name+"/loopback", p.Name, "loopback", 0, p.Loopback.Pos, "loopback: "+string(p.Loopback.Mode))
+	switch p.Loopback.Mode {
+	case policy.LoopbackAll:
+		return actionRules(policy.Allow, lo, o)
+	case policy.LoopbackNone:
+		return actionRules(policy.Reject, lo, o)
+	case policy.LoopbackPorts:
+		rules := c.ruleRules(p.Name, 0, policy.Allow, nil, p.Loopback.Protos, lo, o)
+		return append(rules, actionRules(policy.Reject, lo, o)...)
+	}
+	return nil // LoopbackRules: loopback goes through the rules like anything else
+}
+
+// actionRules turns an action into kernel rules after the matches in pre.
+// Reject becomes two rules: a TCP reset for TCP, ICMP admin-prohibited for
+// everything else.
+func actionRules(a policy.Action, pre []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
+	switch a {
+	case policy.Allow:
+		return []*ruleset.Rule{{Match: pre, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o}}
+	case policy.Deny:
+		return []*ruleset.Rule{{Match: pre, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o}}
+	}
+	return rejectRules(pre, o)
+}
+
+// rejectRules rejects with a TCP reset when the packet is TCP and with
+// icmpx admin-prohibited otherwise. When pre already fixes the protocol,
+// only the rule that can match is emitted.
+func rejectRules(pre []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
+	proto, fixed := fixedProto(pre)
+	var out []*ruleset.Rule
+	if !fixed || proto == ruleset.ProtoTCP {
+		m := pre
+		if !fixed {
+			m = append(clone(pre), ruleset.Match{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoTCP})
+		}
+		out = append(out, &ruleset.Rule{Match: m, Verdict: ruleset.Verdict{Kind: ruleset.RejectTCPRST}, Origin: o})
+	}
+	if !fixed || proto != ruleset.ProtoTCP {
+		out = append(out, &ruleset.Rule{Match: clone(pre), Verdict: ruleset.Verdict{Kind: ruleset.RejectAdmin}, Origin: o})
+	}
+	return out
+}
+
+func fixedProto(ms []ruleset.Match) (uint32, bool) {
+	for _, m := range ms {
+		if m.Kind == ruleset.MatchL4Proto {
+			return m.Value, true
+		}
+	}
+	return 0, false
+}
+
+func clone(ms []ruleset.Match) []ruleset.Match {
+	if ms == nil {
+		return nil
+	}
+	return append([]ruleset.Match(nil), ms...)
+}

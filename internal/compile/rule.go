@@ -1,0 +1,115 @@
+package compile
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// ruleRules compiles one policy rule into kernel rules: one per address family
+// the destinations cover, times one per protocol the ports name (times two
+// for reject). pre holds matches that precede all of them (e.g. oif "lo").
+// An empty family (a list with only IPv4 addresses has no IPv6 part) emits
+// nothing for that family, so the rule cannot match there.
+func (c *compiler) ruleRules(pol string, n int, a policy.Action, to *policy.Destinations, protos []policy.ProtoSpec, pre []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
+	var out []*ruleset.Rule
+	for _, fam := range c.families(pol, n, to) {
+		for _, pm := range c.protoMatches(pol, n, fam.v, protos) {
+			m := append(append(clone(pre), fam.match...), pm...)
+			out = append(out, actionRules(a, m, o)...)
+		}
+	}
+	return out
+}
+
+// family is the destination part of a rule for one address family; v is 4, 6,
+// or 0 for "any family".
+type family struct {
+	v     int
+	match []ruleset.Match
+}
+
+func (c *compiler) families(pol string, n int, to *policy.Destinations) []family {
+	if to == nil {
+		return []family{{v: 0}}
+	}
+	var fams []family
+	if len(to.V4) > 0 {
+		s := c.addrSet(fmt.Sprintf("%s_r%d_v4", pol, n), ruleset.KindIPv4, to.V4)
+		fams = append(fams, family{v: 4, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s}}})
+	}
+	if len(to.V6) > 0 {
+		s := c.addrSet(fmt.Sprintf("%s_r%d_v6", pol, n), ruleset.KindIPv6, to.V6)
+		fams = append(fams, family{v: 6, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s}}})
+	}
+	return fams
+}
+
+// protoMatches returns one match list per protocol of protos that can occur
+// in family v (ICMP only with IPv4, ICMPv6 only with IPv6). nil protos means
+// any protocol: a single empty match list.
+func (c *compiler) protoMatches(pol string, n int, v int, protos []policy.ProtoSpec) [][]ruleset.Match {
+	if protos == nil {
+		return [][]ruleset.Match{nil}
+	}
+	var out [][]ruleset.Match
+	for _, p := range protos {
+		if (p.Proto == ruleset.ProtoICMP && v == 6) || (p.Proto == ruleset.ProtoICMPv6 && v == 4) {
+			continue
+		}
+		m := []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: uint32(p.Proto)}}
+		name := fmt.Sprintf("%s_r%d_%s", pol, n, protoSuffix(p.Proto))
+		switch {
+		case p.Ports != nil:
+			m = append(m, ruleset.Match{Kind: ruleset.MatchDport, Set: c.numSet(name, ruleset.KindPort, p.Ports)})
+		case p.Types != nil && p.Proto == ruleset.ProtoICMP:
+			m = append(m, ruleset.Match{Kind: ruleset.MatchICMPType, Set: c.numSet(name, ruleset.KindICMP, p.Types)})
+		case p.Types != nil && p.Proto == ruleset.ProtoICMPv6:
+			m = append(m, ruleset.Match{Kind: ruleset.MatchICMPType, Set: c.numSet(name, ruleset.KindICMPv6, p.Types)})
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func protoSuffix(p uint8) string {
+	switch p {
+	case ruleset.ProtoICMPv6:
+		return "icmpv6"
+	case ruleset.ProtoICMP:
+		return "icmp"
+	}
+	return ruleset.ProtoName(p)
+}
+
+// addrSet adds an address set, or returns the name of an identical one.
+func (c *compiler) addrSet(name string, kind ruleset.SetKind, ps []netip.Prefix) string {
+	var key strings.Builder
+	key.WriteString(string(kind))
+	for _, p := range ps {
+		key.WriteString(" " + p.String())
+	}
+	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Prefixes: ps})
+}
+
+// numSet adds a port or ICMP type set, or returns the name of an identical one.
+func (c *compiler) numSet(name string, kind ruleset.SetKind, rs []ruleset.Range) string {
+	var key strings.Builder
+	key.WriteString(string(kind))
+	for _, r := range rs {
+		fmt.Fprintf(&key, " %d-%d", r.Lo, r.Hi)
+	}
+	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Ranges: rs})
+}
+
+func (c *compiler) addSet(key string, s *ruleset.Set) string {
+	if name, ok := c.setIndex[key]; ok {
+		return name
+	}
+	c.setIndex[key] = s.Name
+	c.rs.Sets = append(c.rs.Sets, s)
+	return s.Name
+}

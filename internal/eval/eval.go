@@ -1,0 +1,149 @@
+// Package eval answers "what would the kernel do with this packet?" by
+// interpreting a compiled ruleset exactly as nftables walks it: chains in
+// order, first terminal verdict wins, verdict maps dispatch by uid/gid,
+// jump returns and goto does not, and a base chain falls through to its
+// accept policy. It is pure: `leash check` and `leash test` use it to explain
+// verdicts, and the kernel tests prove it agrees with the kernel.
+package eval
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// Packet is the part of an outgoing packet leash's rules look at.
+type Packet struct {
+	// Owned is false for packets without an owning socket; UID and GID are
+	// then meaningless.
+	Owned    bool
+	UID, GID uint32
+	Daddr    netip.Addr
+	Proto    uint8  // IP protocol number (ruleset.ProtoTCP, ...)
+	Dport    uint16 // TCP/UDP destination port
+	ICMPType uint8  // ICMP/ICMPv6 type
+	// Loopback: the packet leaves through lo (its destination is this host).
+	Loopback bool
+	// CtReply: the packet answers a connection opened towards this host.
+	CtReply bool
+	// CtEstablished: conntrack knows the connection (established or related).
+	CtEstablished bool
+}
+
+// Result is the verdict for a packet and why.
+type Result struct {
+	// Verdict is the terminal verdict taken (accept, drop, reject-...), or
+	// accept with Rule == nil when the packet fell through the base chain.
+	Verdict ruleset.Verdict
+	// Rule is the rule that decided, nil for the base chain's policy.
+	Rule *ruleset.Rule
+	// Chain is the chain holding Rule.
+	Chain string
+	// Path lists the chains the packet went through, in order.
+	Path []string
+}
+
+// Allowed reports whether the packet gets through leash's table.
+func (r Result) Allowed() bool { return r.Verdict.Allows() }
+
+// maxDepth bounds chain nesting, like the kernel's NFT_JUMP_STACK_SIZE.
+const maxDepth = 16
+
+// Evaluate runs pkt through rs from its output base chain.
+func Evaluate(rs *ruleset.Ruleset, pkt Packet) (Result, error) {
+	base := baseChain(rs)
+	if base == nil {
+		return Result{Verdict: ruleset.Verdict{Kind: ruleset.Accept}}, nil
+	}
+	res := Result{}
+	done, err := walk(rs, base, pkt, &res, 0)
+	if err != nil {
+		return Result{}, err
+	}
+	if !done {
+		res.Verdict = ruleset.Verdict{Kind: ruleset.Accept} // base chain policy accept
+		res.Rule, res.Chain = nil, base.Name
+	}
+	return res, nil
+}
+
+func baseChain(rs *ruleset.Ruleset) *ruleset.Chain {
+	for _, c := range rs.Chains {
+		if c.Hook != nil && c.Hook.Hook == "output" {
+			return c
+		}
+	}
+	return nil
+}
+
+// walk evaluates chain c; it reports done when a terminal verdict was taken.
+func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth int) (bool, error) {
+	if depth > maxDepth {
+		return false, fmt.Errorf("eval: chains nested deeper than %d at %s", maxDepth, c.Name)
+	}
+	res.Path = append(res.Path, c.Name)
+	for _, r := range c.Rules {
+		ok, err := matches(rs, r.Match, pkt)
+		if err != nil {
+			return false, fmt.Errorf("eval: chain %s rule %q: %w", c.Name, r.Origin.ID, err)
+		}
+		if !ok {
+			continue
+		}
+		target, jump, err := target(rs, r.Verdict, pkt)
+		if err != nil {
+			return false, fmt.Errorf("eval: chain %s rule %q: %w", c.Name, r.Origin.ID, err)
+		}
+		switch {
+		case r.Verdict.Terminal():
+			res.Verdict, res.Rule, res.Chain = r.Verdict, r, c.Name
+			return true, nil
+		case target != nil:
+			done, err := walk(rs, target, pkt, res, depth+1)
+			if done || err != nil || !jump {
+				return done, err // goto never returns to this chain
+			}
+		}
+	}
+	return false, nil
+}
+
+// target resolves the chain a jump, goto or vmap verdict leads to (nil when a
+// vmap has no entry for the packet, or for continue). jump reports whether
+// evaluation returns to the calling chain afterwards.
+func target(rs *ruleset.Ruleset, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
+	name, jump := "", true
+	switch v.Kind {
+	case ruleset.Jump:
+		name = v.Chain
+	case ruleset.Goto:
+		name, jump = v.Chain, false
+	case ruleset.VMap:
+		m := rs.Map(v.Map)
+		if m == nil {
+			return nil, false, fmt.Errorf("no map %q", v.Map)
+		}
+		if !pkt.Owned {
+			return nil, false, nil // meta skuid/skgid cannot be loaded: no match
+		}
+		key := pkt.UID
+		if m.Key == ruleset.KindGID {
+			key = pkt.GID
+		}
+		for _, e := range m.Entries {
+			if e.Contains(key) {
+				name = e.Chain
+				break
+			}
+		}
+	}
+	if name == "" {
+		return nil, false, nil
+	}
+	c := rs.Chain(name)
+	if c == nil {
+		return nil, false, fmt.Errorf("no chain %q", name)
+	}
+	return c, jump, nil
+}

@@ -1,0 +1,106 @@
+package eval
+
+import (
+	"fmt"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// matches reports whether all of ms hold for pkt, with the kernel's semantics
+// for each match kind (see ruleset.MatchKind).
+func matches(rs *ruleset.Ruleset, ms []ruleset.Match, pkt Packet) (bool, error) {
+	for _, m := range ms {
+		ok, err := match(rs, m, pkt)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func match(rs *ruleset.Ruleset, m ruleset.Match, pkt Packet) (bool, error) {
+	switch m.Kind {
+	case ruleset.MatchFamily:
+		return family(pkt) == m.Value, nil
+	case ruleset.MatchOwned:
+		return pkt.Owned, nil
+	case ruleset.MatchLoopback:
+		return pkt.Loopback, nil
+	case ruleset.MatchCtReply:
+		return pkt.CtReply, nil
+	case ruleset.MatchCtEstablished:
+		return pkt.CtEstablished || pkt.CtReply, nil
+	case ruleset.MatchL4Proto:
+		return uint32(pkt.Proto) == m.Value, nil
+	case ruleset.MatchDaddr:
+		return daddrIn(rs, m.Set, pkt)
+	case ruleset.MatchDport:
+		if pkt.Proto != ruleset.ProtoTCP && pkt.Proto != ruleset.ProtoUDP {
+			return false, nil // no transport header ports to load
+		}
+		return numIn(rs, m.Set, uint32(pkt.Dport))
+	case ruleset.MatchICMPType:
+		return icmpIn(rs, m.Set, pkt)
+	}
+	return false, fmt.Errorf("unknown match kind %q", m.Kind)
+}
+
+func family(pkt Packet) uint32 {
+	if pkt.Daddr.Is4() {
+		return 4
+	}
+	return 6
+}
+
+func set(rs *ruleset.Ruleset, name string) (*ruleset.Set, error) {
+	if s := rs.Set(name); s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("no set %q", name)
+}
+
+// daddrIn: `ip daddr @s` only matches IPv4 packets, `ip6 daddr @s` IPv6 ones.
+func daddrIn(rs *ruleset.Ruleset, name string, pkt Packet) (bool, error) {
+	s, err := set(rs, name)
+	if err != nil {
+		return false, err
+	}
+	if (s.Kind == ruleset.KindIPv4) != pkt.Daddr.Is4() {
+		return false, nil
+	}
+	for _, p := range s.Prefixes {
+		if p.Contains(pkt.Daddr) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func numIn(rs *ruleset.Ruleset, name string, v uint32) (bool, error) {
+	s, err := set(rs, name)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range s.Ranges {
+		if r.Contains(v) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// icmpIn: `icmp type` needs an IPv4 ICMP packet, `icmpv6 type` an ICMPv6 one.
+func icmpIn(rs *ruleset.Ruleset, name string, pkt Packet) (bool, error) {
+	s, err := set(rs, name)
+	if err != nil {
+		return false, err
+	}
+	want := uint8(ruleset.ProtoICMP)
+	if s.Kind == ruleset.KindICMPv6 {
+		want = ruleset.ProtoICMPv6
+	}
+	if pkt.Proto != want {
+		return false, nil
+	}
+	return numIn(rs, name, uint32(pkt.ICMPType))
+}
