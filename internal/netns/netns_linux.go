@@ -20,10 +20,13 @@ import (
 // Dir is where named namespaces are mounted, as iproute2 expects.
 const Dir = "/run/netns"
 
-// NS is a named network namespace created by Create. Close removes it.
+// NS is a handle on a named network namespace. A namespace made by Create is
+// owned: Close removes it. One found by Open is borrowed: Close only releases
+// the handle and leaves the namespace in place.
 type NS struct {
-	Name string
-	file *os.File
+	Name  string
+	file  *os.File
+	owned bool
 }
 
 // Create makes a new, empty network namespace named name (loopback down, no
@@ -52,7 +55,7 @@ func Create(name string) (*NS, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("netns: open %s: %w", path, err)
 	}
-	return &NS{Name: name, file: file}, nil
+	return &NS{Name: name, file: file, owned: true}, nil
 }
 
 // ensureDir makes /run/netns a shared mount point, as iproute2 does, so that
@@ -93,8 +96,9 @@ func mountNew(path string) error {
 	return <-errc
 }
 
-// Open returns the namespace mounted at /run/netns/NAME (created by Create or
-// by `ip netns add`). Close on the result removes it.
+// Open returns a borrowed handle on the namespace mounted at /run/netns/NAME
+// (made by Create or by `ip netns add`). Close on it does not remove the
+// namespace.
 func Open(name string) (*NS, error) {
 	file, err := os.Open(filepath.Join(Dir, name))
 	if err != nil {
@@ -137,14 +141,18 @@ func (ns *NS) Do(fn func() error) error {
 	return <-errc
 }
 
-// Close unmounts and removes the namespace. The kernel frees it once no
-// process or descriptor refers to it. Close is idempotent.
+// Close releases the handle and, for a namespace made by Create, unmounts and
+// removes it; the kernel frees it once no process or descriptor refers to it.
+// Close is idempotent.
 func (ns *NS) Close() error {
 	if ns.file == nil {
 		return nil
 	}
 	ns.file.Close()
 	ns.file = nil
+	if !ns.owned {
+		return nil
+	}
 	path := ns.Path()
 	var errs []error
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {

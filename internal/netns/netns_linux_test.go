@@ -51,3 +51,22 @@ func TestCreateDoClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+func TestOpenDoesNotRemove(t *testing.T) {
+	kerneltest.Require(t)
+	ns, err := Create(fmt.Sprintf("leash-nstest-open-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	borrowed, err := Open(ns.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := borrowed.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ns.Path()); err != nil {
+		t.Errorf("closing a borrowed handle removed the namespace: %v", err)
+	}
+}
