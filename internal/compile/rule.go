@@ -95,10 +95,11 @@ func (c *compiler) addrSet(name string, kind ruleset.SetKind, ps []netip.Prefix)
 	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Prefixes: ps})
 }
 
-// numSet adds a port or ICMP type set, or returns the name of an identical one.
+// numSet adds a port or ICMP type set, or returns the name of an identical one
+// for the same protocol (a set named ..._tcp is never used for UDP).
 func (c *compiler) numSet(name string, kind ruleset.SetKind, rs []ruleset.Range) string {
 	var key strings.Builder
-	key.WriteString(string(kind))
+	key.WriteString(string(kind) + " " + name[strings.LastIndexByte(name, '_'):])
 	for _, r := range rs {
 		fmt.Fprintf(&key, " %d-%d", r.Lo, r.Hi)
 	}

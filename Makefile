@@ -1,0 +1,39 @@
+# leash: build, demo and test. Run as root (namespaces, nftables, test users).
+export PATH := $(PATH):/usr/local/go/bin
+
+GO ?= go
+BIN := bin/leash
+
+.PHONY: all build install demo test unit kernel bench clean deps
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(GO) build -o $(BIN) ./cmd/leash
+
+install:
+	$(GO) install ./cmd/leash
+
+# The sandbox demo: every example policy proved against the real kernel in
+# throwaway network namespaces, with real traffic from real uids.
+demo: deps build
+	$(BIN) test examples/*.yaml
+
+# Every test: unit, golden, CLI, kernel (namespaces), and leash test over the
+# examples. Kernel tests fail instead of skipping when CI is set.
+test: deps build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	$(BIN) test examples/*.yaml
+
+unit:
+	$(GO) test -short ./...
+
+bench: deps build
+	bench/run.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,31 @@
+// Command leash compiles a declarative egress policy into one nftables table
+// and makes the kernel enforce it. This file only wires real dependencies into
+// internal/cli; see that package for the commands.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/leash-dev/leash/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := cli.New(cli.Deps{
+		Stdout:     os.Stdout,
+		Stderr:     os.Stderr,
+		Env:        loadEnv,
+		OpenKernel: openKernel,
+		LocalAddrs: localAddrs,
+		ReadFile:   os.ReadFile,
+		Now:        time.Now,
+	})
+	err := root.ExecuteContext(ctx)
+	cli.Report(os.Stderr, err)
+	os.Exit(cli.ExitCode(err))
+}

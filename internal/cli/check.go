@@ -1,0 +1,253 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/eval"
+	"github.com/leash-dev/leash/internal/identity"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+type checkFlags struct {
+	policy string
+	user   string
+	uid    int64
+	gid    int64
+	to     string
+}
+
+func checkCmd(d Deps, g *globals) *cobra.Command {
+	f := &checkFlags{uid: -1, gid: -1}
+	cmd := &cobra.Command{
+		Use:   "check --user U --to HOST[:PORT[/PROTO]]",
+		Short: "Explain the verdict for a hypothetical connection",
+		Long: `Say whether user U may open a new connection to HOST[:PORT[/PROTO]], and
+which policy, rule and file line decide it. Judges the policy last applied
+(its compiled ruleset, exactly what the kernel holds) unless --policy FILE
+is given. A hostname is resolved and every address is judged. Without a
+port the connection is a ping (ICMP echo). PROTO is tcp (default), udp,
+icmp or icmpv6.
+
+Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
+		Example: `  leash check --user apache --to mail.example.com:25
+  leash check --uid 1001 --to '[2001:db8::1]:53/udp' --policy policy.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			err := runCheck(cmd.Context(), d, g, f)
+			var ec *exitError
+			if err != nil && !errors.As(err, &ec) {
+				err = &exitError{code: 2, err: err} // any failure to judge is exit 2
+			}
+			return err
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.policy, "policy", "", "judge this policy file instead of the one last applied")
+	fl.StringVar(&f.user, "user", "", "user name or uid")
+	fl.Int64Var(&f.uid, "uid", -1, "numeric uid (need not exist)")
+	fl.Int64Var(&f.gid, "gid", -1, "the socket's gid (default: the user's primary group)")
+	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
+	cmd.MarkFlagRequired("to")
+	return cmd
+}
+
+// verdictJSON is one judged address, for --json.
+type verdictJSON struct {
+	User    string `json:"user,omitempty"`
+	UID     uint32 `json:"uid"`
+	GID     uint32 `json:"gid"`
+	Dest    string `json:"destination"`
+	Addr    string `json:"address"`
+	Port    uint16 `json:"port,omitempty"`
+	Proto   string `json:"proto"`
+	Verdict string `json:"verdict"` // allow, deny, reject
+	Kernel  string `json:"kernel"`  // the nft verdict
+	Policy  string `json:"policy,omitempty"`
+	Rule    int    `json:"rule,omitempty"`
+	What    string `json:"what"`
+	ID      string `json:"id,omitempty"`
+	Where   string `json:"where,omitempty"`
+	Text    string `json:"text,omitempty"`
+}
+
+func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
+	env, err := d.Env(ctx, g.envOptions())
+	if err != nil {
+		return fmt.Errorf("load users, groups and services: %w", err)
+	}
+	name, uid, gid, err := subject(env.Directory, f)
+	if err != nil {
+		return err
+	}
+	t, err := parseTarget(f.to, env.Services)
+	if err != nil {
+		return usage("%w", err)
+	}
+	rs, err := checkRuleset(ctx, d, g, f.policy)
+	if err != nil {
+		return err
+	}
+	addrs, err := targetAddrs(ctx, env, t.Host)
+	if err != nil {
+		return err
+	}
+	local, err := d.LocalAddrs(g.netns)
+	if err != nil {
+		return fmt.Errorf("list local addresses: %w", err)
+	}
+	var out []verdictJSON
+	for _, a := range addrs {
+		proto, icmpType := t.proto(a)
+		pkt := eval.Packet{Owned: true, UID: uid, GID: gid, Daddr: a, Proto: proto, Dport: t.Port, ICMPType: icmpType,
+			Loopback: isLocal(a, local)}
+		res, err := eval.Evaluate(rs, pkt)
+		if err != nil {
+			return err
+		}
+		out = append(out, explain(name, uid, gid, t, a, res))
+	}
+	if g.json {
+		if err := printJSON(d.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		printVerdicts(d.Stdout, out)
+	}
+	for _, v := range out {
+		if v.Verdict != "allow" {
+			return &exitError{code: 1}
+		}
+	}
+	return nil
+}
+
+// subject resolves --user/--uid/--gid to a name, uid and socket gid.
+func subject(dir *identity.Directory, f *checkFlags) (string, uint32, uint32, error) {
+	if (f.user == "") == (f.uid < 0) {
+		return "", 0, 0, usage("give exactly one of --user or --uid")
+	}
+	var u identity.User
+	known := false
+	switch {
+	case f.user != "":
+		if u, known = dir.User(f.user); !known {
+			n, err := strconv.ParseUint(f.user, 10, 32)
+			if err != nil {
+				return "", 0, 0, usage("unknown user %q (not in the passwd database)", f.user)
+			}
+			f.uid = int64(n)
+		}
+	case f.uid > 4294967294:
+		return "", 0, 0, usage("--uid %d is out of range", f.uid)
+	}
+	if !known {
+		u, known = dir.UserByUID(uint32(f.uid))
+		if !known {
+			u = identity.User{UID: uint32(f.uid)}
+		}
+	}
+	gid := u.GID
+	switch {
+	case f.gid >= 0:
+		gid = uint32(f.gid)
+	case !known:
+		return "", 0, 0, usage("uid %d has no passwd entry: give its socket group with --gid", f.uid)
+	}
+	return u.Name, u.UID, gid, nil
+}
+
+// checkRuleset is the ruleset to judge: a policy file compiled now, or the
+// ruleset of the generation last applied.
+func checkRuleset(ctx context.Context, d Deps, g *globals, path string) (*ruleset.Ruleset, error) {
+	if path != "" {
+		c, err := loadPolicy(ctx, d, g, path)
+		if err != nil {
+			return nil, err
+		}
+		return c.rs, nil
+	}
+	gen, err := g.store().Current()
+	if err != nil {
+		return nil, fmt.Errorf("%w; give the policy with --policy FILE", err)
+	}
+	return gen.Ruleset, nil
+}
+
+func targetAddrs(ctx context.Context, env policy.Env, host string) ([]netip.Addr, error) {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return []netip.Addr{a.Unmap()}, nil
+	}
+	addrs, err := env.Resolver.LookupHost(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", host, err)
+	}
+	return addrs, nil
+}
+
+func isLocal(a netip.Addr, local []netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	for _, l := range local {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
+
+func explain(name string, uid, gid uint32, t target, a netip.Addr, res eval.Result) verdictJSON {
+	v := verdictJSON{User: name, UID: uid, GID: gid, Dest: t.describe(a), Addr: a.String(), Port: t.Port,
+		Proto: t.Proto, Verdict: verdictWord(res.Verdict), Kernel: kernelWord(res.Verdict)}
+	if res.Rule == nil {
+		v.What = "no leash rule matched (base chain policy accept)"
+		return v
+	}
+	o := res.Rule.Origin
+	v.Policy, v.Rule, v.What, v.ID, v.Where, v.Text = o.Policy, o.Rule, o.What, o.ID, o.Where(), o.Text
+	return v
+}
+
+func verdictWord(v ruleset.Verdict) string {
+	switch v.Kind {
+	case ruleset.Accept:
+		return "allow"
+	case ruleset.Drop:
+		return "deny"
+	}
+	return "reject"
+}
+
+func kernelWord(v ruleset.Verdict) string {
+	if t := ruleset.VerdictText(v); t != "" {
+		return t
+	}
+	return string(v.Kind)
+}
+
+func printVerdicts(w io.Writer, vs []verdictJSON) {
+	for _, v := range vs {
+		who := fmt.Sprintf("uid %d", v.UID)
+		if v.User != "" {
+			who = fmt.Sprintf("%s (uid %d)", v.User, v.UID)
+		}
+		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, v.Dest)
+		switch {
+		case v.ID == "":
+			fmt.Fprintf(w, "       %s\n", v.What)
+		case v.Where != "":
+			fmt.Fprintf(w, "       by %s: %s  (%s)\n", v.ID, v.Text, v.Where)
+		default:
+			fmt.Fprintf(w, "       by %s: %s\n", v.ID, v.Text)
+		}
+		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
+	}
+}

@@ -1,0 +1,146 @@
+// Package cli implements leash's command line. Every side effect (kernel,
+// policy environment, state, clock, output) comes in through Deps, so the
+// commands are tested with fakes and cmd/leash is only wiring.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// Kernel is leash's table in one network namespace.
+type Kernel interface {
+	// Apply atomically replaces leash's table with rs.
+	Apply(rs *ruleset.Ruleset) error
+	// Read returns leash's table with counters, or nil if there is none.
+	Read() (*ruleset.Ruleset, error)
+	// Reset removes leash's table, and only it.
+	Reset() error
+	Close() error
+}
+
+// EnvOptions select where names are resolved.
+type EnvOptions struct {
+	// Resolver is a DNS server (host:port) to use instead of resolv.conf's.
+	Resolver string
+	// NetNS, when set, is the namespace DNS queries are sent from.
+	NetNS string
+}
+
+// Deps are the side effects the commands use.
+type Deps struct {
+	Stdout, Stderr io.Writer
+	// Env loads users, groups, services and a resolver.
+	Env func(ctx context.Context, opt EnvOptions) (policy.Env, error)
+	// OpenKernel connects to nftables in the named network namespace
+	// ("" = the current one).
+	OpenKernel func(netns string) (Kernel, error)
+	// LocalAddrs lists the addresses of this host (or of the namespace), to
+	// tell which destinations are reached over loopback.
+	LocalAddrs func(netns string) ([]netip.Addr, error)
+	ReadFile   func(path string) ([]byte, error)
+	Now        func() time.Time
+}
+
+// globals are the flags every command shares.
+type globals struct {
+	json     bool
+	stateDir string
+	resolver string
+	netns    string
+}
+
+func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
+
+func (g *globals) envOptions() EnvOptions { return EnvOptions{Resolver: g.resolver, NetNS: g.netns} }
+
+// New builds the root command.
+func New(d Deps) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "leash",
+		Short: "Per-user egress firewall: a declarative policy, enforced by nftables",
+		Long: `leash decides which outgoing connections each user, group and everyone else
+may open, and makes the kernel enforce it. One policy file compiles to one
+nftables table, inet leash, replaced atomically.
+
+Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(d.Stdout)
+	root.SetErr(d.Stderr)
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.json, "json", false, "print data as JSON")
+	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored")
+	pf.StringVar(&g.resolver, "resolver", "", "DNS server HOST:PORT for hostnames (default: from /etc/resolv.conf)")
+	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
+	root.AddCommand(
+		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
+		showCmd(d, g), resetCmd(d, g), checkCmd(d, g),
+	)
+	return root
+}
+
+// ExitCode maps an error returned by the command tree to an exit status.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ec *exitError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
+	var pl policy.ErrorList
+	if errors.As(err, &pl) {
+		return 2
+	}
+	return 1
+}
+
+// exitError carries an exit status; a nil err means "exit quietly with code".
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// usage marks err as invalid input (exit 2).
+func usage(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+// Report prints err for a person: policy errors one per line as
+// FILE:LINE:COL: message (the format editors jump to), anything else as
+// "leash: message". Errors that only carry an exit status (check's "denied",
+// already explained on stdout) print nothing.
+func Report(w io.Writer, err error) {
+	var ec *exitError
+	if err == nil || (errors.As(err, &ec) && ec.err == nil) {
+		return
+	}
+	var pl policy.ErrorList
+	if errors.As(err, &pl) {
+		fmt.Fprintln(w, pl.Error())
+		fmt.Fprintf(w, "leash: %d error(s); nothing was changed\n", len(pl))
+		return
+	}
+	fmt.Fprintln(w, "leash: "+err.Error())
+}

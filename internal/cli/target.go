@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/services"
+)
+
+// target is the destination of a hypothetical connection: HOST[:PORT[/PROTO]].
+type target struct {
+	Host  string
+	Port  uint16
+	Proto string // tcp, udp, icmp (echo; icmpv6 for IPv6 addresses)
+}
+
+// parseTarget parses HOST[:PORT[/PROTO]], with IPv6 hosts in brackets when a
+// port follows ([2001:db8::1]:53/udp). PORT may be a service name. Without a
+// port the connection is an ICMP echo (ping). PROTO defaults to tcp.
+func parseTarget(s string, svc *services.DB) (target, error) {
+	t := target{Proto: "tcp"}
+	hostport, proto, hasProto := strings.Cut(s, "/")
+	if hasProto {
+		switch proto {
+		case "tcp", "udp", "icmp", "icmpv6":
+			t.Proto = proto
+		default:
+			return t, fmt.Errorf("--to %q: protocol %q: want tcp, udp, icmp or icmpv6", s, proto)
+		}
+	}
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		// No port: a bare host (IPv6 literals need no brackets then).
+		t.Host = strings.Trim(hostport, "[]")
+		if !hasProto || t.Proto == "tcp" || t.Proto == "udp" {
+			t.Proto = "icmp"
+		}
+		if t.Host == "" {
+			return t, fmt.Errorf("--to %q: no host", s)
+		}
+		return t, nil
+	}
+	t.Host = host
+	if t.Proto == "icmp" || t.Proto == "icmpv6" {
+		return t, fmt.Errorf("--to %q: icmp takes no port", s)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	switch {
+	case err == nil && n > 0:
+		t.Port = uint16(n)
+	case err == nil:
+		return t, fmt.Errorf("--to %q: port 0 is not a destination port", s)
+	default:
+		p, ok := svc.Port(port, t.Proto)
+		if !ok {
+			return t, fmt.Errorf("--to %q: %q is neither a port number nor a %s service in /etc/services", s, port, t.Proto)
+		}
+		t.Port = p
+	}
+	return t, nil
+}
+
+// proto returns the IP protocol number and ICMP type for a connection to addr.
+func (t target) proto(addr netip.Addr) (proto uint8, icmpType uint8) {
+	switch t.Proto {
+	case "tcp":
+		return ruleset.ProtoTCP, 0
+	case "udp":
+		return ruleset.ProtoUDP, 0
+	}
+	if addr.Is4() {
+		return ruleset.ProtoICMP, 8 // echo-request
+	}
+	return ruleset.ProtoICMPv6, 128 // echo-request
+}
+
+// describe prints the connection to addr as ADDR:PORT/PROTO.
+func (t target) describe(addr netip.Addr) string {
+	if t.Port == 0 {
+		if addr.Is4() {
+			return addr.String() + " (icmp echo)"
+		}
+		return addr.String() + " (icmpv6 echo)"
+	}
+	return netip.AddrPortFrom(addr, t.Port).String() + "/" + t.Proto
+}

@@ -1,0 +1,97 @@
+package eval_test
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/leash-dev/leash/internal/compile"
+	"github.com/leash-dev/leash/internal/eval"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+func TestCombinedPolicy(t *testing.T) {
+	ids := policytest.DefaultIDs
+	rs := compileExample(t, "combined.yaml")
+	tcp := func(uid, gid uint32, addr string, port uint16) eval.Packet {
+		return eval.Packet{Owned: true, UID: uid, GID: gid, Daddr: netip.MustParseAddr(addr), Proto: ruleset.ProtoTCP, Dport: port}
+	}
+	udp := func(uid, gid uint32, addr string, port uint16) eval.Packet {
+		p := tcp(uid, gid, addr, port)
+		p.Proto = ruleset.ProtoUDP
+		return p
+	}
+	ping6 := func(uid, gid uint32, addr string) eval.Packet {
+		return eval.Packet{Owned: true, UID: uid, GID: gid, Daddr: netip.MustParseAddr(addr), Proto: ruleset.ProtoICMPv6, ICMPType: 128}
+	}
+	with := func(p eval.Packet, f func(*eval.Packet)) eval.Packet { f(&p); return p }
+	tests := []struct {
+		name    string
+		pkt     eval.Packet
+		verdict ruleset.VerdictKind
+		id      string // deciding rule's origin id
+	}{
+		{"apache smtp v4", tcp(ids.Apache, ids.Users, "192.0.2.25", 25), ruleset.Accept, "webmail/r1"},
+		{"apache imap v6", tcp(ids.Apache, ids.Users, "2001:db8::25", 143), ruleset.Accept, "webmail/r1"},
+		{"apache http to mail host is reset", tcp(ids.Apache, ids.Users, "192.0.2.25", 80), ruleset.RejectTCPRST, "webmail/default"},
+		{"apache udp elsewhere gets admin-prohibited", udp(ids.Apache, ids.Users, "203.0.113.9", 25), ruleset.RejectAdmin, "webmail/default"},
+		{"apache loopback database", with(tcp(ids.Apache, ids.Users, "127.0.0.1", 3306), func(p *eval.Packet) { p.Loopback = true }), ruleset.Accept, "webmail/loopback"},
+		{"oracle cut off v4", tcp(ids.Oracle, ids.Users, "203.0.113.9", 443), ruleset.Drop, "offline/default"},
+		{"oracle cut off v6 ping", ping6(ids.Oracle, ids.Users, "2001:db8::1"), ruleset.Drop, "offline/default"},
+		{"oracle answers clients of its listener", with(tcp(ids.Oracle, ids.Users, "203.0.113.9", 40000), func(p *eval.Packet) { p.CtReply = true }), ruleset.Accept, "offline/established"},
+		{"alice (primary member) no lan", tcp(ids.Alice, ids.Supporters, "10.1.2.3", 22), ruleset.Drop, "supporters-no-lan/r1"},
+		{"bob (supplementary member) no lan v6", tcp(ids.Bob, ids.Users, "fd00::1", 22), ruleset.Drop, "supporters-no-lan/r1"},
+		{"bob internet open", tcp(ids.Bob, ids.Users, "203.0.113.9", 443), ruleset.Accept, "supporters-no-lan/default"},
+		{"unknown uid with socket gid supporters", tcp(7777, ids.Supporters, "192.168.1.1", 80), ruleset.Drop, "supporters-no-lan/r1"},
+		{"carol dns to resolver", udp(ids.Carol, ids.Users, "10.0.0.53", 53), ruleset.Accept, "server/r1"},
+		{"carol ntp anywhere", udp(ids.Carol, ids.Users, "2001:db8::123", 123), ruleset.Accept, "server/r2"},
+		{"carol https to mirror", tcp(ids.Carol, ids.Users, "192.0.2.81", 443), ruleset.Accept, "server/r3"},
+		{"carol https elsewhere", tcp(ids.Carol, ids.Users, "203.0.113.9", 443), ruleset.Drop, "server/default"},
+		{"root is everyone too", tcp(0, 0, "203.0.113.9", 22), ruleset.Drop, "server/default"},
+		{"unowned packet of a known connection", eval.Packet{Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoTCP, Dport: 22, CtEstablished: true}, ruleset.Accept, "unowned/established"},
+		{"unowned neighbour solicitation", eval.Packet{Daddr: netip.MustParseAddr("ff02::1:ff00:1"), Proto: ruleset.ProtoICMPv6, ICMPType: 135}, ruleset.Accept, "unowned/control"},
+		{"unowned new packet judged by everyone", eval.Packet{Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoUDP, Dport: 51820}, ruleset.Drop, "server/default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := eval.Evaluate(rs, tt.pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := ""
+			if res.Rule != nil {
+				id = res.Rule.Origin.ID
+			}
+			if res.Verdict.Kind != tt.verdict || id != tt.id {
+				t.Errorf("got %s by %q (path %v), want %s by %q", res.Verdict.Kind, id, res.Path, tt.verdict, tt.id)
+			}
+		})
+	}
+}
+
+func TestNoPolicyForUserAllows(t *testing.T) {
+	rs := compileExample(t, "offline-user.yaml")
+	res, err := eval.Evaluate(rs, eval.Packet{Owned: true, UID: policytest.DefaultIDs.Carol, Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoTCP, Dport: 443})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Allowed() || res.Rule == nil || res.Rule.Origin.ID != "dispatch/unlisted" {
+		t.Errorf("carol: got %+v, want accept by dispatch/unlisted", res)
+	}
+}
+
+func compileExample(t *testing.T, name string) *ruleset.Ruleset {
+	t.Helper()
+	src, err := os.ReadFile("../../examples/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := policy.Load(context.Background(), "examples/"+name, src, policytest.Env(policytest.DefaultIDs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compile.Compile(res)
+}
