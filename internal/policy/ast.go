@@ -1,0 +1,84 @@
+package policy
+
+// The AST of a policy file, as produced by Parse. It holds the file's
+// structure with a position on every element; values are still text (a
+// port, a CIDR, a user name) and get their meaning in Resolve. A nil pointer
+// or nil slice means the key was absent (or null).
+
+// File is a parsed policy file.
+type File struct {
+	Name         string
+	Version      *Scalar
+	Baseline     *BaselineDecl
+	Destinations []*DestListDecl // in file order
+	Policies     []*PolicyDecl   // in file order
+}
+
+// ScalarKind is the YAML type of a scalar.
+type ScalarKind int
+
+// Scalar kinds.
+const (
+	KindString ScalarKind = iota
+	KindInt
+	KindBool
+	KindFloat
+	KindNull
+)
+
+// Scalar is one scalar value as written.
+type Scalar struct {
+	Pos  Pos
+	Kind ScalarKind
+	// Value is the scalar's value: a string's content, an integer in
+	// decimal, "true" or "false".
+	Value string
+	// Raw is the value as written in the source, quotes included.
+	Raw string
+}
+
+// BaselineDecl is the `baseline` mapping.
+type BaselineDecl struct {
+	Pos         Pos
+	Loopback    *LoopbackDecl
+	Established *Scalar
+	Unowned     *Scalar
+}
+
+// LoopbackDecl is a `loopback` value: a word or a list of ports.
+type LoopbackDecl struct {
+	Pos   Pos
+	Word  *Scalar   // allow, deny, rules, all, none; nil for a list
+	Ports []*Scalar // the list form
+}
+
+// DestListDecl is one named destination list.
+type DestListDecl struct {
+	Pos     Pos // of the name
+	Name    string
+	Entries []*Scalar
+}
+
+// PolicyDecl is one entry of `policies`.
+type PolicyDecl struct {
+	Pos         Pos // of the entry (its first key)
+	Name        *Scalar
+	Users       []*Scalar
+	Groups      []*Scalar
+	Everyone    *Scalar // a KindBool scalar
+	Rules       []*RuleDecl
+	Default     *Scalar
+	Loopback    *LoopbackDecl
+	Established *Scalar
+}
+
+// RuleDecl is one rule: an action with optional destinations and ports. Empty
+// To or Ports mean "everything".
+type RuleDecl struct {
+	Pos    Pos // of the action key
+	Action Action
+	To     []*Scalar
+	Ports  []*Scalar
+	// ToPos and PortsPos are where the keys were written (zero if absent).
+	ToPos, PortsPos Pos
+}

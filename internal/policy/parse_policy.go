@@ -1,0 +1,177 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// policyKeys are the keys of a policy.
+func policyKeys() []string {
+	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established"}
+}
+
+// policies converts the `policies` list.
+func (p *parser) policies(fl field) []*PolicyDecl {
+	seq, ok := fl.value.(*ast.SequenceNode)
+	if !ok || len(seq.Values) == 0 {
+		if !p.unsupported(fl.value) {
+			p.errorf(fl.keyPos, "policies must be a non-empty list of policies (- name: ...); got %s", describe(fl.value))
+		}
+		return nil
+	}
+	var out []*PolicyDecl
+	for i, item := range seq.Values {
+		if pol := p.policy(item, i+1); pol != nil {
+			out = append(out, pol)
+		}
+	}
+	return out
+}
+
+// policy converts one policy mapping; n is its 1-based index.
+func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
+	what := fmt.Sprintf("policy #%d", n)
+	fields, ok := p.mapping(item, what, policyKeys())
+	if !ok {
+		return nil
+	}
+	pol := &PolicyDecl{Pos: p.pos(item)}
+	if f, ok := find(fields, "name"); ok {
+		pol.Name = p.policyName(f)
+		if pol.Name != nil {
+			what = fmt.Sprintf("policy %q", pol.Name.Value)
+		}
+	} else {
+		p.errorf(pol.Pos, "%s: missing required key \"name\"", what)
+	}
+	for _, f := range fields {
+		p.policyField(pol, f, what)
+	}
+	if !has(fields, "default") {
+		p.errorf(pol.Pos, "%s: missing required key \"default\"; add `default: allow`, `default: deny` or `default: reject`", what)
+	}
+	return pol
+}
+
+// policyField converts one key of a policy other than name.
+func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
+	switch f.key {
+	case "users":
+		pol.Users = p.list(f.value, what+": users", "[apache, 1001, 2000-2999]")
+	case "groups":
+		pol.Groups = p.list(f.value, what+": groups", "[supporters, 1500]")
+	case "everyone":
+		s := p.scalar(f.value, what+": everyone")
+		if s != nil && s.Kind != KindBool {
+			p.errorf(s.Pos, "%s: everyone must be true or false; got %s", what, s.Raw)
+			s = nil
+		}
+		pol.Everyone = s
+	case "rules":
+		pol.Rules = p.rules(f, what)
+	case "default":
+		pol.Default = p.word(f.value, what+": default", []string{"allow", "deny", "reject"})
+	case "loopback":
+		pol.Loopback = p.loopback(f, what+": loopback")
+	case "established":
+		pol.Established = p.word(f.value, what+": established", []string{"allow", "deny"})
+	}
+}
+
+// find returns the field named key.
+func find(fields []field, key string) (field, bool) {
+	for _, f := range fields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return field{}, false
+}
+
+// policyName checks a policy's name.
+func (p *parser) policyName(f field) *Scalar {
+	s := p.scalar(f.value, "name")
+	if s == nil {
+		return nil
+	}
+	if s.Kind == KindNull || !nameRE().MatchString(s.Value) {
+		p.errorf(s.Pos, "bad policy name %s: use 1-32 lower-case letters, digits, - and _, starting with a letter or digit", s.Raw)
+		return nil
+	}
+	return s
+}
+
+// rules converts a policy's `rules` list.
+func (p *parser) rules(f field, what string) []*RuleDecl {
+	if isNull(f.value) || p.unsupported(f.value) {
+		return nil
+	}
+	seq, ok := f.value.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(p.pos(f.value), "%s: rules must be a list, e.g. `- allow: {to: [lan]}`; got %s", what, describe(f.value))
+		return nil
+	}
+	var out []*RuleDecl
+	for i, item := range seq.Values {
+		if r := p.rule(item, fmt.Sprintf("%s, rule %d", what, i+1)); r != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// actions are the rule keys.
+func actions() []string { return []string{"allow", "deny", "reject"} }
+
+// ruleKeys are the keys of a rule's body. (A future `log` key goes here.)
+func ruleKeys() []string { return []string{"to", "ports"} }
+
+// rule converts one rule: a mapping with exactly one action key.
+func (p *parser) rule(item ast.Node, what string) *RuleDecl {
+	if _, isMap := item.(*ast.MappingNode); !isMap {
+		if _, isMV := item.(*ast.MappingValueNode); !isMV && !p.unsupported(item) {
+			p.errorf(p.pos(item), "%s: a rule is a mapping such as `- deny: {to: [lan]}`; got %s", what, describe(item))
+			return nil
+		}
+	}
+	fields, ok := p.mapping(item, what, actions())
+	if !ok || len(fields) == 0 {
+		return nil
+	}
+	for _, extra := range fields[1:] {
+		p.errorf(extra.keyPos, "%s: a rule has exactly one action, but %q follows %q; split it into two rules", what, extra.key, fields[0].key)
+	}
+	act := fields[0]
+	r := &RuleDecl{Pos: act.keyPos, Action: Action(act.key)}
+	if isNull(act.value) {
+		return r
+	}
+	body, ok := p.mapping(act.value, what+": "+act.key, ruleKeys())
+	if !ok {
+		return r
+	}
+	for _, bf := range body {
+		switch bf.key {
+		case "to":
+			r.To = p.destinationList(bf.value, what+": to")
+			r.ToPos = bf.keyPos
+		case "ports":
+			r.Ports, r.PortsPos = p.list(bf.value, what+": ports", "[443/tcp, 53]"), bf.keyPos
+		}
+	}
+	return r
+}
+
+// destinationList converts a list of destinations, which must be strings.
+func (p *parser) destinationList(n ast.Node, what string) []*Scalar {
+	list := p.list(n, what, "[lan, mail.example.com]")
+	return slices.DeleteFunc(list, func(s *Scalar) bool {
+		if s.Kind == KindString {
+			return false
+		}
+		p.errorf(s.Pos, "%s: %s is not a destination; write an address, a CIDR, a list name or a hostname", what, s.Raw)
+		return true
+	})
+}

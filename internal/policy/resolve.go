@@ -1,0 +1,172 @@
+package policy
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/leash-dev/leash/internal/identity"
+	"github.com/leash-dev/leash/internal/resolve"
+	"github.com/leash-dev/leash/internal/services"
+)
+
+// Env is everything Resolve looks names up in. Nil fields are empty: no
+// users or groups, no services, and no hostname resolves.
+type Env struct {
+	Directory *identity.Directory // users and groups
+	Services  *services.DB        // service names of `ports`
+	Resolver  resolve.Resolver    // hostnames of `to` and destination lists
+}
+
+// Load parses and resolves a policy file. It reports the shape errors of
+// Parse and the semantic errors of Resolve together, as one ErrorList, as
+// long as the YAML could be read at all.
+func Load(ctx context.Context, file string, src []byte, env Env) (*Resolved, error) {
+	f, perr := Parse(file, src)
+	if f == nil {
+		return nil, perr
+	}
+	r, rerr := Resolve(ctx, f, env)
+	var all ErrorList
+	for _, err := range []error{perr, rerr} {
+		if l, ok := err.(ErrorList); ok {
+			all = append(all, l...)
+		}
+	}
+	if len(all) > 0 {
+		return nil, all.err()
+	}
+	return r, nil
+}
+
+// Resolve gives a parsed file its meaning: users and groups become ids,
+// destinations become merged prefixes (hostnames are resolved with
+// env.Resolver, concurrently), ports and services become protocol specs,
+// and conflicts between policies are detected. All errors are collected
+// and returned as one ErrorList; the Resolved is nil when there are any.
+// Parts that Parse already rejected (nil in f) are skipped silently.
+func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
+	rv := newResolver(ctx, f, env)
+	out := &Resolved{File: f.Name, Baseline: rv.baseline(f.Baseline)}
+	rv.expandLists()
+	claims := newClaims()
+	for _, pd := range f.Policies {
+		pol, users, groups := rv.policy(pd, out.Baseline)
+		claims.check(&rv.errorSink, pd, pol, users, groups)
+		out.Policies = append(out.Policies, pol)
+	}
+	if len(rv.hostAddrs) > 0 {
+		out.Hosts = rv.hostAddrs
+	}
+	if err := rv.errs.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// resolver holds the state of one Resolve call.
+type resolver struct {
+	errorSink
+	ctx  context.Context
+	file *File
+	env  Env
+	// lists are the destination lists by name, expanded by expandLists.
+	lists map[string]*destList
+	// hosts are the lookups of every hostname in the file, by canonical name.
+	hosts map[string]hostLookup
+	// hostAddrs are the successful lookups, for Resolved.Hosts.
+	hostAddrs map[string][]netip.Addr
+}
+
+// newResolver prepares a resolver, resolving all hostnames up front.
+func newResolver(ctx context.Context, f *File, env Env) *resolver {
+	rv := &resolver{ctx: ctx, file: f, env: env, lists: map[string]*destList{}}
+	for _, l := range f.Destinations {
+		rv.lists[l.Name] = &destList{decl: l}
+	}
+	rv.lookupHosts()
+	return rv
+}
+
+// filePos is the position of the file's start, for implicit settings.
+func (rv *resolver) filePos() Pos { return Pos{File: rv.file.Name, Line: 1, Col: 1} }
+
+// baseline resolves the baseline with its defaults.
+func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
+	b := Baseline{
+		Loopback:    Loopback{Mode: LoopbackAll, Pos: rv.filePos()},
+		Established: true,
+		Unowned:     UnownedEveryone,
+		Pos:         rv.filePos(),
+	}
+	if bd == nil {
+		return b
+	}
+	b.Pos = bd.Pos
+	b.Loopback.Pos = bd.Pos
+	if bd.Loopback != nil {
+		b.Loopback = rv.loopback(bd.Loopback)
+	}
+	if bd.Established != nil {
+		b.Established = bd.Established.Value == "allow"
+	}
+	if bd.Unowned != nil {
+		b.Unowned = UnownedMode(bd.Unowned.Value)
+	}
+	return b
+}
+
+// loopback resolves a loopback setting.
+func (rv *resolver) loopback(ld *LoopbackDecl) Loopback {
+	l := Loopback{Pos: ld.Pos}
+	if ld.Word == nil {
+		protos, any := rv.ports(ld.Ports)
+		if any {
+			l.Mode = LoopbackAll
+			return l
+		}
+		l.Mode, l.Protos = LoopbackPorts, protos
+		return l
+	}
+	switch ld.Word.Value {
+	case "allow", "all":
+		l.Mode = LoopbackAll
+	case "deny", "none":
+		l.Mode = LoopbackNone
+	case "rules":
+		l.Mode = LoopbackRules
+	}
+	return l
+}
+
+// policy resolves one policy. Conflicts with other policies are checked by
+// the caller, with the claims of its users and groups entries.
+func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, users, groups []claim) {
+	pol = &ResolvedPolicy{Pos: pd.Pos, Loopback: base.Loopback, Established: base.Established, DefaultPos: pd.Pos}
+	if pd.Name != nil {
+		pol.Name = pd.Name.Value
+	}
+	users, groups = rv.subjects(pd, pol)
+	for i, rd := range pd.Rules {
+		pol.Rules = append(pol.Rules, rv.rule(rd, i+1))
+	}
+	if pd.Default != nil {
+		pol.Default, pol.DefaultPos = Action(pd.Default.Value), pd.Default.Pos
+	}
+	if pd.Loopback != nil {
+		pol.Loopback = rv.loopback(pd.Loopback)
+	}
+	if pd.Established != nil {
+		pol.Established = pd.Established.Value == "allow"
+	}
+	return pol, users, groups
+}
+
+// rule resolves one rule; index is 1-based.
+func (rv *resolver) rule(rd *RuleDecl, index int) *ResolvedRule {
+	r := &ResolvedRule{Index: index, Pos: rd.Pos, Action: rd.Action, Text: rd.Text()}
+	r.To = rv.destinations(rd.To)
+	if protos, any := rv.ports(rd.Ports); !any {
+		r.Protos = protos
+	}
+	return r
+}

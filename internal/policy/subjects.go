@@ -1,0 +1,181 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// maxID is the largest valid uid or gid; 4294967295 is (uid_t)-1.
+const maxID = 1<<32 - 2
+
+// subjects resolves a policy's users, groups and everyone. It returns what
+// each users and groups entry claims, for conflict checks.
+func (rv *resolver) subjects(pd *PolicyDecl, pol *ResolvedPolicy) (users, groups []claim) {
+	var uids []ruleset.Range
+	for _, s := range pd.Users {
+		if r, ok := rv.user(s); ok {
+			uids = append(uids, r)
+			users = append(users, claim{r: r, pos: s.Pos, policy: pol.Name})
+		}
+	}
+	pol.UIDs = mergeRanges(uids)
+	var members []uint32
+	for _, s := range pd.Groups {
+		if gid, ok := rv.group(s); ok {
+			pol.GIDs = append(pol.GIDs, gid)
+			members = append(members, rv.env.Directory.MemberUIDs(gid)...)
+			groups = append(groups, claim{r: ruleset.Range{Lo: gid, Hi: gid}, pos: s.Pos, policy: pol.Name})
+		}
+	}
+	slices.Sort(pol.GIDs)
+	pol.GIDs = slices.Compact(pol.GIDs)
+	slices.Sort(members)
+	pol.MemberUIDs = uidsOf(slices.Compact(members))
+	pol.Everyone = pd.Everyone != nil && pd.Everyone.Value == "true"
+	switch {
+	case pol.Everyone && (len(pd.Users) > 0 || len(pd.Groups) > 0):
+		rv.errorf(pd.Everyone.Pos, "policy %q: everyone: true cannot be combined with users or groups; move them to a separate policy", pol.Name)
+	case !pol.Everyone && len(pd.Users) == 0 && len(pd.Groups) == 0:
+		rv.errorf(pd.Pos, "policy %q applies to nobody; add users:, groups: or everyone: true", pol.Name)
+	}
+	return users, groups
+}
+
+// user resolves one `users` entry: a name, a uid or a uid range a-b.
+func (rv *resolver) user(s *Scalar) (ruleset.Range, bool) {
+	if s.Kind != KindString && s.Kind != KindInt {
+		rv.errorf(s.Pos, "users: %s is not a user name, uid or uid range", s.Raw)
+		return ruleset.Range{}, false
+	}
+	if lo, hi, isRange := strings.Cut(s.Value, "-"); isRange && isDigits(lo) && isDigits(hi) {
+		return rv.idRange(s, lo, hi)
+	}
+	if isDigits(s.Value) || strings.HasPrefix(s.Value, "-") && isDigits(s.Value[1:]) {
+		id, ok := rv.id(s, s.Value, "uid")
+		return ruleset.Range{Lo: id, Hi: id}, ok
+	}
+	u, ok := rv.env.Directory.User(s.Value)
+	if !ok {
+		rv.errorf(s.Pos, "unknown user %q; check the name (getent passwd %s) or write a numeric uid", s.Value, s.Value)
+		return ruleset.Range{}, false
+	}
+	return ruleset.Range{Lo: u.UID, Hi: u.UID}, true
+}
+
+// idRange parses a uid range lo-hi.
+func (rv *resolver) idRange(s *Scalar, lo, hi string) (ruleset.Range, bool) {
+	a, okA := rv.id(s, lo, "uid")
+	b, okB := rv.id(s, hi, "uid")
+	if !okA || !okB {
+		return ruleset.Range{}, false
+	}
+	if a > b {
+		rv.errorf(s.Pos, "uid range %s is reversed; write %d-%d", s.Value, b, a)
+		return ruleset.Range{}, false
+	}
+	return ruleset.Range{Lo: a, Hi: b}, true
+}
+
+// id parses a decimal uid or gid.
+func (rv *resolver) id(s *Scalar, text, what string) (uint32, bool) {
+	v, err := strconv.ParseUint(text, 10, 64)
+	if err != nil || v > maxID {
+		rv.errorf(s.Pos, "%s %s is out of range; ids go from 0 to %d", what, text, uint64(maxID))
+		return 0, false
+	}
+	return uint32(v), true
+}
+
+// group resolves one `groups` entry: a name or a gid.
+func (rv *resolver) group(s *Scalar) (uint32, bool) {
+	if s.Kind != KindString && s.Kind != KindInt {
+		rv.errorf(s.Pos, "groups: %s is not a group name or gid", s.Raw)
+		return 0, false
+	}
+	if isDigits(s.Value) || strings.HasPrefix(s.Value, "-") && isDigits(s.Value[1:]) {
+		return rv.id(s, s.Value, "gid")
+	}
+	g, ok := rv.env.Directory.Group(s.Value)
+	if !ok {
+		rv.errorf(s.Pos, "unknown group %q; check the name (getent group %s) or write a numeric gid", s.Value, s.Value)
+		return 0, false
+	}
+	return g.GID, true
+}
+
+// isDigits reports whether s is a non-empty string of ASCII digits.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// claim is a subject (uid range, gid or everyone) taken by a policy.
+type claim struct {
+	r      ruleset.Range
+	pos    Pos
+	policy string
+}
+
+// claims detects subjects claimed by two policies and duplicate names.
+type claims struct {
+	uids, gids []claim
+	everyone   *claim
+	names      map[string]Pos
+}
+
+func newClaims() *claims { return &claims{names: map[string]Pos{}} }
+
+// check reports what pol (declared as pd) claims that an earlier policy
+// already claimed, then records pol's claims.
+func (c *claims) check(sink *errorSink, pd *PolicyDecl, pol *ResolvedPolicy, users, groups []claim) {
+	if pd.Name != nil {
+		if first, dup := c.names[pol.Name]; dup {
+			sink.errorf(pd.Name.Pos, "duplicate policy name %q; the first one is at line %d", pol.Name, first.Line)
+		} else {
+			c.names[pol.Name] = pd.Name.Pos
+		}
+	}
+	if pol.Everyone {
+		if c.everyone != nil {
+			sink.errorf(pd.Everyone.Pos, "policy %q: only one policy may have everyone: true, and policy %q (line %d) already has it", pol.Name, c.everyone.policy, c.everyone.pos.Line)
+		} else {
+			c.everyone = &claim{pos: pd.Everyone.Pos, policy: pol.Name}
+		}
+	}
+	c.uids = c.checkIDs(sink, pol.Name, "uid", "users", c.uids, users)
+	c.gids = c.checkIDs(sink, pol.Name, "gid", "groups", c.gids, groups)
+}
+
+// checkIDs reports every claim in mine that overlaps one in earlier and
+// returns earlier extended by mine.
+func (c *claims) checkIDs(sink *errorSink, name, what, key string, earlier, mine []claim) []claim {
+	for _, m := range mine {
+		for _, e := range earlier {
+			if o, ok := overlap(m.r, e.r); ok {
+				sink.errorf(m.pos, "policy %q: %s %s is already in the %s of policy %q (line %d); a %s may belong to one policy's %s only",
+					name, what, rangeText(o), key, e.policy, e.pos.Line, what, key)
+				break
+			}
+		}
+	}
+	return append(earlier, mine...)
+}
+
+// rangeText formats a range as "5" or "5-9".
+func rangeText(r ruleset.Range) string {
+	if r.Lo == r.Hi {
+		return fmt.Sprint(r.Lo)
+	}
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
+}

@@ -1,0 +1,26 @@
+package policy
+
+import "strings"
+
+// Text renders the rule on one line in YAML flow style, e.g.
+// `allow: {to: [mail.example.com], ports: [25/tcp, 143/tcp]}`. A rule with
+// neither to nor ports renders as `deny: {}`.
+func (r *RuleDecl) Text() string {
+	var parts []string
+	if len(r.To) > 0 {
+		parts = append(parts, "to: "+flowList(r.To))
+	}
+	if len(r.Ports) > 0 {
+		parts = append(parts, "ports: "+flowList(r.Ports))
+	}
+	return string(r.Action) + ": {" + strings.Join(parts, ", ") + "}"
+}
+
+// flowList renders scalars as a YAML flow sequence.
+func flowList(list []*Scalar) string {
+	raw := make([]string, len(list))
+	for i, s := range list {
+		raw[i] = s.Raw
+	}
+	return "[" + strings.Join(raw, ", ") + "]"
+}
