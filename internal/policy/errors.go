@@ -70,7 +70,11 @@ func (s *errorSink) errorf(pos Pos, format string, args ...any) {
 // suggest returns `; did you mean "X"?` when one of known is close to got,
 // and "" otherwise.
 func suggest(got string, known []string) string {
-	best, bestDist := "", 3
+	limit := 2 // edits allowed; short words get fewer, or anything matches
+	if len(got) <= 4 {
+		limit = 1
+	}
+	best, bestDist := "", limit+1
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(got), k); d < bestDist {
 			best, bestDist = k, d

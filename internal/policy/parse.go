@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
@@ -80,7 +81,11 @@ func parseYAML(src []byte) (f *ast.File, err error) {
 func (p *parser) syntaxError(err error) {
 	var yerr yaml.Error
 	if errors.As(err, &yerr) {
-		p.errorf(p.tokenPos(yerr.GetToken()), "YAML syntax error: %s", yerr.GetMessage())
+		msg := yerr.GetMessage()
+		if strings.Contains(msg, "invalid key") {
+			msg += ` (inside {...}, quote values that start with or contain ':', e.g. ["::1"])`
+		}
+		p.errorf(p.tokenPos(yerr.GetToken()), "YAML syntax error: %s", msg)
 		return
 	}
 	p.errorf(Pos{File: p.file, Line: 1, Col: 1}, "YAML syntax error: %v", err)

@@ -33,6 +33,9 @@ func (p *parser) policies(fl field) []*PolicyDecl {
 // policy converts one policy mapping; n is its 1-based index.
 func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
 	what := fmt.Sprintf("policy #%d", n)
+	if name := peekName(item); name != "" {
+		what = fmt.Sprintf("policy %q", name)
+	}
 	fields, ok := p.mapping(item, what, policyKeys())
 	if !ok {
 		return nil
@@ -40,14 +43,18 @@ func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
 	pol := &PolicyDecl{Pos: p.pos(item)}
 	if f, ok := find(fields, "name"); ok {
 		pol.Name = p.policyName(f)
-		if pol.Name != nil {
-			what = fmt.Sprintf("policy %q", pol.Name.Value)
-		}
 	} else {
 		p.errorf(pol.Pos, "%s: missing required key \"name\"", what)
 	}
+	subjectErr := false
 	for _, f := range fields {
+		before := len(p.errs)
 		p.policyField(pol, f, what)
+		subjectErr = subjectErr || len(p.errs) > before && slices.Contains([]string{"users", "groups", "everyone"}, f.key)
+	}
+	everyone := pol.Everyone != nil && pol.Everyone.Value == "true"
+	if !subjectErr && !everyone && len(pol.Users) == 0 && len(pol.Groups) == 0 {
+		p.errorf(pol.Pos, "%s applies to nobody; add users:, groups: or everyone: true", what)
 	}
 	if !has(fields, "default") {
 		p.errorf(pol.Pos, "%s: missing required key \"default\"; add `default: allow`, `default: deny` or `default: reject`", what)
@@ -78,6 +85,22 @@ func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 	case "established":
 		pol.Established = p.word(f.value, what+": established", []string{"allow", "deny"})
 	}
+}
+
+// peekName returns the policy name written in the mapping item, or "".
+func peekName(item ast.Node) string {
+	m, ok := item.(*ast.MappingNode)
+	if !ok {
+		return ""
+	}
+	for _, mv := range m.Values {
+		k, kok := mv.Key.(*ast.StringNode)
+		v, vok := mv.Value.(*ast.StringNode)
+		if kok && vok && k.Value == "name" {
+			return v.Value
+		}
+	}
+	return ""
 }
 
 // find returns the field named key.

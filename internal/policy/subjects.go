@@ -36,11 +36,8 @@ func (rv *resolver) subjects(pd *PolicyDecl, pol *ResolvedPolicy) (users, groups
 	slices.Sort(members)
 	pol.MemberUIDs = uidsOf(slices.Compact(members))
 	pol.Everyone = pd.Everyone != nil && pd.Everyone.Value == "true"
-	switch {
-	case pol.Everyone && (len(pd.Users) > 0 || len(pd.Groups) > 0):
+	if pol.Everyone && (len(pd.Users) > 0 || len(pd.Groups) > 0) {
 		rv.errorf(pd.Everyone.Pos, "policy %q: everyone: true cannot be combined with users or groups; move them to a separate policy", pol.Name)
-	case !pol.Everyone && len(pd.Users) == 0 && len(pd.Groups) == 0:
-		rv.errorf(pd.Pos, "policy %q applies to nobody; add users:, groups: or everyone: true", pol.Name)
 	}
 	return users, groups
 }
