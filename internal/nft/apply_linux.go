@@ -1,0 +1,121 @@
+package nft
+
+import (
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// Apply replaces `table inet leash` with rs in one netlink batch, which the
+// kernel commits as one transaction: destroy the table (no error if absent),
+// add it again, add every chain (empty), every set and map with its
+// elements, then every rule. If the kernel rejects any part, nothing changes
+// and the previous table stays exactly as it was. Apply is idempotent.
+// Other tables are never touched.
+//
+// rs is checked with ruleset.Validate first; an invalid ruleset is refused
+// before the kernel is contacted.
+//
+// nft equivalent: `nft -f` of "destroy table inet leash" followed by
+// ruleset.Text(rs).
+func (c *Conn) Apply(rs *ruleset.Ruleset) error {
+	if err := ruleset.Validate(rs); err != nil {
+		return fmt.Errorf("nft: apply: %w", err)
+	}
+	return c.apply(rs)
+}
+
+// apply is Apply without validation: the kernel is the only judge.
+func (c *Conn) apply(rs *ruleset.Ruleset) error {
+	nc, err := c.nft()
+	if err != nil {
+		return err
+	}
+	if err := batchReplace(nc, rs); err != nil {
+		return fmt.Errorf("nft: apply: %w", err)
+	}
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("nft: apply: kernel refused the transaction, nothing changed: %w", err)
+	}
+	return nil
+}
+
+// batchReplace buffers the whole replace transaction on nc.
+func batchReplace(nc *nftables.Conn, rs *ruleset.Ruleset) error {
+	t := table()
+	nc.DestroyTable(t)
+	nc.AddTable(t)
+	chains := map[string]*nftables.Chain{}
+	for _, ch := range rs.Chains {
+		chains[ch.Name] = nc.AddChain(newChain(ch))
+	}
+	refs, err := addSets(nc, rs)
+	if err != nil {
+		return err
+	}
+	for _, ch := range rs.Chains {
+		for i, r := range ch.Rules {
+			exprs, err := encodeRule(rs, r, refs)
+			if err != nil {
+				return fmt.Errorf("chain %s rule %d (%s): %w", ch.Name, i+1, r.Origin.ID, err)
+			}
+			nc.AddRule(&nftables.Rule{Table: t, Chain: chains[ch.Name], Exprs: exprs, UserData: comment(r.Origin.ID)})
+		}
+	}
+	return nil
+}
+
+// newChain is `chain NAME { }`, or for a base chain
+// `chain NAME { type filter hook HOOK priority P; policy accept; }`.
+func newChain(ch *ruleset.Chain) *nftables.Chain {
+	c := &nftables.Chain{Name: ch.Name, Table: table()}
+	if ch.Hook == nil {
+		return c
+	}
+	num, _ := ruleset.HookNumber(ch.Hook.Hook) // validated
+	prio := nftables.ChainPriority(ch.Hook.Priority)
+	policy := nftables.ChainPolicyAccept
+	c.Hooknum = nftables.ChainHookRef(nftables.ChainHook(num))
+	c.Priority = &prio
+	c.Type = nftables.ChainTypeFilter
+	c.Policy = &policy
+	return c
+}
+
+// addSets buffers every set and map with its elements and returns the
+// resolver rules use to refer to them by name and transaction ID.
+func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
+	type ref struct {
+		kind ruleset.SetKind
+		set  *nftables.Set
+	}
+	refs := map[string]ref{}
+	for _, s := range rs.Sets {
+		ns, err := newSet(s)
+		if err != nil {
+			return nil, err
+		}
+		if err := nc.AddSet(ns, elements(setIntervals(s), keyLen(s.Kind))); err != nil {
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
+		}
+		refs[s.Name] = ref{s.Kind, ns}
+	}
+	for _, m := range rs.Maps {
+		nm, err := newMap(m)
+		if err != nil {
+			return nil, err
+		}
+		if err := nc.AddSet(nm, elements(mapIntervals(m), 4)); err != nil {
+			return nil, fmt.Errorf("map %s: %w", m.Name, err)
+		}
+		refs[m.Name] = ref{m.Key, nm}
+	}
+	return func(name string) (ruleset.SetKind, uint32, bool) {
+		r, ok := refs[name]
+		if !ok {
+			return "", 0, false
+		}
+		return r.kind, r.set.ID, true
+	}, nil
+}

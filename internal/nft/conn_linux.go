@@ -1,0 +1,96 @@
+package nft
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/google/nftables"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// Conn talks to nftables in one network namespace. It holds no socket: every
+// operation opens its own netlink socket and closes it. A Conn is safe for
+// sequential use; operations are not serialized against other processes
+// except through the kernel's own transactions.
+type Conn struct {
+	netns int // namespace fd; 0 means the caller's current namespace
+}
+
+// Option configures Open.
+type Option func(*Conn)
+
+// WithNetNS makes the Conn operate on the network namespace referred to by
+// fd (e.g. netns.NS.Fd()). The fd must stay open while the Conn is used.
+func WithNetNS(fd int) Option { return func(c *Conn) { c.netns = fd } }
+
+// Open returns a Conn for the current network namespace, or the one given by
+// WithNetNS. It checks that nftables is reachable.
+func Open(opts ...Option) (*Conn, error) {
+	c := &Conn{}
+	for _, o := range opts {
+		o(c)
+	}
+	nl, err := c.dial()
+	if err != nil {
+		return nil, err
+	}
+	nl.Close()
+	return c, nil
+}
+
+// table is leash's table.
+func table() *nftables.Table {
+	return &nftables.Table{Name: ruleset.TableName, Family: nftables.TableFamilyINet}
+}
+
+// nft returns a fresh google/nftables connection in c's namespace.
+func (c *Conn) nft() (*nftables.Conn, error) {
+	nc, err := nftables.New(nftables.WithNetNSFd(c.netns))
+	if err != nil {
+		return nil, fmt.Errorf("nft: open nftables connection: %w", err)
+	}
+	return nc, nil
+}
+
+// dial opens a raw NETLINK_NETFILTER socket in c's namespace.
+func (c *Conn) dial() (*netlink.Conn, error) {
+	nl, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: c.netns})
+	if err != nil {
+		return nil, fmt.Errorf("nft: open netfilter netlink socket: %w", err)
+	}
+	return nl, nil
+}
+
+// Exists reports whether `table inet leash` is present.
+// nft equivalent: `nft list table inet leash` succeeding.
+func (c *Conn) Exists() (bool, error) {
+	nc, err := c.nft()
+	if err != nil {
+		return false, err
+	}
+	_, err = nc.ListTableOfFamily(ruleset.TableName, nftables.TableFamilyINet)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, unix.ENOENT):
+		return false, nil
+	}
+	return false, fmt.Errorf("nft: look up table inet %s: %w", ruleset.TableName, err)
+}
+
+// Reset deletes `table inet leash` and everything in it, and nothing else.
+// It is idempotent: no error if the table is absent.
+// nft equivalent: `nft destroy table inet leash` (kernel >= 6.3).
+func (c *Conn) Reset() error {
+	nc, err := c.nft()
+	if err != nil {
+		return err
+	}
+	nc.DestroyTable(table())
+	if err := nc.Flush(); err != nil {
+		return fmt.Errorf("nft: destroy table inet %s: %w", ruleset.TableName, err)
+	}
+	return nil
+}

@@ -1,0 +1,414 @@
+package nft
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"golang.org/x/sys/unix"
+)
+
+// ForeignError reports content of `table inet leash` that leash did not
+// write: anything that does not decode to the IR vocabulary (an edited rule,
+// an extra expression, a set of another type, a chain with policy drop...).
+// It names the chain and rule handle, or the set, of every such item.
+type ForeignError struct {
+	Items []string
+}
+
+func (e *ForeignError) Error() string {
+	return fmt.Sprintf("nft: table inet %s holds content leash did not write (tampered?): %s",
+		ruleset.TableName, strings.Join(e.Items, "; "))
+}
+
+// maxReadAttempts bounds the retries of Read when the ruleset changes while
+// it is being read.
+const maxReadAttempts = 5
+
+// Read decodes `table inet leash` from the kernel into the IR, in kernel
+// order (which is the order Apply created things in). Every rule carries its
+// counter (Packets, Bytes) and Origin.ID from its comment; other Origin
+// fields are not stored in the kernel and come back empty. Matches come back
+// in explicit form (ruleset.Canonical): Read(Apply(rs)) equals
+// ruleset.Canonical(rs) up to counters and Origin.
+//
+// It returns (nil, nil) if the table does not exist, and a *ForeignError
+// (wrapped) if anything in the table does not fit the IR. The read is a
+// consistent snapshot: it is retried if the ruleset generation changes
+// meanwhile.
+func (c *Conn) Read() (*ruleset.Ruleset, error) {
+	nc, err := c.nft()
+	if err != nil {
+		return nil, err
+	}
+	for range maxReadAttempts {
+		before, err := nc.GetGen()
+		if err != nil {
+			return nil, fmt.Errorf("nft: read: generation: %w", err)
+		}
+		rs, err := c.read(nc)
+		if err != nil {
+			return nil, fmt.Errorf("nft: read: %w", err)
+		}
+		after, err := nc.GetGen()
+		if err != nil {
+			return nil, fmt.Errorf("nft: read: generation: %w", err)
+		}
+		if before.ID == after.ID {
+			return rs, nil
+		}
+	}
+	return nil, fmt.Errorf("nft: read: ruleset changed during %d consecutive reads", maxReadAttempts)
+}
+
+// read decodes the table once; (nil, nil) if it is absent.
+func (c *Conn) read(nc *nftables.Conn) (*ruleset.Ruleset, error) {
+	if ok, err := c.Exists(); err != nil || !ok {
+		return nil, err
+	}
+	var foreign []string
+	rs := &ruleset.Ruleset{}
+	chains, err := nc.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("list chains: %w", err)
+	}
+	for _, ch := range chains {
+		if ch.Table == nil || ch.Table.Name != ruleset.TableName {
+			continue
+		}
+		dc, err := decodeChain(ch)
+		if err != nil {
+			foreign = append(foreign, err.Error())
+		}
+		rs.Chains = append(rs.Chains, dc)
+	}
+	f, err := readSets(nc, rs)
+	if err != nil {
+		return nil, err
+	}
+	foreign = append(foreign, f...)
+	raws, err := c.dumpRules()
+	if errors.Is(err, errNoTable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	foreign = append(foreign, decodeRules(rs, raws)...)
+	if len(foreign) > 0 {
+		return nil, &ForeignError{Items: foreign}
+	}
+	return rs, nil
+}
+
+// hookNames maps NF_INET_* hook numbers back to names.
+var hookNames = [...]string{"prerouting", "input", "forward", "output", "postrouting"}
+
+// decodeChain maps a kernel chain onto the IR: a regular chain, or a base
+// chain of type filter with policy accept.
+func decodeChain(ch *nftables.Chain) (*ruleset.Chain, error) {
+	out := &ruleset.Chain{Name: ch.Name}
+	if ch.Hooknum == nil {
+		return out, nil
+	}
+	if ch.Type != nftables.ChainTypeFilter || int(*ch.Hooknum) >= len(hookNames) || ch.Priority == nil {
+		return out, fmt.Errorf("chain %s: base chain of type %q, hook %d", ch.Name, ch.Type, *ch.Hooknum)
+	}
+	if ch.Policy != nil && *ch.Policy != nftables.ChainPolicyAccept {
+		return out, fmt.Errorf("chain %s: policy is not accept", ch.Name)
+	}
+	out.Hook = &ruleset.Hook{Hook: hookNames[*ch.Hooknum], Priority: int32(*ch.Priority)}
+	return out, nil
+}
+
+// readSets decodes every set and map of the table into rs and returns the
+// foreign items found.
+func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
+	sets, err := nc.GetSets(table())
+	if err != nil {
+		return nil, fmt.Errorf("list sets: %w", err)
+	}
+	var foreign []string
+	for _, s := range sets {
+		kind, ok := kindOf(s.KeyType)
+		plain := s.Interval && !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
+		switch {
+		case !ok || !plain:
+			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags not `interval` only", s.Name, s.KeyType.Name))
+			continue
+		case s.IsMap != (kind == ruleset.KindUID || kind == ruleset.KindGID),
+			s.IsMap && s.DataType.Name != nftables.TypeVerdict.Name:
+			foreign = append(foreign, fmt.Sprintf("set %s: type %s : %s", s.Name, s.KeyType.Name, s.DataType.Name))
+			continue
+		}
+		elems, err := nc.GetSetElements(s)
+		if err != nil {
+			return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
+		}
+		ivs, err := decodeIntervals(elems, s.IsMap)
+		if err != nil {
+			foreign = append(foreign, fmt.Sprintf("set %s: %v", s.Name, err))
+			continue
+		}
+		if err := addDecodedSet(rs, s.Name, kind, ivs); err != nil {
+			foreign = append(foreign, fmt.Sprintf("set %s: %v", s.Name, err))
+		}
+	}
+	return foreign, nil
+}
+
+// addDecodedSet appends a decoded set or map to rs.
+func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, ivs []interval) error {
+	switch kind {
+	case ruleset.KindUID, ruleset.KindGID:
+		m := &ruleset.Map{Name: name, Key: kind}
+		for i, r := range rangesOf(ivs, 4) {
+			m.Entries = append(m.Entries, ruleset.MapEntry{Range: r, Chain: ivs[i].chain})
+		}
+		rs.Maps = append(rs.Maps, m)
+	case ruleset.KindIPv4, ruleset.KindIPv6:
+		p, err := prefixesOf(ivs)
+		if err != nil {
+			return err
+		}
+		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Prefixes: p})
+	default:
+		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Ranges: rangesOf(ivs, keyLen(kind))})
+	}
+	return nil
+}
+
+// decodeRules appends every rule to its chain in rs and returns the foreign
+// items found.
+func decodeRules(rs *ruleset.Ruleset, raws []rawRule) []string {
+	sets := decodedRefs(rs)
+	var foreign []string
+	for _, raw := range raws {
+		ch := rs.Chain(raw.chain)
+		r, err := decodeRule(rs, raw, sets)
+		if err != nil || ch == nil {
+			foreign = append(foreign, fmt.Sprintf("chain %s handle %d: %v", raw.chain, raw.handle, err))
+			continue
+		}
+		ch.Rules = append(ch.Rules, r)
+	}
+	return foreign
+}
+
+// decodedRefs resolves set and map names of a decoded ruleset.
+func decodedRefs(rs *ruleset.Ruleset) setRef {
+	return func(name string) (ruleset.SetKind, uint32, bool) {
+		if s := rs.Set(name); s != nil {
+			return s.Kind, 0, true
+		}
+		if m := rs.Map(name); m != nil {
+			return m.Key, 0, true
+		}
+		return "", 0, false
+	}
+}
+
+// decodeRule maps one kernel rule onto an IR rule: explicit matches, one
+// counter, then the verdict. Each candidate is confirmed by re-encoding it
+// and comparing expressions, so decoding is the exact inverse of encoding.
+func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, error) {
+	if len(raw.foreign) > 0 {
+		return nil, fmt.Errorf("expressions leash does not use: %v", raw.foreign)
+	}
+	id, err := ruleComment(raw.userdata)
+	if err != nil {
+		return nil, err
+	}
+	r := &ruleset.Rule{Origin: ruleset.Origin{ID: id}}
+	ex := raw.exprs
+	for len(ex) > 0 {
+		if c, ok := ex[0].(*expr.Counter); ok {
+			r.Packets, r.Bytes = c.Packets, c.Bytes
+			break
+		}
+		m, n, err := decodeMatch(ex, sets)
+		if err != nil {
+			return nil, err
+		}
+		r.Match = append(r.Match, m)
+		ex = ex[n:]
+	}
+	if len(ex) == 0 {
+		return nil, errors.New("no counter")
+	}
+	if r.Verdict, err = decodeVerdict(ex[1:], sets); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ruleComment extracts the comment from rule userdata, which must hold
+// nothing else.
+func ruleComment(ud []byte) (string, error) {
+	if len(ud) == 0 {
+		return "", nil
+	}
+	s, ok := userdata.GetString(ud, userdata.TypeComment)
+	if !ok || !reflect.DeepEqual(comment(s), ud) {
+		return "", fmt.Errorf("rule userdata %q is not a comment", ud)
+	}
+	return s, nil
+}
+
+// decodeMatch guesses the match at the head of ex from its first
+// expressions, then confirms it by re-encoding. It returns the match and
+// how many expressions it spans.
+func decodeMatch(ex []expr.Any, sets setRef) (ruleset.Match, int, error) {
+	m, ok := guessMatch(ex)
+	if ok {
+		enc, err := encodeMatch(m, sets)
+		if err == nil && len(enc) <= len(ex) && exprsEqual(enc, ex[:len(enc)]) {
+			return m, len(enc), nil
+		}
+	}
+	return m, 0, fmt.Errorf("unexpected expressions at %s", describe(ex))
+}
+
+// guessMatch proposes the match whose encoding starts like ex.
+func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
+	second := func() []byte {
+		if len(ex) > 1 {
+			if c, ok := ex[1].(*expr.Cmp); ok && len(c.Data) > 0 {
+				return c.Data
+			}
+		}
+		return nil
+	}
+	switch e := ex[0].(type) {
+	case *expr.Meta:
+		switch e.Key {
+		case expr.MetaKeyNFPROTO:
+			if d := second(); len(d) == 1 && d[0] == unix.NFPROTO_IPV6 {
+				return ruleset.Match{Kind: ruleset.MatchFamily, Value: 6}, true
+			}
+			return ruleset.Match{Kind: ruleset.MatchFamily, Value: 4}, true
+		case expr.MetaKeyL4PROTO:
+			if d := second(); len(d) == 1 {
+				return ruleset.Match{Kind: ruleset.MatchL4Proto, Value: uint32(d[0])}, true
+			}
+		case expr.MetaKeySKUID:
+			return ruleset.Match{Kind: ruleset.MatchOwned}, true
+		case expr.MetaKeyOIF:
+			return ruleset.Match{Kind: ruleset.MatchLoopback}, true
+		}
+	case *expr.Ct:
+		switch e.Key {
+		case expr.CtKeyDIRECTION:
+			return ruleset.Match{Kind: ruleset.MatchCtReply}, true
+		case expr.CtKeySTATE:
+			return ruleset.Match{Kind: ruleset.MatchCtEstablished}, true
+		}
+	case *expr.Payload:
+		if len(ex) < 2 {
+			return ruleset.Match{}, false
+		}
+		l, ok := ex[1].(*expr.Lookup)
+		if !ok {
+			return ruleset.Match{}, false
+		}
+		switch {
+		case e.Base == expr.PayloadBaseNetworkHeader:
+			return ruleset.Match{Kind: ruleset.MatchDaddr, Set: l.SetName}, true
+		case e.Offset == 2:
+			return ruleset.Match{Kind: ruleset.MatchDport, Set: l.SetName}, true
+		default:
+			return ruleset.Match{Kind: ruleset.MatchICMPType, Set: l.SetName}, true
+		}
+	}
+	return ruleset.Match{}, false
+}
+
+// decodeVerdict maps the expressions after the counter onto a verdict.
+func decodeVerdict(ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
+	v, ok := guessVerdict(ex)
+	if ok {
+		enc, err := encodeVerdict(v, sets)
+		if err == nil && exprsEqual(enc, ex) {
+			return v, nil
+		}
+	}
+	return v, fmt.Errorf("unexpected verdict expressions %s", describe(ex))
+}
+
+// guessVerdict proposes the verdict whose encoding looks like ex.
+func guessVerdict(ex []expr.Any) (ruleset.Verdict, bool) {
+	if len(ex) == 0 {
+		return ruleset.Verdict{Kind: ruleset.Continue}, true
+	}
+	switch e := ex[0].(type) {
+	case *expr.Verdict:
+		switch e.Kind {
+		case expr.VerdictAccept:
+			return ruleset.Verdict{Kind: ruleset.Accept}, true
+		case expr.VerdictDrop:
+			return ruleset.Verdict{Kind: ruleset.Drop}, true
+		case expr.VerdictJump:
+			return ruleset.Verdict{Kind: ruleset.Jump, Chain: e.Chain}, true
+		case expr.VerdictGoto:
+			return ruleset.Verdict{Kind: ruleset.Goto, Chain: e.Chain}, true
+		}
+	case *expr.Reject:
+		if e.Type == unix.NFT_REJECT_TCP_RST {
+			return ruleset.Verdict{Kind: ruleset.RejectTCPRST}, true
+		}
+		return ruleset.Verdict{Kind: ruleset.RejectAdmin}, true
+	case *expr.Meta:
+		if l, ok := ex[len(ex)-1].(*expr.Lookup); ok {
+			return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName}, true
+		}
+	}
+	return ruleset.Verdict{}, false
+}
+
+// exprsEqual compares expression lists, ignoring what the kernel does not
+// echo back (set IDs) and counter values.
+func exprsEqual(a, b []expr.Any) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !reflect.DeepEqual(normalize(a[i]), normalize(b[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+func normalize(e expr.Any) expr.Any {
+	switch e := e.(type) {
+	case *expr.Lookup:
+		c := *e
+		c.SetID = 0
+		return &c
+	case *expr.Counter:
+		return &expr.Counter{}
+	}
+	return e
+}
+
+// describe prints expressions for error messages.
+func describe(ex []expr.Any) string {
+	var parts []string
+	for i, e := range ex {
+		if i == 4 {
+			parts = append(parts, "...")
+			break
+		}
+		if f, ok := e.(*foreignExpr); ok {
+			parts = append(parts, f.name)
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%T%+v", e, e))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}

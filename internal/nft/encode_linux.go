@@ -1,0 +1,209 @@
+package nft
+
+import (
+	"fmt"
+
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"golang.org/x/sys/unix"
+)
+
+// reg is the one data register leash's rules use (NFT_REG_1).
+const reg = 1
+
+// setRef resolves a set or map name to what a lookup needs: its kind and its
+// transaction-local ID (0 when decoding, where IDs do not exist).
+type setRef func(name string) (kind ruleset.SetKind, id uint32, ok bool)
+
+// encodeRule turns one IR rule into kernel expressions: the rule's explicit
+// matches (ruleset.ExplicitMatches), a counter, then the verdict, exactly as
+// nft 1.0.6 encodes the rule's text form.
+func encodeRule(rs *ruleset.Ruleset, r *ruleset.Rule, sets setRef) ([]expr.Any, error) {
+	matches, err := ruleset.ExplicitMatches(rs, r)
+	if err != nil {
+		return nil, err
+	}
+	var out []expr.Any
+	for _, m := range matches {
+		e, err := encodeMatch(m, sets)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e...)
+	}
+	out = append(out, &expr.Counter{})
+	v, err := encodeVerdict(r.Verdict, sets)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, v...), nil
+}
+
+// comment is the rule userdata nft writes for `comment "ID"`.
+func comment(id string) []byte {
+	if id == "" {
+		return nil
+	}
+	return userdata.AppendString(nil, userdata.TypeComment, id)
+}
+
+// encodeMatch returns the expressions of one match, with no implicit
+// dependencies (those are explicit matches of their own).
+func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
+	switch m.Kind {
+	case ruleset.MatchFamily:
+		return matchFamily(m.Value), nil
+	case ruleset.MatchL4Proto:
+		return metaEq(expr.MetaKeyL4PROTO, []byte{byte(m.Value)}), nil
+	case ruleset.MatchOwned:
+		return matchOwned(), nil
+	case ruleset.MatchLoopback:
+		return metaEq(expr.MetaKeyOIF, binaryutil.NativeEndian.PutUint32(1)), nil
+	case ruleset.MatchCtReply:
+		return matchCtReply(), nil
+	case ruleset.MatchCtEstablished:
+		return matchCtEstablished(), nil
+	case ruleset.MatchDaddr, ruleset.MatchDport, ruleset.MatchICMPType:
+		return matchSet(m, sets)
+	}
+	return nil, fmt.Errorf("unknown match kind %q", m.Kind)
+}
+
+// matchFamily is `meta nfproto ipv4|ipv6`.
+func matchFamily(v uint32) []expr.Any {
+	p := byte(unix.NFPROTO_IPV4)
+	if v == 6 {
+		p = unix.NFPROTO_IPV6
+	}
+	return metaEq(expr.MetaKeyNFPROTO, []byte{p})
+}
+
+// metaEq is `meta KEY == data`.
+func metaEq(key expr.MetaKey, data []byte) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: reg},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg, Data: data},
+	}
+}
+
+// matchOwned is `meta skuid >= 0`: nft converts the host-endian uid to
+// network order before the comparison. The load fails (and the rule does not
+// match) when the packet has no owning full socket with a file.
+func matchOwned() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeySKUID, Register: reg},
+		hton32(),
+		&expr.Cmp{Op: expr.CmpOpGte, Register: reg, Data: []byte{0, 0, 0, 0}},
+	}
+}
+
+// hton32 is `byteorder reg 1 = hton(reg 1, 4, 4)`, which nft puts after
+// host-endian keys (uid, gid) compared by order or looked up in intervals.
+func hton32() *expr.Byteorder {
+	return &expr.Byteorder{SourceRegister: reg, DestRegister: reg, Op: expr.ByteorderHton, Len: 4, Size: 4}
+}
+
+// matchCtReply is `ct direction reply` (IP_CT_DIR_REPLY = 1).
+func matchCtReply() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeyDIRECTION, Register: reg},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: reg, Data: []byte{1}},
+	}
+}
+
+// ctStateEstablishedRelated is the ct state bitmask
+// NF_CT_STATE_BIT(ESTABLISHED) | NF_CT_STATE_BIT(RELATED).
+const ctStateEstablishedRelated = 0x2 | 0x4
+
+// matchCtEstablished is `ct state established,related`.
+func matchCtEstablished() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: reg},
+		&expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ctStateEstablishedRelated),
+			Xor:  binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: reg, Data: []byte{0, 0, 0, 0}},
+	}
+}
+
+// payloadOf says where the key of a set kind sits in the packet:
+// ip daddr (network +16, 4), ip6 daddr (network +24, 16),
+// th dport (transport +2, 2), icmp/icmpv6 type (transport +0, 1).
+func payloadOf(kind ruleset.SetKind) (*expr.Payload, bool) {
+	p := &expr.Payload{OperationType: expr.PayloadLoad, DestRegister: reg}
+	switch kind {
+	case ruleset.KindIPv4:
+		p.Base, p.Offset, p.Len = expr.PayloadBaseNetworkHeader, 16, 4
+	case ruleset.KindIPv6:
+		p.Base, p.Offset, p.Len = expr.PayloadBaseNetworkHeader, 24, 16
+	case ruleset.KindPort:
+		p.Base, p.Offset, p.Len = expr.PayloadBaseTransportHeader, 2, 2
+	case ruleset.KindICMP, ruleset.KindICMPv6:
+		p.Base, p.Offset, p.Len = expr.PayloadBaseTransportHeader, 0, 1
+	default:
+		return nil, false
+	}
+	return p, true
+}
+
+// matchSet is `ip daddr @S`, `ip6 daddr @S`, `th dport @S`, `icmp type @S`
+// or `icmpv6 type @S`: a payload load then a set lookup.
+func matchSet(m ruleset.Match, sets setRef) ([]expr.Any, error) {
+	kind, id, ok := sets(m.Set)
+	if !ok {
+		return nil, fmt.Errorf("match %s: set %q does not exist", m.Kind, m.Set)
+	}
+	p, ok := payloadOf(kind)
+	if !ok {
+		return nil, fmt.Errorf("match %s: set %q has kind %s", m.Kind, m.Set, kind)
+	}
+	return []expr.Any{p, &expr.Lookup{SourceRegister: reg, SetName: m.Set, SetID: id}}, nil
+}
+
+// encodeVerdict returns the expressions after the counter.
+func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
+	switch v.Kind {
+	case ruleset.Accept:
+		return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}, nil
+	case ruleset.Drop:
+		return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}, nil
+	case ruleset.Jump:
+		return []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: v.Chain}}, nil
+	case ruleset.Goto:
+		return []expr.Any{&expr.Verdict{Kind: expr.VerdictGoto, Chain: v.Chain}}, nil
+	case ruleset.RejectTCPRST:
+		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}, nil
+	case ruleset.RejectAdmin:
+		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}, nil
+	case ruleset.Continue:
+		return nil, nil
+	case ruleset.VMap:
+		return verdictMap(v.Map, sets)
+	}
+	return nil, fmt.Errorf("unknown verdict kind %q", v.Kind)
+}
+
+// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`: the key is
+// converted to network order because the map is an interval map (its
+// elements are stored big-endian, as nft does).
+func verdictMap(name string, sets setRef) ([]expr.Any, error) {
+	kind, id, ok := sets(name)
+	if !ok {
+		return nil, fmt.Errorf("vmap: map %q does not exist", name)
+	}
+	key := expr.MetaKeySKUID
+	switch kind {
+	case ruleset.KindUID:
+	case ruleset.KindGID:
+		key = expr.MetaKeySKGID
+	default:
+		return nil, fmt.Errorf("vmap: map %q has key kind %s", name, kind)
+	}
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: reg},
+		hton32(),
+		&expr.Lookup{SourceRegister: reg, DestRegister: 0, IsDestRegSet: true, SetName: name, SetID: id},
+	}, nil
+}

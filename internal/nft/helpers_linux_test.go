@@ -1,0 +1,133 @@
+package nft
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/leash-dev/leash/internal/kerneltest"
+	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+var nsSeq atomic.Int64
+
+// newNS creates a throwaway namespace (removed at cleanup) and a Conn bound
+// to it. Nothing here ever touches the root namespace's firewall.
+func newNS(t testing.TB) (*netns.NS, *Conn) {
+	t.Helper()
+	kerneltest.Require(t)
+	name := fmt.Sprintf("leash-nft-%d-%d", os.Getpid(), nsSeq.Add(1))
+	ns, err := netns.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	c, err := Open(WithNetNS(ns.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, c
+}
+
+// inNS runs a command inside ns (ip netns exec) and returns its output.
+func inNS(t testing.TB, ns *netns.NS, stdin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s\ninput:\n%s", args, err, out, stdin)
+	}
+	return string(out)
+}
+
+// list is `nft list table inet leash` in ns.
+func list(t testing.TB, ns *netns.NS) string {
+	t.Helper()
+	return inNS(t, ns, "", "nft", "list", "table", "inet", "leash")
+}
+
+var handleRE = regexp.MustCompile(` # handle \d+`)
+
+func stripHandles(s string) string { return handleRE.ReplaceAllString(s, "") }
+
+// sample is a representative ruleset: sets of every kind (including
+// elements at the top of their key space), uid and gid interval maps, and
+// rules using every match and verdict kind, some with implicit protocol
+// dependencies.
+func sample() *ruleset.Ruleset {
+	pfx := netip.MustParsePrefix
+	o := func(id string) ruleset.Origin { return ruleset.Origin{ID: id, What: "rule", Policy: "p", Rule: 1} }
+	m := func(k ruleset.MatchKind, set string, v uint32) ruleset.Match {
+		return ruleset.Match{Kind: k, Set: set, Value: v}
+	}
+	return &ruleset.Ruleset{
+		Sets: []*ruleset.Set{
+			{Name: "d4", Kind: ruleset.KindIPv4, Prefixes: []netip.Prefix{pfx("0.0.0.0/8"), pfx("10.0.0.0/8"), pfx("192.168.1.1/32"), pfx("255.255.255.0/24")}},
+			{Name: "d6", Kind: ruleset.KindIPv6, Prefixes: []netip.Prefix{pfx("2001:db8::/32"), pfx("fe80::1/128"), pfx("ffff::/16")}},
+			{Name: "ports", Kind: ruleset.KindPort, Ranges: []ruleset.Range{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 443}, {Lo: 60000, Hi: 65535}}},
+			{Name: "ports0", Kind: ruleset.KindPort, Ranges: []ruleset.Range{{Lo: 0, Hi: 10}}},
+			{Name: "icmp4", Kind: ruleset.KindICMP, Ranges: []ruleset.Range{{Lo: 0, Hi: 0}, {Lo: 8, Hi: 9}, {Lo: 255, Hi: 255}}},
+			{Name: "icmp6", Kind: ruleset.KindICMPv6, Ranges: []ruleset.Range{{Lo: 128, Hi: 129}}},
+			{Name: "empty4", Kind: ruleset.KindIPv4},
+		},
+		Maps: []*ruleset.Map{
+			{Name: "users", Key: ruleset.KindUID, Entries: []ruleset.MapEntry{
+				{Range: ruleset.Range{Lo: 0, Hi: 0}, Chain: "p_a"},
+				{Range: ruleset.Range{Lo: 1000, Hi: 1000}, Chain: "p_a"},
+				{Range: ruleset.Range{Lo: 2000, Hi: 2999}, Chain: "p_b"},
+				{Range: ruleset.Range{Lo: 4294967295, Hi: 4294967295}, Chain: "p_b"}}},
+			{Name: "groups", Key: ruleset.KindGID, Entries: []ruleset.MapEntry{
+				{Range: ruleset.Range{Lo: 100, Hi: 100}, Chain: "p_a"}}},
+		},
+		Chains: []*ruleset.Chain{
+			{Name: "p_a", Rules: []*ruleset.Rule{
+				{Match: []ruleset.Match{m(ruleset.MatchFamily, "", 4), m(ruleset.MatchDaddr, "d4", 0), m(ruleset.MatchL4Proto, "", 6), m(ruleset.MatchDport, "ports", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r1")},
+				{Match: []ruleset.Match{m(ruleset.MatchDaddr, "d6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.RejectTCPRST}, Origin: o("p/r2")},
+				{Match: []ruleset.Match{m(ruleset.MatchICMPType, "icmp4", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r3")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 58), m(ruleset.MatchICMPType, "icmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r4")},
+				{Match: []ruleset.Match{m(ruleset.MatchFamily, "", 6), m(ruleset.MatchICMPType, "icmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r5")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 17), m(ruleset.MatchDport, "ports0", 0), m(ruleset.MatchDaddr, "empty4", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Goto, Chain: "p_b"}, Origin: o("p/r6")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 6)}, Verdict: ruleset.Verdict{Kind: ruleset.RejectTCPRST}, Origin: o("p/r7")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.RejectAdmin}, Origin: o("p/default")},
+			}},
+			{Name: "p_b", Rules: []*ruleset.Rule{
+				{Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("q/default")},
+			}},
+			{Name: "out", Hook: &ruleset.Hook{Hook: "output", Priority: 0}, Rules: []*ruleset.Rule{
+				{Match: []ruleset.Match{m(ruleset.MatchLoopback, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("baseline/loopback")},
+				{Match: []ruleset.Match{m(ruleset.MatchCtReply, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}, Origin: o("baseline/reply")},
+				{Match: []ruleset.Match{m(ruleset.MatchOwned, "", 0), m(ruleset.MatchCtEstablished, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}, Origin: o("baseline/established")},
+				{Match: []ruleset.Match{m(ruleset.MatchFamily, "", 6)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "users"}, Origin: o("baseline/dispatch")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "groups"}, Origin: o("baseline/dispatch-gid")},
+				{Match: []ruleset.Match{m(ruleset.MatchOwned, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Jump, Chain: "p_b"}, Origin: o("baseline/owned")},
+			}},
+		},
+	}
+}
+
+// kernelView is what Read can return for rs: canonical matches, Origin
+// reduced to its ID, counters cleared.
+func kernelView(rs *ruleset.Ruleset) *ruleset.Ruleset {
+	c := ruleset.Canonical(rs)
+	for _, ch := range c.Chains {
+		for _, r := range ch.Rules {
+			r.Origin = ruleset.Origin{ID: r.Origin.ID}
+			r.Packets, r.Bytes = 0, 0
+		}
+	}
+	return c
+}
+
+// diffIR compares rulesets (netip.Prefix compared by value).
+func diffIR(want, got *ruleset.Ruleset) string {
+	return cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }))
+}

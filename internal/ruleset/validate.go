@@ -1,0 +1,288 @@
+package ruleset
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Kernel and nft limits on names and comments.
+const (
+	// MaxNameLen is the longest table, chain, set or map name the kernel
+	// accepts: NFT_NAME_MAXLEN, NFT_CHAIN_MAXNAMELEN and NFT_SET_MAXNAMELEN
+	// are 256 bytes including the terminating NUL.
+	MaxNameLen = 255
+	// MaxCommentLen is the longest rule comment nft accepts
+	// (NFTNL_UDATA_COMMENT_MAXLEN, 128).
+	MaxCommentLen = 128
+)
+
+// Validate checks that rs is internally consistent and loadable: names are
+// valid and unique, every set, map and chain a rule or map entry refers to
+// exists and has the right kind, set elements fit their kind and are sorted
+// and disjoint, map entries are sorted and disjoint, comments fit, and no rule
+// has protocol contradictions nft would reject. It reports every problem
+// found, joined. It does not touch the kernel.
+func Validate(rs *Ruleset) error {
+	if rs == nil {
+		return errors.New("ruleset: nil ruleset")
+	}
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	objects := map[string]string{} // sets and maps share one namespace
+	for _, s := range rs.Sets {
+		add(uniqueName(objects, "set", s.Name))
+		add(validateSet(s))
+	}
+	for _, m := range rs.Maps {
+		add(uniqueName(objects, "map", m.Name))
+		add(validateMap(rs, m))
+	}
+	chains := map[string]string{}
+	for _, c := range rs.Chains {
+		add(uniqueName(chains, "chain", c.Name))
+		add(validateHook(c))
+		for i, r := range c.Rules {
+			if err := validateRule(rs, r); err != nil {
+				add(fmt.Errorf("chain %s rule %d (%s): %w", c.Name, i+1, r.Origin.ID, err))
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("ruleset: invalid: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// ValidName reports whether name can be a chain, set or map name both for the
+// kernel and in nft's text syntax: a letter or underscore, then letters,
+// digits, '_', '-' or '.', at most MaxNameLen bytes.
+func ValidName(name string) bool {
+	if name == "" || len(name) > MaxNameLen {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '_':
+		case i > 0 && (c >= '0' && c <= '9' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func uniqueName(seen map[string]string, what, name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%s %q: invalid name (want [A-Za-z_][A-Za-z0-9_.-]*, at most %d bytes)", what, name, MaxNameLen)
+	}
+	if prev, ok := seen[name]; ok {
+		return fmt.Errorf("%s %q: name already used by a %s", what, name, prev)
+	}
+	seen[name] = what
+	return nil
+}
+
+func validateSet(s *Set) error {
+	switch s.Kind {
+	case KindIPv4, KindIPv6:
+		if len(s.Ranges) > 0 {
+			return fmt.Errorf("set %s: kind %s holds prefixes, not ranges", s.Name, s.Kind)
+		}
+		return validatePrefixes(s)
+	case KindPort, KindICMP, KindICMPv6:
+		if len(s.Prefixes) > 0 {
+			return fmt.Errorf("set %s: kind %s holds ranges, not prefixes", s.Name, s.Kind)
+		}
+		return validateRanges(fmt.Sprintf("set %s", s.Name), s.Ranges, KindMax(s.Kind))
+	}
+	return fmt.Errorf("set %s: unsupported kind %q", s.Name, s.Kind)
+}
+
+// KindMax is the largest value a numeric kind holds.
+func KindMax(k SetKind) uint32 {
+	switch k {
+	case KindPort:
+		return 0xffff
+	case KindICMP, KindICMPv6:
+		return 0xff
+	}
+	return 0xffffffff
+}
+
+func validatePrefixes(s *Set) error {
+	var prevLast netip.Addr
+	for i, p := range s.Prefixes {
+		if !p.IsValid() || p != p.Masked() {
+			return fmt.Errorf("set %s: element %d: %v is not a masked prefix", s.Name, i, p)
+		}
+		if p.Addr().Is4() != (s.Kind == KindIPv4) || p.Addr().Is4In6() {
+			return fmt.Errorf("set %s: element %v does not fit kind %s", s.Name, p, s.Kind)
+		}
+		if i > 0 && p.Addr().Compare(prevLast) <= 0 {
+			return fmt.Errorf("set %s: element %v overlaps or is out of order (elements must be sorted and disjoint)", s.Name, p)
+		}
+		prevLast = LastAddr(p)
+	}
+	return nil
+}
+
+// LastAddr is the highest address in p.
+func LastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+func validateRanges(what string, rs []Range, max uint32) error {
+	for i, r := range rs {
+		if r.Lo > r.Hi || r.Hi > max {
+			return fmt.Errorf("%s: element %d: bad range %d-%d (max %d)", what, i, r.Lo, r.Hi, max)
+		}
+		if i > 0 && r.Lo <= rs[i-1].Hi {
+			return fmt.Errorf("%s: element %d-%d overlaps or is out of order (elements must be sorted and disjoint)", what, r.Lo, r.Hi)
+		}
+	}
+	return nil
+}
+
+func validateMap(rs *Ruleset, m *Map) error {
+	if m.Key != KindUID && m.Key != KindGID {
+		return fmt.Errorf("map %s: key kind %q, want %s or %s", m.Name, m.Key, KindUID, KindGID)
+	}
+	ranges := make([]Range, len(m.Entries))
+	for i, e := range m.Entries {
+		ranges[i] = e.Range
+		if err := jumpTarget(rs, e.Chain); err != nil {
+			return fmt.Errorf("map %s: entry %s: %w", m.Name, rangeText(m.Key, e.Range), err)
+		}
+	}
+	return validateRanges("map "+m.Name, ranges, KindMax(m.Key))
+}
+
+// jumpTarget checks that a jump or goto to name is loadable: the chain
+// exists and is a regular chain (the kernel refuses jumps to base chains).
+func jumpTarget(rs *Ruleset, name string) error {
+	c := rs.Chain(name)
+	switch {
+	case c == nil:
+		return fmt.Errorf("chain %q does not exist", name)
+	case c.Hook != nil:
+		return fmt.Errorf("chain %q is a base chain and cannot be a jump target", name)
+	}
+	return nil
+}
+
+func validateHook(c *Chain) error {
+	if c.Hook == nil {
+		return nil
+	}
+	if _, ok := HookNumber(c.Hook.Hook); !ok {
+		return fmt.Errorf("chain %s: unsupported hook %q", c.Name, c.Hook.Hook)
+	}
+	return nil
+}
+
+// HookNumber maps a hook name of an inet filter chain to its NF_INET_* number.
+func HookNumber(name string) (uint32, bool) {
+	switch name {
+	case "prerouting":
+		return 0, true
+	case "input":
+		return 1, true
+	case "forward":
+		return 2, true
+	case "output":
+		return 3, true
+	case "postrouting":
+		return 4, true
+	}
+	return 0, false
+}
+
+func validateRule(rs *Ruleset, r *Rule) error {
+	if err := validateComment(r.Origin.ID); err != nil {
+		return err
+	}
+	for _, m := range r.Match {
+		if err := validateMatch(rs, m); err != nil {
+			return err
+		}
+	}
+	if err := validateVerdict(rs, r.Verdict); err != nil {
+		return err
+	}
+	_, err := ExplicitMatches(rs, r)
+	return err
+}
+
+func validateComment(c string) error {
+	if len(c) > MaxCommentLen {
+		return fmt.Errorf("comment %q is %d bytes, at most %d allowed", c, len(c), MaxCommentLen)
+	}
+	if strings.ContainsAny(c, "\"\n\x00") {
+		return fmt.Errorf("comment %q contains a quote, newline or NUL", c)
+	}
+	return nil
+}
+
+func validateMatch(rs *Ruleset, m Match) error {
+	switch m.Kind {
+	case MatchFamily:
+		if m.Value != 4 && m.Value != 6 {
+			return fmt.Errorf("match family: value %d, want 4 or 6", m.Value)
+		}
+	case MatchL4Proto:
+		if m.Value > 255 {
+			return fmt.Errorf("match l4proto: value %d is not a protocol number", m.Value)
+		}
+	case MatchOwned, MatchLoopback, MatchCtReply, MatchCtEstablished:
+	case MatchDaddr:
+		return setOfKind(rs, m, KindIPv4, KindIPv6)
+	case MatchDport:
+		return setOfKind(rs, m, KindPort)
+	case MatchICMPType:
+		return setOfKind(rs, m, KindICMP, KindICMPv6)
+	default:
+		return fmt.Errorf("unknown match kind %q", m.Kind)
+	}
+	return nil
+}
+
+func setOfKind(rs *Ruleset, m Match, kinds ...SetKind) error {
+	s := rs.Set(m.Set)
+	if s == nil {
+		return fmt.Errorf("match %s: set %q does not exist", m.Kind, m.Set)
+	}
+	for _, k := range kinds {
+		if s.Kind == k {
+			return nil
+		}
+	}
+	return fmt.Errorf("match %s: set %q has kind %s, want one of %v", m.Kind, m.Set, s.Kind, kinds)
+}
+
+func validateVerdict(rs *Ruleset, v Verdict) error {
+	switch v.Kind {
+	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
+	case Jump, Goto:
+		if err := jumpTarget(rs, v.Chain); err != nil {
+			return fmt.Errorf("%s: %w", v.Kind, err)
+		}
+	case VMap:
+		if rs.Map(v.Map) == nil {
+			return fmt.Errorf("vmap: map %q does not exist", v.Map)
+		}
+	default:
+		return fmt.Errorf("unknown verdict kind %q", v.Kind)
+	}
+	return nil
+}
