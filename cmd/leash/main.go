@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/netns"
 )
 
 func main() {
@@ -21,7 +22,7 @@ func main() {
 		Stderr:     os.Stderr,
 		Env:        loadEnv,
 		OpenKernel: openKernel,
-		LocalAddrs: localAddrs,
+		LocalAddrs: netns.LocalAddrs,
 		ReadFile:   os.ReadFile,
 		Now:        time.Now,
 	})

@@ -48,7 +48,8 @@ type planJSON struct {
 }
 
 func printPlan(d Deps, g *globals, c *compiled, cur *ruleset.Ruleset) error {
-	next := ruleset.Text(c.rs, ruleset.TextOptions{})
+	// The kernel reads back in canonical form (protocol dependencies explicit).
+	next := ruleset.Text(ruleset.Canonical(c.rs), ruleset.TextOptions{})
 	var now string
 	if cur != nil {
 		now = ruleset.Text(cur, ruleset.TextOptions{})

@@ -75,6 +75,16 @@ func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {
 // ChainName is the chain that holds policy name's rules.
 func ChainName(policyName string) string { return "p_" + policyName }
 
+// setting is the source text of a setting such as "loopback: all", marked
+// as a default when the file does not write it (pos has no line).
+func setting(text string, pos policy.Pos) string {
+	if pos.Line == 0 {
+		return text + " (default)"
+	}
+	return text
+}
+
+// origin records where a kernel rule comes from.
 func (c *compiler) origin(id, pol, what string, rule int, pos policy.Pos, text string) ruleset.Origin {
 	return ruleset.Origin{ID: id, Policy: pol, Rule: rule, What: what, File: pos.File, Line: pos.Line, Col: pos.Col, Text: text}
 }

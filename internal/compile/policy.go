@@ -20,7 +20,7 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 		ch.Rules = append(ch.Rules, &ruleset.Rule{
 			Match:   []ruleset.Match{{Kind: ruleset.MatchCtReply}},
 			Verdict: ruleset.Verdict{Kind: ruleset.Accept},
-			Origin:  c.origin(p.Name+"/established", p.Name, "established", 0, p.Pos, "established: allow"),
+			Origin:  c.origin(p.Name+"/established", p.Name, "established", 0, p.EstablishedPos, setting("established: allow", p.EstablishedPos)),
 		})
 	}
 	ch.Rules = append(ch.Rules, c.loopbackRules(p)...)
@@ -37,7 +37,7 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 // is rejected, so local clients fail at once instead of hanging.
 func (c *compiler) loopbackRules(p *policy.ResolvedPolicy) []*ruleset.Rule {
 	lo := []ruleset.Match{{Kind: ruleset.MatchLoopback}}
-	o := c.origin(p.Name+"/loopback", p.Name, "loopback", 0, p.Loopback.Pos, "loopback: "+string(p.Loopback.Mode))
+	o := c.origin(p.Name+"/loopback", p.Name, "loopback", 0, p.Loopback.Pos, setting("loopback: "+string(p.Loopback.Mode), p.Loopback.Pos))
 	switch p.Loopback.Mode {
 	case policy.LoopbackAll:
 		return actionRules(policy.Allow, lo, o)

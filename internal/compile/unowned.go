@@ -20,7 +20,7 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 		return c.origin("unowned/"+id, "", "unowned", 0, b.Pos, text)
 	}
 	if b.Unowned == policy.UnownedAllow {
-		ch.Rules = append(ch.Rules, &ruleset.Rule{Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("allow", "unowned: allow")})
+		ch.Rules = append(ch.Rules, &ruleset.Rule{Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("allow", setting("unowned: allow", b.Pos))})
 		c.unownedChain = ch
 		return
 	}
@@ -34,7 +34,7 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoIGMP}},
 			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("control", "IGMP membership reports")},
 	)
-	last := &ruleset.Rule{Origin: o(string(b.Unowned), "unowned: "+string(b.Unowned))}
+	last := &ruleset.Rule{Origin: o(string(b.Unowned), setting("unowned: "+string(b.Unowned), b.Pos))}
 	switch {
 	case b.Unowned == policy.UnownedDeny:
 		last.Verdict = ruleset.Verdict{Kind: ruleset.Drop}

@@ -11,7 +11,10 @@
 // user added to a group later is not covered until the policy is reloaded.
 package identity
 
-import "slices"
+import (
+	"slices"
+	"sync"
+)
 
 // User is one passwd entry.
 type User struct {
@@ -29,12 +32,39 @@ type Group struct {
 	Members []string
 }
 
-// Directory is a snapshot of users and groups. Lookups scan the slices, so
-// Users and Groups may be filled or changed directly. When a name or id
+// Directory is a snapshot of users and groups. Fill Users and Groups before
+// the first lookup; lookups by name and uid use an index built then. When a name or id
 // appears more than once, the first entry wins, as with NSS.
 type Directory struct {
 	Users  []User
 	Groups []Group
+
+	once  sync.Once
+	index *index
+}
+
+// index makes name and uid lookups O(1): policies may name 100,000 users.
+type index struct {
+	byName map[string]int // first user with the name
+	byUID  map[uint32]int // first user with the uid
+}
+
+// idx builds the index on first use. Users and Groups must not change after
+// the first lookup.
+func (d *Directory) idx() *index {
+	d.once.Do(func() {
+		ix := &index{byName: make(map[string]int, len(d.Users)), byUID: make(map[uint32]int, len(d.Users))}
+		for i, u := range d.Users {
+			if _, dup := ix.byName[u.Name]; !dup {
+				ix.byName[u.Name] = i
+			}
+			if _, dup := ix.byUID[u.UID]; !dup {
+				ix.byUID[u.UID] = i
+			}
+		}
+		d.index = ix
+	})
+	return d.index
 }
 
 // User returns the user called name.
@@ -42,10 +72,8 @@ func (d *Directory) User(name string) (User, bool) {
 	if d == nil {
 		return User{}, false
 	}
-	for _, u := range d.Users {
-		if u.Name == name {
-			return u, true
-		}
+	if i, ok := d.idx().byName[name]; ok {
+		return d.Users[i], true
 	}
 	return User{}, false
 }
@@ -55,10 +83,8 @@ func (d *Directory) UserByUID(uid uint32) (User, bool) {
 	if d == nil {
 		return User{}, false
 	}
-	for _, u := range d.Users {
-		if u.UID == uid {
-			return u, true
-		}
+	if i, ok := d.idx().byUID[uid]; ok {
+		return d.Users[i], true
 	}
 	return User{}, false
 }

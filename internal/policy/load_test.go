@@ -33,10 +33,11 @@ func TestLoadExample(t *testing.T) {
 	want := &Resolved{
 		File: file,
 		Baseline: Baseline{
-			Loopback:    Loopback{Mode: LoopbackAll, Pos: at(3, 13)},
-			Established: true,
-			Unowned:     UnownedEveryone,
-			Pos:         at(2, 1),
+			Loopback:       Loopback{Mode: LoopbackAll, Pos: at(3, 13)},
+			Established:    true,
+			EstablishedPos: at(4, 16),
+			Unowned:        UnownedEveryone,
+			Pos:            at(2, 1),
 		},
 		Policies: []*ResolvedPolicy{
 			{
@@ -61,10 +62,11 @@ func TestLoadExample(t *testing.T) {
 					},
 					{Index: 3, Pos: at(16, 9), Action: Reject, Text: "reject: {ports: [any]}"},
 				},
-				Default:     Reject,
-				DefaultPos:  at(17, 14),
-				Loopback:    Loopback{Mode: LoopbackNone, Pos: at(18, 15)},
-				Established: false,
+				Default:        Reject,
+				DefaultPos:     at(17, 14),
+				Loopback:       Loopback{Mode: LoopbackNone, Pos: at(18, 15)},
+				Established:    false,
+				EstablishedPos: at(19, 18),
 			},
 			{
 				Name:     "rest",
@@ -102,7 +104,8 @@ func TestLoadExample(t *testing.T) {
 					{Proto: ruleset.ProtoTCP, Ports: []ruleset.Range{r(53, 53), r(631, 631)}},
 					{Proto: ruleset.ProtoUDP, Ports: []ruleset.Range{r(53, 53)}},
 				}},
-				Established: true,
+				Established:    true,
+				EstablishedPos: at(4, 16),
 			},
 		},
 		Hosts: map[string][]netip.Addr{

@@ -82,7 +82,8 @@ type Baseline struct {
 	// Loopback is the default loopback access of every policy.
 	Loopback Loopback `json:"loopback"`
 	// Established is the default of every policy's Established.
-	Established bool `json:"established"`
+	Established    bool `json:"established"`
+	EstablishedPos Pos  `json:"established_pos"` // no line when implicit
 	// Unowned says how packets without an owning socket are judged.
 	Unowned UnownedMode `json:"unowned"`
 	Pos     Pos         `json:"pos"`
@@ -111,7 +112,8 @@ type ResolvedPolicy struct {
 	Loopback Loopback `json:"loopback"`
 	// Established: the subjects' packets that reply on connections others
 	// opened to them (ct direction reply) pass without consulting the rules.
-	Established bool `json:"established"`
+	Established    bool `json:"established"`
+	EstablishedPos Pos  `json:"established_pos"` // no line when implicit
 }
 
 // ResolvedRule is one rule of a policy.

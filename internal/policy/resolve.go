@@ -87,8 +87,9 @@ func newResolver(ctx context.Context, f *File, env Env) *resolver {
 	return rv
 }
 
-// filePos is the position of the file's start, for implicit settings.
-func (rv *resolver) filePos() Pos { return Pos{File: rv.file.Name, Line: 1, Col: 1} }
+// filePos is the position of implicit settings: the file, no line, so
+// explanations say "default" instead of pointing at a line.
+func (rv *resolver) filePos() Pos { return Pos{File: rv.file.Name} }
 
 // baseline resolves the baseline with its defaults.
 func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
@@ -108,6 +109,7 @@ func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 	}
 	if bd.Established != nil {
 		b.Established = bd.Established.Value == "allow"
+		b.EstablishedPos = bd.Established.Pos
 	}
 	if bd.Unowned != nil {
 		b.Unowned = UnownedMode(bd.Unowned.Value)
@@ -141,7 +143,7 @@ func (rv *resolver) loopback(ld *LoopbackDecl) Loopback {
 // policy resolves one policy. Conflicts with other policies are checked by
 // the caller, with the claims of its users and groups entries.
 func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, users, groups []claim) {
-	pol = &ResolvedPolicy{Pos: pd.Pos, Loopback: base.Loopback, Established: base.Established, DefaultPos: pd.Pos}
+	pol = &ResolvedPolicy{Pos: pd.Pos, Loopback: base.Loopback, Established: base.Established, EstablishedPos: base.EstablishedPos, DefaultPos: pd.Pos}
 	if pd.Name != nil {
 		pol.Name = pd.Name.Value
 	}
@@ -157,6 +159,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	}
 	if pd.Established != nil {
 		pol.Established = pd.Established.Value == "allow"
+		pol.EstablishedPos = pd.Established.Pos
 	}
 	return pol, users, groups
 }
