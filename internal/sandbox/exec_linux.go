@@ -1,0 +1,81 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ProbeEnv is set (to "1") in the environment of every probe process, so that
+// a test binary used as ProbeCommand knows to run ProbeMain instead of tests.
+const ProbeEnv = "LEASH_SANDBOX_PROBE"
+
+// processSlack is how much longer than Probe.Timeout a probe process may live
+// (exec and Go runtime start-up) before it is killed.
+const processSlack = 5 * time.Second
+
+// Probe runs one connection attempt in a new process with p's uid, gid and
+// supplementary groups, born in the client namespace, and returns what it
+// observed. An error means no verdict: bad probe, the process failed, or the
+// kernel answered with an errno that is no verdict (see package doc).
+func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
+	p, err := p.withDefaults()
+	if err != nil {
+		return Outcome{}, err
+	}
+	if err := s.begin(); err != nil {
+		return Outcome{}, err
+	}
+	defer s.probes.Done()
+	if p.Proto == TCP || p.Proto == UDP {
+		if err := s.peer.ensure(p.Proto, netip.AddrPortFrom(p.Addr, p.Port)); err != nil {
+			return Outcome{}, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout+processSlack)
+	defer cancel()
+	defer context.AfterFunc(s.life, cancel)()
+
+	out, err := s.runProbe(ctx, p)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("sandbox: probe %s %v as uid %d: %w", p.Proto, netip.AddrPortFrom(p.Addr, p.Port), p.UID, err)
+	}
+	s.log.Debug("sandbox: probe", "proto", p.Proto, "addr", p.Addr, "port", p.Port, "uid", p.UID, "gid", p.GID, "outcome", out.String())
+	return out, nil
+}
+
+// runProbe starts the probe process from a thread inside the client
+// namespace, waits for it and decodes its JSON outcome.
+func (s *Sandbox) runProbe(ctx context.Context, p Probe) (Outcome, error) {
+	argv := append(append([]string{}, s.probeArgv...), p.args()...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{ProbeEnv + "=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = s.dir
+	cmd.WaitDelay = time.Second
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: p.UID, Gid: p.GID, Groups: append([]uint32{}, p.Groups...)},
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if err := s.client.Do(cmd.Start); err != nil {
+		return Outcome{}, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	if err := cmd.Wait(); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
+		}
+		return Outcome{}, fmt.Errorf("probe process: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var out Outcome
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return Outcome{}, fmt.Errorf("probe process printed no outcome (%w): %q %s", err, stdout.String(), strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
