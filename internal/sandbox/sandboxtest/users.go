@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leash-dev/leash/internal/kerneltest"
 )
 
 // Prefix starts the name of every user and group this package creates.
@@ -41,9 +43,10 @@ type User struct {
 
 // Users creates real host users and groups (useradd/groupadd) and removes
 // them at the end of the test. Leftovers of a killed run with the same names
-// are recreated. It needs root.
+// are recreated. It needs root (kerneltest.Require).
 func Users(t testing.TB, specs ...UserSpec) []User {
 	t.Helper()
+	kerneltest.Require(t)
 	var users []User
 	groups := map[string]uint32{}
 	for _, spec := range specs {
