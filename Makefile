@@ -26,8 +26,9 @@ demo: deps build
 # examples. Kernel tests fail instead of skipping when CI is set.
 test: deps build
 	$(GO) vet ./...
+	scripts/host-guard.sh snapshot bin/guard
 	$(GO) test -count=1 -timeout 20m ./...
-	$(BIN) test examples/*.yaml
+	scripts/host-guard.sh verify bin/guard
 
 unit:
 	$(GO) test -short ./...

@@ -2,14 +2,18 @@ package cli_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/policy/policytest"
 )
@@ -28,7 +32,13 @@ func fixtureLeash() {
 		Env: func(context.Context, cli.EnvOptions) (policy.Env, error) {
 			return policytest.Env(policytest.DefaultIDs), nil
 		},
-		OpenKernel: func(string) (cli.Kernel, error) { return nil, os.ErrPermission },
+		OpenKernel: func(ns string) (cli.Kernel, error) {
+			if ns == "" {
+				// Tests must never touch the host's own firewall.
+				return nil, fmt.Errorf("test fixture: refusing to use the root network namespace; pass --netns $NS")
+			}
+			return nft.OpenNetNS(ns)
+		},
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
 		},
@@ -45,9 +55,39 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			// Examples are copied in so scripts can refer to them.
-			return copyExamples(env.WorkDir)
+			if err := copyExamples(env.WorkDir); err != nil {
+				return err
+			}
+			return kernelSetup(env)
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "kernel" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+var nsCount atomic.Int32
+
+// kernelSetup gives every script its own network namespace, named in $NS,
+// removed when the script ends. Scripts that touch the kernel start with
+// `[!kernel] skip`; under CI a missing capability fails instead.
+func kernelSetup(env *testscript.Env) error {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			return fmt.Errorf("CI requires the kernel CLI scripts to run: not root")
+		}
+		return nil
+	}
+	ns, err := netns.Create(fmt.Sprintf("leash-cli-%d-%d", os.Getpid(), nsCount.Add(1)))
+	if err != nil {
+		return err
+	}
+	env.Defer(func() { ns.Close() })
+	env.Setenv("NS", ns.Name)
+	return nil
 }
 
 func copyExamples(dir string) error {
