@@ -58,8 +58,9 @@ func Create(name string) (*NS, error) {
 	return &NS{Name: name, file: file, owned: true}, nil
 }
 
-// ensureDir makes /run/netns a shared mount point, as iproute2 does, so that
-// namespace mounts made here are visible to other mount namespaces.
+// ensureDir makes sure /run/netns exists. (Unlike iproute2 it does not make
+// the directory a shared mount point: leash and its tests run in the host's
+// mount namespace, where the bind mounts are visible as they are.)
 func ensureDir() error {
 	if err := os.MkdirAll(Dir, 0o755); err != nil {
 		return fmt.Errorf("netns: %w", err)
@@ -153,7 +154,14 @@ func (ns *NS) Close() error {
 	if !ns.owned {
 		return nil
 	}
-	path := ns.Path()
+	return Remove(ns.Name)
+}
+
+// Remove unmounts and deletes the namespace mounted at /run/netns/NAME, like
+// `ip netns delete NAME`. Use it for leftovers of a process that died before
+// closing what it created. A missing namespace is not an error.
+func Remove(name string) error {
+	path := filepath.Join(Dir, name)
 	var errs []error
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		errs = append(errs, fmt.Errorf("netns: unmount %s: %w", path, err))

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,7 +23,7 @@ func removeStale(log *slog.Logger) {
 		if !isStale(e.Name()) {
 			continue
 		}
-		err := removeMount(filepath.Join(netns.Dir, e.Name()))
+		err := netns.Remove(e.Name())
 		log.Info("sandbox: removed stale namespace", "name", e.Name(), "err", err)
 	}
 	tmp := os.TempDir()
@@ -56,17 +55,4 @@ func isStale(name string) bool {
 func processExists(pid int) bool {
 	err := unix.Kill(pid, 0)
 	return err == nil || !errors.Is(err, unix.ESRCH)
-}
-
-// removeMount unmounts and deletes a leftover namespace mount point. (netns
-// has no remove-by-name: Open borrows, and only the creator's Close removes.)
-func removeMount(path string) error {
-	err := unix.Unmount(path, unix.MNT_DETACH)
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("sandbox: unmount %s: %w", path, err)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("sandbox: %w", err)
-	}
-	return nil
 }
