@@ -87,9 +87,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	if err != nil {
 		return err
 	}
-	t, err := parseTarget(f.to, env.Services)
+	t, err := policy.ParseTarget(f.to, env.Services)
 	if err != nil {
-		return usage("%w", err)
+		return usage("--to: %w", err)
 	}
 	rs, err := checkRuleset(ctx, d, g, f.policy)
 	if err != nil {
@@ -105,7 +105,7 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	}
 	var out []verdictJSON
 	for _, a := range addrs {
-		proto, icmpType := t.proto(a)
+		proto, icmpType := t.IPProto(a)
 		pkt := eval.Packet{Owned: true, UID: uid, GID: gid, Daddr: a, Proto: proto, Dport: t.Port, ICMPType: icmpType,
 			Loopback: isLocal(a, local)}
 		res, err := eval.Evaluate(rs, pkt)
@@ -204,8 +204,8 @@ func isLocal(a netip.Addr, local []netip.Addr) bool {
 	return false
 }
 
-func explain(name string, uid, gid uint32, t target, a netip.Addr, res eval.Result) verdictJSON {
-	v := verdictJSON{User: name, UID: uid, GID: gid, Dest: t.describe(a), Addr: a.String(), Port: t.Port,
+func explain(name string, uid, gid uint32, t policy.Target, a netip.Addr, res eval.Result) verdictJSON {
+	v := verdictJSON{User: name, UID: uid, GID: gid, Dest: t.Describe(a), Addr: a.String(), Port: t.Port,
 		Proto: t.Proto, Verdict: verdictWord(res.Verdict), Kernel: kernelWord(res.Verdict)}
 	if res.Rule == nil {
 		v.What = "no leash rule matched (base chain policy accept)"

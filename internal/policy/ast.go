@@ -12,6 +12,7 @@ type File struct {
 	Baseline     *BaselineDecl
 	Destinations []*DestListDecl // in file order
 	Policies     []*PolicyDecl   // in file order
+	Tests        *TestsDecl      // nil when absent; used by `leash test` only
 }
 
 // ScalarKind is the YAML type of a scalar.

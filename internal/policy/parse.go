@@ -109,7 +109,9 @@ func invalidUTF8Pos(file string, src []byte) Pos {
 }
 
 // topKeys are the keys of the top-level mapping.
-func topKeys() []string { return []string{"version", "baseline", "destinations", "policies"} }
+func topKeys() []string {
+	return []string{"version", "baseline", "destinations", "policies", "tests"}
+}
 
 // file_ converts the top-level mapping.
 func (p *parser) fileDecl(root ast.Node) *File {
@@ -125,6 +127,8 @@ func (p *parser) fileDecl(root ast.Node) *File {
 			f.Destinations = p.destinations(fl)
 		case "policies":
 			f.Policies = p.policies(fl)
+		case "tests":
+			f.Tests = p.tests(fl)
 		}
 	}
 	top := p.pos(root)

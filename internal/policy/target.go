@@ -1,4 +1,4 @@
-package cli
+package policy
 
 import (
 	"fmt"
@@ -11,25 +11,26 @@ import (
 	"github.com/leash-dev/leash/internal/services"
 )
 
-// target is the destination of a hypothetical connection: HOST[:PORT[/PROTO]].
-type target struct {
+// Target is the destination of a connection as `leash check --to` and test
+// cases' `connect:` write it: HOST[:PORT[/PROTO]].
+type Target struct {
 	Host  string
 	Port  uint16
 	Proto string // tcp, udp, icmp (echo; icmpv6 for IPv6 addresses)
 }
 
-// parseTarget parses HOST[:PORT[/PROTO]], with IPv6 hosts in brackets when a
+// ParseTarget parses HOST[:PORT[/PROTO]], with IPv6 hosts in brackets when a
 // port follows ([2001:db8::1]:53/udp). PORT may be a service name. Without a
 // port the connection is an ICMP echo (ping). PROTO defaults to tcp.
-func parseTarget(s string, svc *services.DB) (target, error) {
-	t := target{Proto: "tcp"}
+func ParseTarget(s string, svc *services.DB) (Target, error) {
+	t := Target{Proto: "tcp"}
 	hostport, proto, hasProto := strings.Cut(s, "/")
 	if hasProto {
 		switch proto {
 		case "tcp", "udp", "icmp", "icmpv6":
 			t.Proto = proto
 		default:
-			return t, fmt.Errorf("--to %q: protocol %q: want tcp, udp, icmp or icmpv6", s, proto)
+			return t, fmt.Errorf("%q: protocol %q: want tcp, udp, icmp or icmpv6", s, proto)
 		}
 	}
 	host, port, err := net.SplitHostPort(hostport)
@@ -40,32 +41,33 @@ func parseTarget(s string, svc *services.DB) (target, error) {
 			t.Proto = "icmp"
 		}
 		if t.Host == "" {
-			return t, fmt.Errorf("--to %q: no host", s)
+			return t, fmt.Errorf("%q: no host", s)
 		}
 		return t, nil
 	}
 	t.Host = host
 	if t.Proto == "icmp" || t.Proto == "icmpv6" {
-		return t, fmt.Errorf("--to %q: icmp takes no port", s)
+		return t, fmt.Errorf("%q: icmp takes no port", s)
 	}
 	n, err := strconv.ParseUint(port, 10, 16)
 	switch {
 	case err == nil && n > 0:
 		t.Port = uint16(n)
 	case err == nil:
-		return t, fmt.Errorf("--to %q: port 0 is not a destination port", s)
+		return t, fmt.Errorf("%q: port 0 is not a destination port", s)
 	default:
 		p, ok := svc.Port(port, t.Proto)
 		if !ok {
-			return t, fmt.Errorf("--to %q: %q is neither a port number nor a %s service in /etc/services", s, port, t.Proto)
+			return t, fmt.Errorf("%q: %q is neither a port number nor a %s service in /etc/services", s, port, t.Proto)
 		}
 		t.Port = p
 	}
 	return t, nil
 }
 
-// proto returns the IP protocol number and ICMP type for a connection to addr.
-func (t target) proto(addr netip.Addr) (proto uint8, icmpType uint8) {
+// IPProto returns the IP protocol number and ICMP type of a connection to
+// addr: a ping is ICMP echo-request for IPv4, ICMPv6 echo-request for IPv6.
+func (t Target) IPProto(addr netip.Addr) (proto uint8, icmpType uint8) {
 	switch t.Proto {
 	case "tcp":
 		return ruleset.ProtoTCP, 0
@@ -78,8 +80,8 @@ func (t target) proto(addr netip.Addr) (proto uint8, icmpType uint8) {
 	return ruleset.ProtoICMPv6, 128 // echo-request
 }
 
-// describe prints the connection to addr as ADDR:PORT/PROTO.
-func (t target) describe(addr netip.Addr) string {
+// Describe prints the connection to addr as ADDR:PORT/PROTO.
+func (t Target) Describe(addr netip.Addr) string {
 	if t.Port == 0 {
 		if addr.Is4() {
 			return addr.String() + " (icmp echo)"

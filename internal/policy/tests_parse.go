@@ -1,0 +1,202 @@
+package policy
+
+import (
+	"fmt"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// TestsDecl is the `tests` section: cases `leash test` proves in a sandbox,
+// and the addresses the sandbox's DNS gives hostnames. It is written either
+// as a list of cases, or as a mapping {hosts: {...}, cases: [...]}.
+type TestsDecl struct {
+	Pos   Pos
+	Hosts []*HostDecl
+	Cases []*CaseDecl
+}
+
+// HostDecl maps a hostname to the addresses the sandbox answers for it.
+type HostDecl struct {
+	Pos   Pos
+	Name  string
+	Addrs []*Scalar
+}
+
+// CaseDecl is one test case: {as: WHO, connect: HOST:PORT/PROTO, expect: allow|deny|reject}.
+type CaseDecl struct {
+	Pos     Pos
+	As      *AsDecl
+	Connect *Scalar
+	Expect  *Scalar
+	Text    string // the case as one line, for reports
+}
+
+// AsDecl is who a case runs as: a user name or uid (`as: apache`, `as: 1001`),
+// or a mapping {user: NAME}, {uid: N, gid: M}, {group: NAME} (a member of
+// the group).
+type AsDecl struct {
+	Pos   Pos
+	User  *Scalar
+	UID   *Scalar
+	GID   *Scalar
+	Group *Scalar
+}
+
+func testsKeys() []string { return []string{"hosts", "cases"} }
+func caseKeys() []string  { return []string{"as", "connect", "expect"} }
+func asKeys() []string    { return []string{"user", "uid", "gid", "group"} }
+
+// ExpectWords are the values of a case's expect.
+var expectWords = []string{"allow", "deny", "reject"}
+
+// tests converts the `tests` section.
+func (p *parser) tests(fl field) *TestsDecl {
+	t := &TestsDecl{Pos: fl.keyPos}
+	if isNull(fl.value) {
+		return t
+	}
+	if seq, ok := fl.value.(*ast.SequenceNode); ok {
+		t.Cases = p.cases(seq)
+		return t
+	}
+	fields, ok := p.mapping(fl.value, "tests", testsKeys())
+	if !ok {
+		return t
+	}
+	for _, f := range fields {
+		switch f.key {
+		case "hosts":
+			t.Hosts = p.testHosts(f)
+		case "cases":
+			seq, ok := f.value.(*ast.SequenceNode)
+			if !ok {
+				if !isNull(f.value) {
+					p.errorf(f.keyPos, "tests: cases must be a list of {as: ..., connect: ..., expect: ...}; got %s", describe(f.value))
+				}
+				continue
+			}
+			t.Cases = p.cases(seq)
+		}
+	}
+	return t
+}
+
+func (p *parser) testHosts(f field) []*HostDecl {
+	fields, ok := p.mapping(f.value, "tests: hosts", nil)
+	if !ok {
+		return nil
+	}
+	var out []*HostDecl
+	for _, h := range fields {
+		addrs := p.list(h.value, "tests: hosts: "+h.key, "[192.0.2.25, 2001:db8::25]")
+		out = append(out, &HostDecl{Pos: h.keyPos, Name: h.key, Addrs: addrs})
+	}
+	return out
+}
+
+func (p *parser) cases(seq *ast.SequenceNode) []*CaseDecl {
+	var out []*CaseDecl
+	for _, item := range seq.Values {
+		if c := p.testCase(item); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (p *parser) testCase(item ast.Node) *CaseDecl {
+	fields, ok := p.mapping(item, "a test case", caseKeys())
+	if !ok {
+		return nil
+	}
+	c := &CaseDecl{Pos: p.pos(item)}
+	for _, f := range fields {
+		switch f.key {
+		case "as":
+			c.As = p.as(f)
+		case "connect":
+			if c.Connect = p.glued(f.value); c.Connect == nil {
+				c.Connect = p.scalar(f.value, "connect")
+			}
+		case "expect":
+			c.Expect = p.word(f.value, "expect", expectWords)
+		}
+	}
+	c.Text = c.text()
+	for _, key := range caseKeys() {
+		if !has(fields, key) {
+			p.errorf(c.Pos, "test case is missing %q; write {as: USER, connect: HOST:PORT/PROTO, expect: allow|deny}", key)
+		}
+	}
+	return c
+}
+
+func (p *parser) as(f field) *AsDecl {
+	a := &AsDecl{Pos: p.pos(f.value)}
+	if _, isMap := f.value.(*ast.MappingNode); !isMap {
+		if _, isMV := f.value.(*ast.MappingValueNode); !isMV {
+			s := p.scalar(f.value, "as")
+			if s != nil && s.Kind == KindInt {
+				a.UID = s
+			} else {
+				a.User = s
+			}
+			return a
+		}
+	}
+	fields, ok := p.mapping(f.value, "as", asKeys())
+	if !ok {
+		return nil
+	}
+	for _, g := range fields {
+		s := p.scalar(g.value, "as: "+g.key)
+		switch g.key {
+		case "user":
+			a.User = s
+		case "uid":
+			a.UID = s
+		case "gid":
+			a.GID = s
+		case "group":
+			a.Group = s
+		}
+	}
+	if n := btoi(a.User != nil) + btoi(a.UID != nil) + btoi(a.Group != nil); n != 1 {
+		p.errorf(a.Pos, "as: give exactly one of user, uid or group (gid may go with uid)")
+	}
+	return a
+}
+
+// text is the case as one line, e.g. {as: apache, connect: mail.example.com:25/tcp, expect: allow}.
+func (c *CaseDecl) text() string {
+	raw := func(s *Scalar) string {
+		if s == nil {
+			return "?"
+		}
+		return s.Raw
+	}
+	return fmt.Sprintf("{as: %s, connect: %s, expect: %s}", c.As.text(), raw(c.Connect), raw(c.Expect))
+}
+
+func (a *AsDecl) text() string {
+	switch {
+	case a == nil:
+		return "?"
+	case a.Group != nil:
+		return "{group: " + a.Group.Raw + "}"
+	case a.UID != nil && a.GID != nil:
+		return "{uid: " + a.UID.Raw + ", gid: " + a.GID.Raw + "}"
+	case a.UID != nil:
+		return a.UID.Raw
+	case a.User != nil:
+		return a.User.Raw
+	}
+	return "?"
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

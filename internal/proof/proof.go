@@ -1,0 +1,182 @@
+// Package proof proves a compiled ruleset against the real kernel: every
+// case runs as a real process with the case's uid, gid and groups inside a
+// sandbox whose client namespace holds the ruleset, and its outcome is
+// compared with the expectation and with what `leash check` (internal/eval)
+// says of the same connection. `leash test` and the kernel tests of the
+// examples both run through Run.
+package proof
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/leash-dev/leash/internal/eval"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/sandbox"
+)
+
+// Prober runs one connection attempt as a real process (sandbox.Sandbox).
+type Prober interface {
+	Probe(ctx context.Context, p sandbox.Probe) (sandbox.Outcome, error)
+}
+
+// Case is one connection attempt to prove.
+type Case struct {
+	// Source is the test case as written, or how a derived probe was made.
+	Source string          `json:"source"`
+	Pos    policy.Pos      `json:"pos,omitempty"`
+	As     policy.Identity `json:"as"`
+	Target policy.Target   `json:"target"`
+	Addr   netip.Addr      `json:"addr"`
+	// Expect is allow, deny or reject; empty for derived probes, which only
+	// prove that the kernel and leash check agree.
+	Expect policy.Action `json:"expect,omitempty"`
+	// Err, when set, fails the case without running it.
+	Err string `json:"error,omitempty"`
+}
+
+// Result is a case with what the kernel did and what leash check says.
+type Result struct {
+	Case
+	Outcome sandbox.Outcome `json:"outcome"`
+	// Check is leash check's verdict: allow, deny or reject, and why.
+	Check   string `json:"check"`
+	CheckBy string `json:"check_by,omitempty"`
+	Where   string `json:"where,omitempty"`
+	Pass    bool   `json:"pass"`
+	Why     string `json:"why,omitempty"`
+}
+
+// Options tune Run.
+type Options struct {
+	// Timeout is how long a probe waits for an answer (default 1s); a
+	// dropped TCP SYN shows as a timeout.
+	Timeout time.Duration
+	// Local lists the client namespace's own addresses (for loopback).
+	Local []netip.Addr
+}
+
+// Run proves every case against rs, which the caller has applied in the
+// prober's client namespace. It stops early only if ctx is cancelled.
+func Run(ctx context.Context, p Prober, rs *ruleset.Ruleset, cases []Case, opt Options) ([]Result, error) {
+	out := make([]Result, 0, len(cases))
+	for _, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		r, err := runCase(ctx, p, rs, c, opt)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Options) (Result, error) {
+	r := Result{Case: c}
+	if c.Err != "" {
+		r.Why = c.Err
+		return r, nil
+	}
+	verdict, err := check(rs, c, opt.Local)
+	if err != nil {
+		return r, err
+	}
+	r.Check, r.CheckBy, r.Where = verdict.word, verdict.by, verdict.where
+	r.Outcome, err = p.Probe(ctx, sandbox.Probe{
+		UID: c.As.UID, GID: c.As.GID, Groups: c.As.Groups,
+		Proto: probeProto(c.Target, c.Addr), Addr: c.Addr, Port: c.Target.Port, Timeout: opt.Timeout,
+	})
+	if err != nil {
+		return r, fmt.Errorf("probe %s as %s: %w", c.Target.Describe(c.Addr), c.As.Desc, err)
+	}
+	r.Pass, r.Why = judge(c.Expect, r.Outcome.Allowed(), r.Check)
+	return r, nil
+}
+
+// judge: the kernel must do what the case expects, and leash check must say
+// what the kernel did.
+func judge(expect policy.Action, kernelAllowed bool, check string) (bool, string) {
+	kernel := "denied"
+	if kernelAllowed {
+		kernel = "allowed"
+	}
+	switch {
+	case expect != "" && (expect == policy.Allow) != kernelAllowed:
+		return false, fmt.Sprintf("expected %s, the kernel %s it", expect, kernel)
+	case (check == "allow") != kernelAllowed:
+		return false, fmt.Sprintf("leash check says %s, but the kernel %s it", check, kernel)
+	case expect == policy.Reject && check != "reject":
+		return false, fmt.Sprintf("expected reject, leash check says %s", check)
+	}
+	return true, ""
+}
+
+type verdict struct{ word, by, where string }
+
+func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
+	proto, icmpType := c.Target.IPProto(c.Addr)
+	res, err := eval.Evaluate(rs, eval.Packet{Owned: true, UID: c.As.UID, GID: c.As.GID, Daddr: c.Addr,
+		Proto: proto, Dport: c.Target.Port, ICMPType: icmpType, Loopback: isLocal(c.Addr, local)})
+	if err != nil {
+		return verdict{}, err
+	}
+	v := verdict{word: "reject"}
+	switch res.Verdict.Kind {
+	case ruleset.Accept:
+		v.word = "allow"
+	case ruleset.Drop:
+		v.word = "deny"
+	}
+	if res.Rule != nil {
+		v.by, v.where = res.Rule.Origin.ID, res.Rule.Origin.Where()
+	}
+	return v, nil
+}
+
+func probeProto(t policy.Target, a netip.Addr) string {
+	switch t.Proto {
+	case "tcp":
+		return sandbox.TCP
+	case "udp":
+		return sandbox.UDP
+	}
+	if a.Is4() {
+		return sandbox.ICMP
+	}
+	return sandbox.ICMPv6
+}
+
+func isLocal(a netip.Addr, local []netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	for _, l := range local {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}
+
+// FromTests turns resolved test cases into cases, one per address.
+func FromTests(tcs []*policy.TestCase) []Case {
+	var out []Case
+	for _, tc := range tcs {
+		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err}
+		if tc.Err != "" {
+			out = append(out, base)
+			continue
+		}
+		for _, a := range tc.Addrs {
+			c := base
+			c.Addr = a
+			out = append(out, c)
+		}
+	}
+	return out
+}
