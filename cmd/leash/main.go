@@ -17,16 +17,21 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	exe, err := os.Executable()
+	if err != nil {
+		exe = os.Args[0]
+	}
 	root := cli.New(cli.Deps{
-		Stdout:     os.Stdout,
-		Stderr:     os.Stderr,
-		Env:        loadEnv,
-		OpenKernel: openKernel,
-		LocalAddrs: netns.LocalAddrs,
-		ReadFile:   os.ReadFile,
-		Now:        time.Now,
+		ProbeCommand: []string{exe, "sandbox-probe"},
+		Stdout:       os.Stdout,
+		Stderr:       os.Stderr,
+		Env:          loadEnv,
+		OpenKernel:   openKernel,
+		LocalAddrs:   netns.LocalAddrs,
+		ReadFile:     os.ReadFile,
+		Now:          time.Now,
 	})
-	err := root.ExecuteContext(ctx)
+	err = root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)
 	os.Exit(cli.ExitCode(err))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 
 	"github.com/leash-dev/leash/internal/cli"
@@ -15,7 +16,7 @@ import (
 // loadEnv reads the host's users and groups (through getent, so LDAP and
 // sssd users count), /etc/services, and sets up DNS resolution.
 func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
-	dir, err := identity.LoadSystem(ctx, runCommand)
+	dir, err := loadDirectory(ctx, opt)
 	if err != nil {
 		return policy.Env{}, err
 	}
@@ -23,14 +24,26 @@ func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
 	if err != nil {
 		return policy.Env{}, err
 	}
-	var r resolve.Resolver = &resolve.DNS{}
+	r := &resolve.DNS{NoHosts: opt.NoHostsFile}
 	if opt.Resolver != "" {
-		r = &resolve.DNS{Servers: []string{opt.Resolver}}
+		r.Servers = []string{opt.Resolver}
 	}
 	if opt.NetNS != "" {
-		r = resolve.InNetNS(opt.NetNS, r)
+		r.Dial = resolve.NetNSDial(opt.NetNS)
 	}
 	return policy.Env{Directory: dir, Services: svc, Resolver: r}, nil
+}
+
+// loadDirectory reads users and groups from --passwd/--group files, or from
+// the system database (getent, so LDAP and sssd users count).
+func loadDirectory(ctx context.Context, opt cli.EnvOptions) (*identity.Directory, error) {
+	switch {
+	case opt.Passwd != "" && opt.Group != "":
+		return identity.LoadFiles(opt.Passwd, opt.Group)
+	case opt.Passwd != "" || opt.Group != "":
+		return nil, fmt.Errorf("--passwd and --group go together")
+	}
+	return identity.LoadSystem(ctx, runCommand)
 }
 
 func runCommand(ctx context.Context, name string, args ...string) ([]byte, error) {

@@ -35,6 +35,11 @@ type EnvOptions struct {
 	Resolver string
 	// NetNS, when set, is the namespace DNS queries are sent from.
 	NetNS string
+	// NoHostsFile skips /etc/hosts (the sandbox's DNS is the only source).
+	NoHostsFile bool
+	// Passwd and Group, when set, are user and group files to use instead
+	// of the system's database.
+	Passwd, Group string
 }
 
 // Deps are the side effects the commands use.
@@ -50,6 +55,8 @@ type Deps struct {
 	LocalAddrs func(netns string) ([]netip.Addr, error)
 	ReadFile   func(path string) ([]byte, error)
 	Now        func() time.Time
+	// ProbeCommand runs one sandbox probe: argv prefix of `leash sandbox-probe`.
+	ProbeCommand []string
 }
 
 // globals are the flags every command shares.
@@ -58,11 +65,15 @@ type globals struct {
 	stateDir string
 	resolver string
 	netns    string
+	passwd   string
+	group    string
 }
 
 func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
 
-func (g *globals) envOptions() EnvOptions { return EnvOptions{Resolver: g.resolver, NetNS: g.netns} }
+func (g *globals) envOptions() EnvOptions {
+	return EnvOptions{Resolver: g.resolver, NetNS: g.netns, Passwd: g.passwd, Group: g.group}
+}
 
 // New builds the root command.
 func New(d Deps) *cobra.Command {
@@ -85,9 +96,11 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS server HOST:PORT for hostnames (default: from /etc/resolv.conf)")
 	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
+	pf.StringVar(&g.passwd, "passwd", "", "read users from this passwd(5) file instead of the system database (with --group)")
+	pf.StringVar(&g.group, "group", "", "read groups from this group(5) file instead of the system database (with --passwd)")
 	root.AddCommand(
 		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
-		showCmd(d, g), resetCmd(d, g), checkCmd(d, g),
+		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
 	return root
 }

@@ -36,6 +36,9 @@ type DNS struct {
 	ResolvConfPath string
 	// Timeout bounds each query; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Dial, when set, opens the connections to the servers (for example
+	// inside another network namespace, see NetNSDial); nil uses net.Dialer.
+	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // LookupHost implements Resolver.
@@ -185,12 +188,27 @@ func (d *DNS) exchange(ctx context.Context, msg *dns.Msg, server string) (*dns.M
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
-	c := &dns.Client{Net: "udp", Timeout: timeout}
-	resp, _, err := c.ExchangeContext(ctx, msg, server)
+	resp, err := d.exchangeNet(ctx, msg, server, "udp", timeout)
 	if err == nil && resp.Truncated {
-		c.Net = "tcp"
-		resp, _, err = c.ExchangeContext(ctx, msg, server)
+		resp, err = d.exchangeNet(ctx, msg, server, "tcp", timeout)
 	}
+	return resp, err
+}
+
+func (d *DNS) exchangeNet(ctx context.Context, msg *dns.Msg, server, network string, timeout time.Duration) (*dns.Msg, error) {
+	c := &dns.Client{Net: network, Timeout: timeout}
+	if d.Dial == nil {
+		resp, _, err := c.ExchangeContext(ctx, msg, server)
+		return resp, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := d.Dial(ctx, network, server)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	resp, _, err := c.ExchangeWithConnContext(ctx, msg, &dns.Conn{Conn: conn})
 	return resp, err
 }
 

@@ -2,30 +2,26 @@ package resolve
 
 import (
 	"context"
-	"net/netip"
+	"net"
 
 	"github.com/leash-dev/leash/internal/netns"
 )
 
-// InNetNS returns a Resolver that sends r's queries from inside the network
-// namespace /run/netns/NAME (a socket belongs to the namespace of the thread
-// that creates it).
-func InNetNS(name string, r Resolver) Resolver { return nsResolver{ns: name, r: r} }
-
-type nsResolver struct {
-	ns string
-	r  Resolver
-}
-
-func (n nsResolver) LookupHost(ctx context.Context, host string) (addrs []netip.Addr, err error) {
-	ns, err := netns.Open(n.ns)
-	if err != nil {
-		return nil, err
+// NetNSDial returns a DNS.Dial that opens every connection from inside the
+// network namespace /run/netns/NAME: the socket is created on a thread in
+// that namespace and keeps it, whichever goroutine then uses it.
+func NetNSDial(name string) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (conn net.Conn, err error) {
+		ns, err := netns.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		defer ns.Close()
+		err = ns.Do(func() error {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, network, address)
+			return err
+		})
+		return conn, err
 	}
-	defer ns.Close()
-	err = ns.Do(func() error {
-		addrs, err = n.r.LookupHost(ctx, host)
-		return err
-	})
-	return addrs, err
 }
