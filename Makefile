@@ -17,10 +17,15 @@ build:
 install:
 	$(GO) install ./cmd/leash
 
+# The examples name users (apache, oracle, ...) a fresh machine lacks: give
+# leash test the examples' own user database instead of creating accounts.
+DEMO_USERS := --passwd examples/demo/passwd --group examples/demo/group
+
 # The sandbox demo: every example policy proved against the real kernel in
-# throwaway network namespaces, with real traffic from real uids.
+# throwaway network namespaces, with real processes of the examples' uids.
+# The host's firewall and routes are never touched.
 demo: deps build
-	$(BIN) test examples/*.yaml
+	$(BIN) $(DEMO_USERS) test examples/*.yaml
 
 # Every test: unit, golden, CLI, kernel (namespaces), and leash test over the
 # examples. Kernel tests fail instead of skipping when CI is set.
@@ -28,6 +33,7 @@ test: deps build
 	$(GO) vet ./...
 	scripts/host-guard.sh snapshot bin/guard
 	$(GO) test -count=1 -timeout 20m ./...
+	$(BIN) $(DEMO_USERS) test examples/*.yaml
 	scripts/host-guard.sh verify bin/guard
 
 unit:

@@ -32,8 +32,8 @@ type CaseDecl struct {
 }
 
 // AsDecl is who a case runs as: a user name or uid (`as: apache`, `as: 1001`),
-// or a mapping {user: NAME}, {uid: N, gid: M}, {group: NAME} (a member of
-// the group).
+// or a mapping {user: NAME}, {uid: N, gid: M}, {uid: N, group: NAME} (uid N
+// with the group as its socket gid), {group: NAME} (a member of the group).
 type AsDecl struct {
 	Pos   Pos
 	User  *Scalar
@@ -161,8 +161,9 @@ func (p *parser) as(f field) *AsDecl {
 			a.Group = s
 		}
 	}
-	if n := btoi(a.User != nil) + btoi(a.UID != nil) + btoi(a.Group != nil); n != 1 {
-		p.errorf(a.Pos, "as: give exactly one of user, uid or group (gid may go with uid)")
+	n := btoi(a.User != nil) + btoi(a.UID != nil) + btoi(a.Group != nil && a.UID == nil)
+	if n != 1 || (a.GID != nil && (a.UID == nil || a.Group != nil)) {
+		p.errorf(a.Pos, "as: write {user: NAME}, {uid: N}, {uid: N, gid: M}, {uid: N, group: NAME} or {group: NAME}")
 	}
 	return a
 }
@@ -182,6 +183,8 @@ func (a *AsDecl) text() string {
 	switch {
 	case a == nil:
 		return "?"
+	case a.UID != nil && a.Group != nil:
+		return "{uid: " + a.UID.Raw + ", group: " + a.Group.Raw + "}"
 	case a.Group != nil:
 		return "{group: " + a.Group.Raw + "}"
 	case a.UID != nil && a.GID != nil:

@@ -62,6 +62,16 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 
 func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
 	switch {
+	case a.UID != nil && a.Group != nil:
+		g, ok := dir.Group(a.Group.Value)
+		if !ok {
+			return Identity{}, fmt.Errorf("group %q does not exist on this host (getent group %s)", a.Group.Value, a.Group.Value)
+		}
+		uid, err := strconv.ParseUint(a.UID.Value, 10, 32)
+		if err != nil {
+			return Identity{}, fmt.Errorf("uid %s: %w", a.UID.Raw, err)
+		}
+		return Identity{UID: uint32(uid), GID: g.GID, Desc: fmt.Sprintf("uid %d with socket group %s", uid, g.Name)}, nil
 	case a.Group != nil:
 		return groupMember(dir, a.Group.Value)
 	case a.UID != nil:
