@@ -16,12 +16,17 @@ import (
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/sandbox"
+	"github.com/leash-dev/leash/internal/sandbox/sandboxtest"
 )
 
 // TestMain makes the test binary double as a `leash` command whose users,
 // groups, services and DNS come from the policytest fixture, so the scripts
 // in testdata/script run the real command tree on any machine.
 func TestMain(m *testing.M) {
+	if sandboxtest.IsProbeChild() { // a sandbox probe run by `leash test`
+		os.Exit(sandbox.ProbeMain(os.Args[1:], os.Stdout))
+	}
 	testscript.Main(m, map[string]func(){"leash": fixtureLeash})
 }
 
@@ -42,12 +47,21 @@ func fixtureLeash() {
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
 		},
-		ReadFile: os.ReadFile,
-		Now:      func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
+		ReadFile:     os.ReadFile,
+		Now:          func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
+		ProbeCommand: []string{probeExe()},
 	})
 	err := root.Execute()
 	cli.Report(os.Stderr, err)
 	os.Exit(cli.ExitCode(err))
+}
+
+func probeExe() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
 }
 
 func TestScripts(t *testing.T) {
@@ -99,6 +113,9 @@ func copyExamples(dir string) error {
 		return err
 	}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		b, err := os.ReadFile("../../examples/" + e.Name())
 		if err != nil {
 			return err

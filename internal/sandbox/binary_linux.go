@@ -48,11 +48,16 @@ func copyFile(src, dst string, mode os.FileMode) error {
 	return os.Chmod(dst, mode) // not subject to the umask
 }
 
+// workRoot is where sandboxes keep their files: /tmp, not $TMPDIR, because
+// probes run as other uids and must be able to reach the probe executable;
+// $TMPDIR may be private to root (pam_tmpdir sets it to a 0700 directory).
+const workRoot = "/tmp"
+
 // makeWorkDir creates the sandbox's temporary directory, readable and
 // searchable by every uid. Its name carries the pid, like the namespaces', so
 // removeStale can find leftovers.
 func makeWorkDir(pid int) (string, error) {
-	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", namePrefix, pid))
+	dir, err := os.MkdirTemp(workRoot, fmt.Sprintf("%s%d-", namePrefix, pid))
 	if err != nil {
 		return "", fmt.Errorf("sandbox: temporary directory: %w", err)
 	}

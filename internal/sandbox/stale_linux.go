@@ -26,7 +26,7 @@ func removeStale(log *slog.Logger) {
 		err := netns.Remove(e.Name())
 		log.Info("sandbox: removed stale namespace", "name", e.Name(), "err", err)
 	}
-	tmp := os.TempDir()
+	tmp := workRoot
 	dirs, _ := os.ReadDir(tmp)
 	for _, e := range dirs {
 		if e.IsDir() && isStale(e.Name()) {
