@@ -173,7 +173,7 @@ func printReport(w io.Writer, rep fileReport) {
 		}
 		who := r.As.Name
 		if who == "" {
-			who = r.As.Desc
+			who = fmt.Sprintf("uid %d", r.As.UID)
 		}
 		fmt.Fprintf(w, "  %s  %-10s %-44s expect %-6s kernel %-9s %7.1fms  check %-6s by %s\n", status,
 			who, dest, expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, r.CheckBy)
