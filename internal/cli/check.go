@@ -106,9 +106,7 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	var out []verdictJSON
 	for _, a := range addrs {
 		proto, icmpType := t.IPProto(a)
-		pkt := eval.Packet{Owned: true, UID: uid, GID: gid, Daddr: a, Proto: proto, Dport: t.Port, ICMPType: icmpType,
-			Loopback: isLocal(a, local)}
-		res, err := eval.Evaluate(rs, pkt)
+		res, err := eval.Evaluate(rs, eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local))
 		if err != nil {
 			return err
 		}
@@ -190,18 +188,6 @@ func targetAddrs(ctx context.Context, env policy.Env, host string) ([]netip.Addr
 		return nil, fmt.Errorf("resolve %s: %w", host, err)
 	}
 	return addrs, nil
-}
-
-func isLocal(a netip.Addr, local []netip.Addr) bool {
-	if a.IsLoopback() {
-		return true
-	}
-	for _, l := range local {
-		if l == a {
-			return true
-		}
-	}
-	return false
 }
 
 func explain(name string, uid, gid uint32, t policy.Target, a netip.Addr, res eval.Result) verdictJSON {

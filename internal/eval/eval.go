@@ -147,3 +147,23 @@ func target(rs *ruleset.Ruleset, v ruleset.Verdict, pkt Packet) (*ruleset.Chain,
 	}
 	return c, jump, nil
 }
+
+// NewConnection is the first packet of a new connection from a socket of
+// uid and gid to addr. It leaves through lo when addr is a loopback address
+// or one of local (the host's own addresses).
+func NewConnection(uid, gid uint32, addr netip.Addr, proto uint8, port uint16, icmpType uint8, local []netip.Addr) Packet {
+	return Packet{Owned: true, UID: uid, GID: gid, Daddr: addr, Proto: proto, Dport: port, ICMPType: icmpType,
+		Loopback: isLocal(addr, local)}
+}
+
+func isLocal(a netip.Addr, local []netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	for _, l := range local {
+		if l == a {
+			return true
+		}
+	}
+	return false
+}

@@ -120,8 +120,7 @@ type verdict struct{ word, by, where string }
 
 func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 	proto, icmpType := c.Target.IPProto(c.Addr)
-	res, err := eval.Evaluate(rs, eval.Packet{Owned: true, UID: c.As.UID, GID: c.As.GID, Daddr: c.Addr,
-		Proto: proto, Dport: c.Target.Port, ICMPType: icmpType, Loopback: isLocal(c.Addr, local)})
+	res, err := eval.Evaluate(rs, eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local))
 	if err != nil {
 		return verdict{}, err
 	}
@@ -149,18 +148,6 @@ func probeProto(t policy.Target, a netip.Addr) string {
 		return sandbox.ICMP
 	}
 	return sandbox.ICMPv6
-}
-
-func isLocal(a netip.Addr, local []netip.Addr) bool {
-	if a.IsLoopback() {
-		return true
-	}
-	for _, l := range local {
-		if l == a {
-			return true
-		}
-	}
-	return false
 }
 
 // FromTests turns resolved test cases into cases, one per address.
