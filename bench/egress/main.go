@@ -1,0 +1,129 @@
+//go:build linux
+
+// Command egress measures what leash's compiled policy costs per packet.
+//
+// In one run it creates two throwaway network namespaces, "leash" (the
+// compiled policy applied with internal/nft) and "bare" (no ruleset), and
+// for each user count measures, in both, the UDP packet rate and the TCP
+// connect rate of one user on loopback. Rounds alternate the order of the
+// two namespaces (A,B then B,A) and the ratio leash/bare is taken per round;
+// the report gives the median ratio and its range. It also times Compile and
+// Apply of the largest policy, and measures hand-written reference rulesets
+// (a linear list of owner rules, a uid verdict map, conntrack alone).
+//
+// Run as root: bench/run.sh. Nothing outside the two namespaces changes.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// config is the command line.
+type config struct {
+	users     []int
+	noct      []int
+	cidrs     int
+	rounds    int
+	dur       time.Duration
+	warmup    time.Duration
+	refs      bool
+	applyRuns int
+	jsonPath  string
+}
+
+func parseFlags() (config, error) {
+	var c config
+	users := flag.String("users", "0,100,10000,100000", "comma-separated user counts")
+	noct := flag.String("noct-users", "100000", "user counts for the variant without conntrack (established: deny, unowned: allow); empty for none")
+	flag.IntVar(&c.cidrs, "cidrs", 100_000, "destination CIDRs in the measured policy's deny rule")
+	flag.IntVar(&c.rounds, "rounds", 6, "rounds per case (each measures both namespaces; order alternates)")
+	flag.DurationVar(&c.dur, "d", 750*time.Millisecond, "duration of one UDP or TCP measurement")
+	flag.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "warm-up per case and namespace, not counted")
+	flag.BoolVar(&c.refs, "refs", true, "also measure the reference rulesets")
+	flag.IntVar(&c.applyRuns, "apply-runs", 3, "timed Apply runs of the largest policy (median reported)")
+	flag.StringVar(&c.jsonPath, "json", "", "also write the full results as JSON to this file")
+	flag.Parse()
+	var err error
+	if c.users, err = counts("users", *users); err != nil {
+		return c, err
+	}
+	if c.noct, err = counts("noct-users", *noct); err != nil {
+		return c, err
+	}
+	if len(c.users) == 0 {
+		return c, fmt.Errorf("-users: no user count")
+	}
+	if c.rounds < 1 || c.dur <= 0 || c.dur > 10*time.Second {
+		return c, fmt.Errorf("-rounds must be >= 1 and -d in (0, 10s]")
+	}
+	return c, nil
+}
+
+// counts parses a comma-separated list of non-negative counts.
+func counts(name, list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("-%s: bad count %q", name, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func main() {
+	if err := mainErr(); err != nil {
+		fmt.Fprintln(os.Stderr, "egress:", err)
+		os.Exit(1)
+	}
+}
+
+func mainErr() error {
+	cfg, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (network namespaces, nftables, setfsuid)")
+	}
+	nss := &namespaces{}
+	defer nss.Close()
+	defer nss.removeOnSignal()()
+	rep, err := runAll(cfg, nss)
+	if err != nil {
+		return err
+	}
+	printReport(os.Stdout, rep)
+	if cfg.jsonPath != "" {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err != nil {
+			return fmt.Errorf("json: %w", err)
+		}
+		if err := os.WriteFile(cfg.jsonPath, append(b, '\n'), 0o644); err != nil {
+			return fmt.Errorf("json: %w", err)
+		}
+	}
+	return nss.Close()
+}
+
+// machine describes where the run happened.
+func machine() (kernel string, cpus int) {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err == nil {
+		kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	return kernel, runtime.NumCPU()
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/leash-dev/leash/bench/benchpolicy"
+)
+
+// refTable is the table the reference rulesets are loaded into with nft -f.
+const refTable = "benchref"
+
+// reference is a hand-written nft ruleset measured the same way as leash's,
+// to put leash's ratio next to known points.
+type reference struct {
+	Name string
+	Desc string
+	Text func(uid uint32, cidrs int) string // nft -f input; uid is the measured user
+}
+
+// references are the known points of the issue, a linear list of owner
+// rules (the naive compilation) and a hand-built uid verdict map, and the
+// parts of leash's packet path one at a time: conntrack alone (which any
+// ct match switches on), an interval uid map of 100,000 entries (leash's
+// users map), and the 100,000-CIDR interval set.
+func references() []reference {
+	return []reference{
+		{"linear-10k", "10,000 `meta skuid X drop` rules (other uids), then accept", linearRules},
+		{"vmap-10k", "hand-built `meta skuid vmap` (hash) of 10,000 uids (measured: accept)", uidVmap},
+		{"conntrack", "only `ct state established accept; accept` (conntrack on)", ctOnly},
+		{"ivmap-100k", "`meta skuid vmap` with flags interval, 100,000 uids (measured: accept)", intervalVmap},
+		{"cidrset-100k", "`ip daddr @set drop; accept`, the benchmark's CIDRs in an interval set", cidrSet},
+	}
+}
+
+// otherUID is the i-th uid of the reference rulesets, never the measured one.
+func otherUID(i int) uint32 { return uint32(500000 + 2*i) }
+
+func linearRules(uint32, int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n chain output {\n  type filter hook output priority 0; policy accept;\n", refTable)
+	for i := range 10_000 {
+		fmt.Fprintf(&b, "  meta skuid %d drop\n", otherUID(i))
+	}
+	b.WriteString("  accept\n }\n}\n")
+	return b.String()
+}
+
+func uidVmap(uid uint32, _ int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n map users {\n  type uid : verdict\n  elements = { %d : accept", refTable, uid)
+	for i := range 10_000 - 1 {
+		fmt.Fprintf(&b, ", %d : drop", otherUID(i))
+	}
+	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  meta skuid vmap @users\n }\n}\n")
+	return b.String()
+}
+
+func ctOnly(uint32, int) string {
+	return fmt.Sprintf("table inet %s {\n chain output {\n  type filter hook output priority 0; policy accept;\n  ct state established accept\n  accept\n }\n}\n", refTable)
+}
+
+// intervalVmap is an interval uid map like leash's: 100,000 single uids
+// 1000, 1002, ... (never 0, so root's sockets pass), the measured one
+// among them, in the middle.
+func intervalVmap(uid uint32, _ int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n map users {\n  type uid : verdict\n  flags interval\n  elements = { ", refTable)
+	for i := range 100_000 {
+		u, v := uint32(1000+2*i), "drop"
+		if u == uid {
+			v = "accept"
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d : %s", u, v)
+	}
+	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  meta skuid vmap @users\n }\n}\n")
+	return b.String()
+}
+
+// cidrSet is the benchmark's deny list alone, looked up by every packet.
+func cidrSet(_ uint32, cidrs int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n set deny {\n  type ipv4_addr\n  flags interval\n  elements = { ", refTable)
+	for i, p := range benchpolicy.Prefixes(cidrs) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.String())
+	}
+	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  ip daddr @deny drop\n  accept\n }\n}\n")
+	return b.String()
+}
+
+// loadRef loads text into namespace ns with nft -f.
+func loadRef(ns, text string) error {
+	_, err := run(ns, text, "nft", "-f", "-")
+	return err
+}
+
+// dropRef deletes the reference table from namespace ns.
+func dropRef(ns string) error {
+	_, err := run(ns, "", "nft", "delete", "table", "inet", refTable)
+	return err
+}

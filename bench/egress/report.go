@@ -1,0 +1,63 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// printReport writes the human-readable table.
+func printReport(w io.Writer, rep *report) {
+	fmt.Fprintf(w, "kernel %s, %d CPUs, %d rounds of %v per namespace and case, %d CIDRs\n\n",
+		rep.Kernel, rep.CPUs, rep.Rounds, rep.Duration, rep.CIDRs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tudp pps leash\tbare\tratio\t(min-max)\ttcp cps leash\tbare\tratio\t(min-max)\t")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t\n", r.Case,
+			spreadOf(values(r.Leash, udpPPS)).Median, spreadOf(values(r.Bare, udpPPS)).Median,
+			r.UDP.Median, r.UDP.Min, r.UDP.Max,
+			spreadOf(values(r.Leash, tcpCPS)).Median, spreadOf(values(r.Bare, tcpCPS)).Median,
+			r.TCP.Median, r.TCP.Min, r.TCP.Max)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, r := range rep.Results {
+		var refused [2]uint64
+		for i, ss := range [][]sample{r.Leash, r.Bare} {
+			for _, s := range ss {
+				refused[i] += s.TCPRefused
+			}
+		}
+		if refused[0]+refused[1] > 0 {
+			fmt.Fprintf(w, "%s: connects refused (retried, not counted): leash %d, bare %d\n", r.Case, refused[0], refused[1])
+		}
+		if h := r.Hits; h != nil {
+			fmt.Fprintf(w, "%s: %s allow counters: udp %d (user sent %d), tcp %d (%d connects); dropped %d\n",
+				r.Case, h.Chain, h.UDPAllow, h.UDPSent, h.TCPAllow, h.TCPConnect, h.Dropped)
+		}
+	}
+	if a := rep.Apply; a != nil {
+		fmt.Fprintf(w, "\n%d users, %d CIDRs: Compile %v; Apply fresh median %v %v; Apply replace median %v %v\n",
+			a.Users, a.CIDRs, a.Compile.Round(time.Millisecond),
+			medianDur(a.Fresh), roundAll(a.Fresh), medianDur(a.Replace), roundAll(a.Replace))
+	}
+}
+
+func medianDur(ds []time.Duration) time.Duration {
+	xs := make([]float64, len(ds))
+	for i, d := range ds {
+		xs[i] = float64(d)
+	}
+	return time.Duration(spreadOf(xs).Median).Round(time.Millisecond)
+}
+
+func roundAll(ds []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(time.Millisecond)
+	}
+	return out
+}
