@@ -79,11 +79,18 @@ type resolver struct {
 
 // newResolver prepares a resolver, resolving all hostnames up front.
 func newResolver(ctx context.Context, f *File, env Env) *resolver {
-	rv := &resolver{ctx: ctx, file: f, env: env, lists: map[string]*destList{}}
+	rv := listResolver(f)
+	rv.ctx, rv.env = ctx, env
+	rv.lookupHosts()
+	return rv
+}
+
+// listResolver knows f's destination lists, enough to classify entries.
+func listResolver(f *File) *resolver {
+	rv := &resolver{file: f, lists: map[string]*destList{}}
 	for _, l := range f.Destinations {
 		rv.lists[l.Name] = &destList{decl: l}
 	}
-	rv.lookupHosts()
 	return rv
 }
 

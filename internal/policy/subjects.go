@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,18 +160,10 @@ func (c *claims) checkIDs(sink *errorSink, name, what, key string, earlier, mine
 		for _, e := range earlier {
 			if o, ok := overlap(m.r, e.r); ok {
 				sink.errorf(m.pos, "policy %q: %s %s is already in the %s of policy %q (line %d); a %s may belong to one policy's %s only",
-					name, what, rangeText(o), key, e.policy, e.pos.Line, what, key)
+					name, what, o.String(), key, e.policy, e.pos.Line, what, key)
 				break
 			}
 		}
 	}
 	return append(earlier, mine...)
-}
-
-// rangeText formats a range as "5" or "5-9".
-func rangeText(r ruleset.Range) string {
-	if r.Lo == r.Hi {
-		return fmt.Sprint(r.Lo)
-	}
-	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
 }

@@ -152,10 +152,7 @@ func targetAddrs(ctx context.Context, env Env, connect string) (Target, []netip.
 // Hostnames lists, sorted and unique, every hostname the file's
 // destinations and test cases name: what a sandbox's DNS must answer.
 func Hostnames(f *File) []string {
-	rv := &resolver{file: f, lists: map[string]*destList{}}
-	for _, l := range f.Destinations {
-		rv.lists[l.Name] = &destList{decl: l}
-	}
+	rv := listResolver(f)
 	var names []string
 	for _, e := range rv.allDestinations() {
 		if kind, _, _ := rv.classify(e.Value); kind == toHost {

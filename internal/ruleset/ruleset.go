@@ -57,6 +57,16 @@ type Range struct {
 	Hi uint32 `json:"hi"`
 }
 
+// String formats r as "5" or "5-9": numbers, uids and gids included (nft
+// would print user names, but numbers are what the kernel holds and do not
+// depend on this host's passwd file).
+func (r Range) String() string {
+	if r.Lo == r.Hi {
+		return fmt.Sprint(r.Lo)
+	}
+	return fmt.Sprintf("%d-%d", r.Lo, r.Hi)
+}
+
 // Contains reports whether v lies in r.
 func (r Range) Contains(v uint32) bool { return r.Lo <= v && v <= r.Hi }
 

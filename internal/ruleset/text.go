@@ -42,7 +42,7 @@ func writeSet(b *strings.Builder, s *Set) {
 		elems = append(elems, p.String())
 	}
 	for _, r := range s.Ranges {
-		elems = append(elems, rangeText(s.Kind, r))
+		elems = append(elems, r.String())
 	}
 	writeElements(b, elems)
 	b.WriteString("\t}\n")
@@ -52,7 +52,7 @@ func writeMap(b *strings.Builder, m *Map) {
 	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n\t\tflags interval\n", m.Name, m.Key)
 	var elems []string
 	for _, e := range m.Entries {
-		elems = append(elems, fmt.Sprintf("%s : jump %s", rangeText(m.Key, e.Range), e.Chain))
+		elems = append(elems, fmt.Sprintf("%s : jump %s", e.Range.String(), e.Chain))
 	}
 	writeElements(b, elems)
 	b.WriteString("\t}\n")
@@ -79,17 +79,6 @@ func writeElements(b *strings.Builder, elems []string) {
 	}
 	b.WriteString(" }\n")
 }
-
-func rangeText(kind SetKind, r Range) string {
-	if r.Lo == r.Hi {
-		return numText(kind, r.Lo)
-	}
-	return numText(kind, r.Lo) + "-" + numText(kind, r.Hi)
-}
-
-// numText prints uids and gids as numbers: nft would print names, but numbers
-// are what the kernel holds and do not depend on this host's passwd file.
-func numText(_ SetKind, v uint32) string { return fmt.Sprint(v) }
 
 func writeChain(b *strings.Builder, rs *Ruleset, c *Chain, opt TextOptions) {
 	fmt.Fprintf(b, "\tchain %s {\n", c.Name)

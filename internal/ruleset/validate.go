@@ -162,7 +162,7 @@ func validateMap(rs *Ruleset, m *Map) error {
 	for i, e := range m.Entries {
 		ranges[i] = e.Range
 		if err := jumpTarget(rs, e.Chain); err != nil {
-			return fmt.Errorf("map %s: entry %s: %w", m.Name, rangeText(m.Key, e.Range), err)
+			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
 	return validateRanges("map "+m.Name, ranges, KindMax(m.Key))

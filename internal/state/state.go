@@ -6,7 +6,7 @@
 //	generations/000001/policy.yaml       the policy source as applied
 //	current                              the number of the generation in force
 //
-// Writes are atomic (temporary file, fsync, rename), so a crash leaves either
+// Writes are atomic (temporary file, fsync, rename; go-internal/renameio), so a crash leaves either
 // the old or the new state, never a torn file. The kernel table is the
 // authority; the stored ruleset is what `check` explains and what boot-time
 // restore loads without needing DNS.
@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rogpeppe/go-internal/renameio"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -133,36 +135,14 @@ func (s *Store) ids() ([]int, error) {
 	return ids, nil
 }
 
-// writeAtomic replaces path with data: write a temporary file in the same
-// directory, fsync it, rename it over path, fsync the directory.
+// writeAtomic replaces path with data atomically (renameio: temporary file
+// in the same directory, fsync, rename), creating the directory if needed.
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	if err := renameio.WriteFile(path, data); err != nil {
 		return fmt.Errorf("state: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("state: sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
