@@ -31,6 +31,10 @@ const (
 	ChainUnowned = "unowned"
 	MapUsers     = "users"
 	MapGroups    = "groups"
+	// MapUserRanges and MapGroupRanges hold the wide uid and gid ranges;
+	// MapUsers and MapGroups the single ids (see layout.go).
+	MapUserRanges  = "user_ranges"
+	MapGroupRanges = "group_ranges"
 	// SetUnownedICMPv6 holds the ICMPv6 types the kernel sends without a socket
 	// for the network to work at all: MLD (130-132, 143) and NDP (133-137).
 	SetUnownedICMPv6 = "unowned_icmpv6"

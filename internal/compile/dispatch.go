@@ -14,20 +14,10 @@ import (
 // kernel's skgid is the socket's fsgid only, never the supplementary groups.
 func (c *compiler) dispatch(r *policy.Resolved, everyone *policy.ResolvedPolicy) {
 	out := &ruleset.Chain{Name: ChainOutput, Hook: &ruleset.Hook{Hook: "output", Priority: 0}}
-	if users := uidEntries(r.Policies); len(users) > 0 {
-		c.rs.Maps = append(c.rs.Maps, &ruleset.Map{Name: MapUsers, Key: ruleset.KindUID, Entries: users})
-		out.Rules = append(out.Rules, &ruleset.Rule{
-			Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: MapUsers},
-			Origin:  ruleset.Origin{ID: "dispatch/users", What: "dispatch", Text: "users and group members -> their policy"},
-		})
-	}
-	if groups := gidEntries(r.Policies); len(groups) > 0 {
-		c.rs.Maps = append(c.rs.Maps, &ruleset.Map{Name: MapGroups, Key: ruleset.KindGID, Entries: groups})
-		out.Rules = append(out.Rules, &ruleset.Rule{
-			Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: MapGroups},
-			Origin:  ruleset.Origin{ID: "dispatch/groups", What: "dispatch", Text: "socket group -> its policy"},
-		})
-	}
+	out.Rules = append(out.Rules, c.vmaps(ruleset.KindUID, MapUsers, MapUserRanges, uidEntries(r.Policies),
+		ruleset.Origin{ID: "dispatch/users", What: "dispatch", Text: "users and group members -> their policy"})...)
+	out.Rules = append(out.Rules, c.vmaps(ruleset.KindGID, MapGroups, MapGroupRanges, gidEntries(r.Policies),
+		ruleset.Origin{ID: "dispatch/groups", What: "dispatch", Text: "socket group -> its policy"})...)
 	owned := []ruleset.Match{{Kind: ruleset.MatchOwned}}
 	if everyone != nil {
 		out.Rules = append(out.Rules, &ruleset.Rule{
@@ -47,6 +37,26 @@ func (c *compiler) dispatch(r *policy.Resolved, everyone *policy.ResolvedPolicy)
 		Origin:  ruleset.Origin{ID: "dispatch/unowned", What: "dispatch", Text: "packets without an owning socket"},
 	})
 	c.output = out
+}
+
+// vmaps adds the verdict maps for entries (single ids in a hash map named
+// hashName, wide ranges in an interval map named rangeName; layout.go) and
+// returns the rules that look them up. The entries are disjoint, so the
+// order of the two lookups does not matter.
+func (c *compiler) vmaps(key ruleset.SetKind, hashName, rangeName string, entries []ruleset.MapEntry, o ruleset.Origin) []*ruleset.Rule {
+	single, wide := splitEntries(entries)
+	var rules []*ruleset.Rule
+	for _, m := range []*ruleset.Map{
+		{Name: hashName, Key: key, Entries: single},
+		{Name: rangeName, Key: key, Interval: true, Entries: wide},
+	} {
+		if len(m.Entries) == 0 {
+			continue
+		}
+		c.rs.Maps = append(c.rs.Maps, m)
+		rules = append(rules, &ruleset.Rule{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: m.Name}, Origin: o})
+	}
+	return rules
 }
 
 // uidEntries assigns every uid named by a policy to exactly one policy chain:

@@ -37,13 +37,18 @@ func (c *compiler) families(pol string, n int, to *policy.Destinations) []family
 		return []family{{v: 0}}
 	}
 	var fams []family
-	if len(to.V4) > 0 {
-		s := c.addrSet(fmt.Sprintf("%s_r%d_v4", pol, n), ruleset.KindIPv4, to.V4)
-		fams = append(fams, family{v: 4, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s}}})
-	}
-	if len(to.V6) > 0 {
-		s := c.addrSet(fmt.Sprintf("%s_r%d_v6", pol, n), ruleset.KindIPv6, to.V6)
-		fams = append(fams, family{v: 6, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s}}})
+	for _, f := range []struct {
+		v    int
+		kind ruleset.SetKind
+		ps   []netip.Prefix
+	}{{4, ruleset.KindIPv4, to.V4}, {6, ruleset.KindIPv6, to.V6}} {
+		// One lookup per part of the layout (layout.go); the parts are
+		// disjoint, so one kernel rule per part keeps first-match order.
+		for _, part := range splitPrefixes(f.ps) {
+			name := fmt.Sprintf("%s_r%d_v%d%s", pol, n, f.v, part.suffix)
+			s := c.addrSet(name, f.kind, part)
+			fams = append(fams, family{v: f.v, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s, Mask: part.mask}}})
+		}
 	}
 	return fams
 }
@@ -85,25 +90,27 @@ func protoSuffix(p uint8) string {
 	return ruleset.ProtoName(p)
 }
 
-// addrSet adds an address set, or returns the name of an identical one.
-func (c *compiler) addrSet(name string, kind ruleset.SetKind, ps []netip.Prefix) string {
+// addrSet adds the set of one address part, or returns the name of an
+// identical one (same kind, layout and elements).
+func (c *compiler) addrSet(name string, kind ruleset.SetKind, part addrPart) string {
 	var key strings.Builder
-	key.WriteString(string(kind))
-	for _, p := range ps {
+	fmt.Fprintf(&key, "%s interval=%t mask=%d", kind, part.interval, part.mask)
+	for _, p := range part.elems {
 		key.WriteString(" " + p.String())
 	}
-	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Prefixes: ps})
+	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Interval: part.interval, Prefixes: part.elems})
 }
 
 // numSet adds a port or ICMP type set, or returns the name of an identical one
 // for the same protocol (a set named ..._tcp is never used for UDP).
 func (c *compiler) numSet(name string, kind ruleset.SetKind, rs []ruleset.Range) string {
+	elems, interval := numLayout(rs)
 	var key strings.Builder
 	key.WriteString(string(kind) + " " + name[strings.LastIndexByte(name, '_'):])
-	for _, r := range rs {
+	for _, r := range elems {
 		fmt.Fprintf(&key, " %d-%d", r.Lo, r.Hi)
 	}
-	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Ranges: rs})
+	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Interval: interval, Ranges: elems})
 }
 
 func (c *compiler) addSet(key string, s *ruleset.Set) string {

@@ -24,8 +24,8 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 		c.unownedChain = ch
 		return
 	}
-	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedICMPv6, Kind: ruleset.KindICMPv6,
-		Ranges: []ruleset.Range{{Lo: 130, Hi: 137}, {Lo: 143, Hi: 143}}})
+	types, interval := numLayout([]ruleset.Range{{Lo: 130, Hi: 137}, {Lo: 143, Hi: 143}})
+	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedICMPv6, Kind: ruleset.KindICMPv6, Interval: interval, Ranges: types})
 	ch.Rules = append(ch.Rules,
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchCtEstablished}},
 			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("established", "packets of connections conntrack already knows")},

@@ -95,3 +95,23 @@ func compileExample(t *testing.T, name string) *ruleset.Ruleset {
 	}
 	return compile.Compile(res)
 }
+
+// TestMaskedLookup: `ip daddr & 255.255.255.240 @s` with s holding /28
+// network addresses matches every address of those /28s, and only them.
+func TestMaskedLookup(t *testing.T) {
+	rs := &ruleset.Ruleset{
+		Sets: []*ruleset.Set{{Name: "s", Kind: ruleset.KindIPv4, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.16/32")}}},
+		Chains: []*ruleset.Chain{{Name: "output", Hook: &ruleset.Hook{Hook: "output"}, Rules: []*ruleset.Rule{
+			{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "s", Mask: 28}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}},
+		}}},
+	}
+	for addr, want := range map[string]bool{"10.0.0.16": false, "10.0.0.31": false, "10.0.0.15": true, "10.0.0.32": true, "2001:db8::10": true} {
+		res, err := eval.Evaluate(rs, eval.Packet{Owned: true, Daddr: netip.MustParseAddr(addr), Proto: ruleset.ProtoUDP, Dport: 53})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Allowed() != want {
+			t.Errorf("%s: allowed = %t, want %t", addr, res.Allowed(), want)
+		}
+	}
+}

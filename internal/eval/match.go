@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"net/netip"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -33,7 +34,7 @@ func match(rs *ruleset.Ruleset, m ruleset.Match, pkt Packet) (bool, error) {
 	case ruleset.MatchL4Proto:
 		return uint32(pkt.Proto) == m.Value, nil
 	case ruleset.MatchDaddr:
-		return daddrIn(rs, m.Set, pkt)
+		return daddrIn(rs, m.Set, m.Mask, pkt)
 	case ruleset.MatchDport:
 		if pkt.Proto != ruleset.ProtoTCP && pkt.Proto != ruleset.ProtoUDP {
 			return false, nil // no transport header ports to load
@@ -60,7 +61,8 @@ func set(rs *ruleset.Ruleset, name string) (*ruleset.Set, error) {
 }
 
 // daddrIn: `ip daddr @s` only matches IPv4 packets, `ip6 daddr @s` IPv6 ones.
-func daddrIn(rs *ruleset.Ruleset, name string, pkt Packet) (bool, error) {
+// With a mask (`ip daddr & 255.255.255.240 @s`) the address is masked first.
+func daddrIn(rs *ruleset.Ruleset, name string, mask uint8, pkt Packet) (bool, error) {
 	s, err := set(rs, name)
 	if err != nil {
 		return false, err
@@ -68,8 +70,12 @@ func daddrIn(rs *ruleset.Ruleset, name string, pkt Packet) (bool, error) {
 	if (s.Kind == ruleset.KindIPv4) != pkt.Daddr.Is4() {
 		return false, nil
 	}
+	addr := pkt.Daddr
+	if mask > 0 {
+		addr = netip.PrefixFrom(addr, int(mask)).Masked().Addr()
+	}
 	for _, p := range s.Prefixes {
-		if p.Contains(pkt.Daddr) {
+		if p.Contains(addr) {
 			return true, nil
 		}
 	}

@@ -87,7 +87,7 @@ func newChain(ch *ruleset.Chain) *nftables.Chain {
 // resolver rules use to refer to them by name and transaction ID.
 func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 	type ref struct {
-		kind ruleset.SetKind
+		info setInfo
 		set  *nftables.Set
 	}
 	refs := map[string]ref{}
@@ -96,26 +96,27 @@ func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := nc.AddSet(ns, elements(setIntervals(s), keyLen(s.Kind))); err != nil {
+		if err := nc.AddSet(ns, setElements(s)); err != nil {
 			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
-		refs[s.Name] = ref{s.Kind, ns}
+		refs[s.Name] = ref{setInfo{kind: s.Kind, interval: s.Interval}, ns}
 	}
 	for _, m := range rs.Maps {
 		nm, err := newMap(m)
 		if err != nil {
 			return nil, err
 		}
-		if err := nc.AddSet(nm, elements(mapIntervals(m), 4)); err != nil {
+		if err := nc.AddSet(nm, mapElements(m)); err != nil {
 			return nil, fmt.Errorf("map %s: %w", m.Name, err)
 		}
-		refs[m.Name] = ref{m.Key, nm}
+		refs[m.Name] = ref{setInfo{kind: m.Key, interval: m.Interval}, nm}
 	}
-	return func(name string) (ruleset.SetKind, uint32, bool) {
+	return func(name string) (setInfo, bool) {
 		r, ok := refs[name]
 		if !ok {
-			return "", 0, false
+			return setInfo{}, false
 		}
-		return r.kind, r.set.ID, true
+		r.info.id = r.set.ID
+		return r.info, true
 	}, nil
 }

@@ -1,12 +1,15 @@
 package nft
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -136,10 +139,10 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	var foreign []string
 	for _, s := range sets {
 		kind, ok := kindOf(s.KeyType)
-		plain := s.Interval && !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
 		switch {
 		case !ok || !plain:
-			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags not `interval` only", s.Name, s.KeyType.Name))
+			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))
 			continue
 		case s.IsMap != (kind == ruleset.KindUID || kind == ruleset.KindGID),
 			s.IsMap && s.DataType.Name != nftables.TypeVerdict.Name:
@@ -150,23 +153,66 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
 		}
-		ivs, err := decodeIntervals(elems, s.IsMap)
+		ivs, err := decodeElements(elems, s.IsMap, s.Interval, kind)
 		if err != nil {
 			foreign = append(foreign, fmt.Sprintf("set %s: %v", s.Name, err))
 			continue
 		}
-		if err := addDecodedSet(rs, s.Name, kind, ivs); err != nil {
+		if err := addDecodedSet(rs, s.Name, kind, s.Interval, ivs); err != nil {
 			foreign = append(foreign, fmt.Sprintf("set %s: %v", s.Name, err))
 		}
 	}
 	return foreign, nil
 }
 
+// decodeElements returns a set's or map's elements as intervals: for an
+// interval set as the kernel stores them, for a hash set one single-value
+// interval per key, sorted (the kernel lists hash elements in any order).
+// Hash map keys (uid, gid) are host-endian and converted to big-endian here.
+func decodeElements(elems []nftables.SetElement, isMap, isInterval bool, kind ruleset.SetKind) ([]interval, error) {
+	if isInterval {
+		return decodeIntervals(elems, isMap)
+	}
+	out := make([]interval, 0, len(elems))
+	for _, e := range elems {
+		if e.IntervalEnd || len(e.Key) != keyLen(kind) {
+			return nil, fmt.Errorf("element %x is not a single %s key", e.Key, kind)
+		}
+		key := e.Key
+		if isMap {
+			key = putUint(uint64(binaryutil.NativeEndian.Uint32(e.Key)), 4)
+		}
+		iv := interval{start: key, end: nextKey(key)}
+		if isMap {
+			chain, err := jumpChain(e.Val)
+			if err != nil {
+				return nil, fmt.Errorf("element %x: %w", e.Key, err)
+			}
+			iv.chain = chain
+		}
+		out = append(out, iv)
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].start, out[j].start) < 0 })
+	return out, nil
+}
+
+// nextKey is key+1 as a big-endian number, or nil if key is the largest.
+func nextKey(key []byte) []byte {
+	n := append([]byte(nil), key...)
+	for i := len(n) - 1; i >= 0; i-- {
+		n[i]++
+		if n[i] != 0 {
+			return n
+		}
+	}
+	return nil
+}
+
 // addDecodedSet appends a decoded set or map to rs.
-func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, ivs []interval) error {
+func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, isInterval bool, ivs []interval) error {
 	switch kind {
 	case ruleset.KindUID, ruleset.KindGID:
-		m := &ruleset.Map{Name: name, Key: kind}
+		m := &ruleset.Map{Name: name, Key: kind, Interval: isInterval}
 		for i, r := range rangesOf(ivs, 4) {
 			m.Entries = append(m.Entries, ruleset.MapEntry{Range: r, Chain: ivs[i].chain})
 		}
@@ -176,9 +222,9 @@ func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, ivs [
 		if err != nil {
 			return err
 		}
-		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Prefixes: p})
+		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Interval: isInterval, Prefixes: p})
 	default:
-		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Ranges: rangesOf(ivs, keyLen(kind))})
+		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Interval: isInterval, Ranges: rangesOf(ivs, keyLen(kind))})
 	}
 	return nil
 }
@@ -202,14 +248,14 @@ func decodeRules(rs *ruleset.Ruleset, raws []rawRule) []string {
 
 // decodedRefs resolves set and map names of a decoded ruleset.
 func decodedRefs(rs *ruleset.Ruleset) setRef {
-	return func(name string) (ruleset.SetKind, uint32, bool) {
+	return func(name string) (setInfo, bool) {
 		if s := rs.Set(name); s != nil {
-			return s.Kind, 0, true
+			return setInfo{kind: s.Kind, interval: s.Interval}, true
 		}
 		if m := rs.Map(name); m != nil {
-			return m.Key, 0, true
+			return setInfo{kind: m.Key, interval: m.Interval}, true
 		}
-		return "", 0, false
+		return setInfo{}, false
 	}
 }
 
@@ -312,13 +358,18 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 		if len(ex) < 2 {
 			return ruleset.Match{}, false
 		}
+		var mask uint8
+		if b, ok := ex[1].(*expr.Bitwise); ok && len(ex) > 2 {
+			mask = prefixLen(b.Mask)
+			ex = ex[1:]
+		}
 		l, ok := ex[1].(*expr.Lookup)
 		if !ok {
 			return ruleset.Match{}, false
 		}
 		switch {
 		case e.Base == expr.PayloadBaseNetworkHeader:
-			return ruleset.Match{Kind: ruleset.MatchDaddr, Set: l.SetName}, true
+			return ruleset.Match{Kind: ruleset.MatchDaddr, Set: l.SetName, Mask: mask}, true
 		case e.Offset == 2:
 			return ruleset.Match{Kind: ruleset.MatchDport, Set: l.SetName}, true
 		default:
@@ -326,6 +377,21 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 		}
 	}
 	return ruleset.Match{}, false
+}
+
+// prefixLen is the number of leading one bits of a netmask (re-encoding
+// confirms the rest is zero).
+func prefixLen(mask []byte) uint8 {
+	var n uint8
+	for _, b := range mask {
+		for i := 7; i >= 0 && b&(1<<i) != 0; i-- {
+			n++
+		}
+		if b != 0xff {
+			break
+		}
+	}
+	return n
 }
 
 // decodeVerdict maps the expressions after the counter onto a verdict.

@@ -13,9 +13,18 @@ import (
 // reg is the one data register leash's rules use (NFT_REG_1).
 const reg = 1
 
-// setRef resolves a set or map name to what a lookup needs: its kind and its
-// transaction-local ID (0 when decoding, where IDs do not exist).
-type setRef func(name string) (kind ruleset.SetKind, id uint32, ok bool)
+// setInfo is what a lookup needs to know about a set or map: its key kind,
+// whether it is an interval set (host-endian keys are then looked up in
+// network order), and its transaction-local ID (0 when decoding, where IDs
+// do not exist).
+type setInfo struct {
+	kind     ruleset.SetKind
+	interval bool
+	id       uint32
+}
+
+// setRef resolves a set or map name.
+type setRef func(name string) (setInfo, bool)
 
 // encodeRule turns one IR rule into kernel expressions: the rule's explicit
 // matches (ruleset.ExplicitMatches), a counter, then the verdict, exactly as
@@ -149,17 +158,24 @@ func payloadOf(kind ruleset.SetKind) (*expr.Payload, bool) {
 }
 
 // matchSet is `ip daddr @S`, `ip6 daddr @S`, `th dport @S`, `icmp type @S`
-// or `icmpv6 type @S`: a payload load then a set lookup.
+// or `icmpv6 type @S`: a payload load then a set lookup. A masked daddr
+// (`ip daddr & 255.255.255.240 @S`) has a bitwise AND between the two.
 func matchSet(m ruleset.Match, sets setRef) ([]expr.Any, error) {
-	kind, id, ok := sets(m.Set)
+	si, ok := sets(m.Set)
 	if !ok {
 		return nil, fmt.Errorf("match %s: set %q does not exist", m.Kind, m.Set)
 	}
-	p, ok := payloadOf(kind)
+	p, ok := payloadOf(si.kind)
 	if !ok {
-		return nil, fmt.Errorf("match %s: set %q has kind %s", m.Kind, m.Set, kind)
+		return nil, fmt.Errorf("match %s: set %q has kind %s", m.Kind, m.Set, si.kind)
 	}
-	return []expr.Any{p, &expr.Lookup{SourceRegister: reg, SetName: m.Set, SetID: id}}, nil
+	out := []expr.Any{p}
+	if m.Mask > 0 {
+		mask := ruleset.MaskAddr(si.kind == ruleset.KindIPv6, m.Mask).AsSlice()
+		out = append(out, &expr.Bitwise{SourceRegister: reg, DestRegister: reg, Len: p.Len,
+			Mask: mask, Xor: make([]byte, len(mask))})
+	}
+	return append(out, &expr.Lookup{SourceRegister: reg, SetName: m.Set, SetID: si.id}), nil
 }
 
 // encodeVerdict returns the expressions after the counter.
@@ -185,25 +201,26 @@ func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
 	return nil, fmt.Errorf("unknown verdict kind %q", v.Kind)
 }
 
-// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`: the key is
-// converted to network order because the map is an interval map (its
-// elements are stored big-endian, as nft does).
+// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`. For an
+// interval map the key is converted to network order first (interval
+// elements are stored big-endian, as nft does); a hash map is keyed by the
+// host-endian id as loaded.
 func verdictMap(name string, sets setRef) ([]expr.Any, error) {
-	kind, id, ok := sets(name)
+	si, ok := sets(name)
 	if !ok {
 		return nil, fmt.Errorf("vmap: map %q does not exist", name)
 	}
 	key := expr.MetaKeySKUID
-	switch kind {
+	switch si.kind {
 	case ruleset.KindUID:
 	case ruleset.KindGID:
 		key = expr.MetaKeySKGID
 	default:
-		return nil, fmt.Errorf("vmap: map %q has key kind %s", name, kind)
+		return nil, fmt.Errorf("vmap: map %q has key kind %s", name, si.kind)
 	}
-	return []expr.Any{
-		&expr.Meta{Key: key, Register: reg},
-		hton32(),
-		&expr.Lookup{SourceRegister: reg, DestRegister: 0, IsDestRegSet: true, SetName: name, SetID: id},
-	}, nil
+	out := []expr.Any{&expr.Meta{Key: key, Register: reg}}
+	if si.interval {
+		out = append(out, hton32())
+	}
+	return append(out, &expr.Lookup{SourceRegister: reg, DestRegister: 0, IsDestRegSet: true, SetName: name, SetID: si.id}), nil
 }

@@ -60,6 +60,7 @@ func stripHandles(s string) string { return handleRE.ReplaceAllString(s, "") }
 
 // sample is a representative ruleset: sets of every kind (including
 // elements at the top of their key space), uid and gid interval maps, and
+// hash sets and maps (masked address lookups included), and
 // rules using every match and verdict kind, some with implicit protocol
 // dependencies.
 func sample() *ruleset.Ruleset {
@@ -70,21 +71,32 @@ func sample() *ruleset.Ruleset {
 	}
 	return &ruleset.Ruleset{
 		Sets: []*ruleset.Set{
-			{Name: "d4", Kind: ruleset.KindIPv4, Prefixes: []netip.Prefix{pfx("0.0.0.0/8"), pfx("10.0.0.0/8"), pfx("192.168.1.1/32"), pfx("255.255.255.0/24")}},
-			{Name: "d6", Kind: ruleset.KindIPv6, Prefixes: []netip.Prefix{pfx("2001:db8::/32"), pfx("fe80::1/128"), pfx("ffff::/16")}},
-			{Name: "ports", Kind: ruleset.KindPort, Ranges: []ruleset.Range{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 443}, {Lo: 60000, Hi: 65535}}},
-			{Name: "ports0", Kind: ruleset.KindPort, Ranges: []ruleset.Range{{Lo: 0, Hi: 10}}},
-			{Name: "icmp4", Kind: ruleset.KindICMP, Ranges: []ruleset.Range{{Lo: 0, Hi: 0}, {Lo: 8, Hi: 9}, {Lo: 255, Hi: 255}}},
-			{Name: "icmp6", Kind: ruleset.KindICMPv6, Ranges: []ruleset.Range{{Lo: 128, Hi: 129}}},
-			{Name: "empty4", Kind: ruleset.KindIPv4},
+			{Name: "d4", Kind: ruleset.KindIPv4, Interval: true, Prefixes: []netip.Prefix{pfx("0.0.0.0/8"), pfx("10.0.0.0/8"), pfx("192.168.1.1/32"), pfx("255.255.255.0/24")}},
+			{Name: "d6", Kind: ruleset.KindIPv6, Interval: true, Prefixes: []netip.Prefix{pfx("2001:db8::/32"), pfx("fe80::1/128"), pfx("ffff::/16")}},
+			{Name: "ports", Kind: ruleset.KindPort, Interval: true, Ranges: []ruleset.Range{{Lo: 22, Hi: 22}, {Lo: 80, Hi: 443}, {Lo: 60000, Hi: 65535}}},
+			{Name: "ports0", Kind: ruleset.KindPort, Interval: true, Ranges: []ruleset.Range{{Lo: 0, Hi: 10}}},
+			{Name: "icmp4", Kind: ruleset.KindICMP, Interval: true, Ranges: []ruleset.Range{{Lo: 0, Hi: 0}, {Lo: 8, Hi: 9}, {Lo: 255, Hi: 255}}},
+			{Name: "icmp6", Kind: ruleset.KindICMPv6, Interval: true, Ranges: []ruleset.Range{{Lo: 128, Hi: 129}}},
+			{Name: "empty4", Kind: ruleset.KindIPv4, Interval: true},
+			// Hash sets: single values, some looked up with a mask.
+			{Name: "h4", Kind: ruleset.KindIPv4, Prefixes: []netip.Prefix{pfx("0.0.0.0/32"), pfx("10.1.2.0/32"), pfx("255.255.255.0/32")}},
+			{Name: "h6", Kind: ruleset.KindIPv6, Prefixes: []netip.Prefix{pfx("2001:db8::/128"), pfx("ffff:ffff:ffff:ffff::/128")}},
+			{Name: "hports", Kind: ruleset.KindPort, Ranges: []ruleset.Range{{Lo: 0, Hi: 0}, {Lo: 25, Hi: 25}, {Lo: 65535, Hi: 65535}}},
+			{Name: "hicmp6", Kind: ruleset.KindICMPv6, Ranges: []ruleset.Range{{Lo: 133, Hi: 133}, {Lo: 255, Hi: 255}}},
 		},
 		Maps: []*ruleset.Map{
-			{Name: "users", Key: ruleset.KindUID, Entries: []ruleset.MapEntry{
+			{Name: "users", Key: ruleset.KindUID, Interval: true, Entries: []ruleset.MapEntry{
 				{Range: ruleset.Range{Lo: 0, Hi: 0}, Chain: "p_a"},
 				{Range: ruleset.Range{Lo: 1000, Hi: 1000}, Chain: "p_a"},
 				{Range: ruleset.Range{Lo: 2000, Hi: 2999}, Chain: "p_b"},
 				{Range: ruleset.Range{Lo: 4294967295, Hi: 4294967295}, Chain: "p_b"}}},
-			{Name: "groups", Key: ruleset.KindGID, Entries: []ruleset.MapEntry{
+			{Name: "groups", Key: ruleset.KindGID, Interval: true, Entries: []ruleset.MapEntry{
+				{Range: ruleset.Range{Lo: 100, Hi: 100}, Chain: "p_a"}}},
+			{Name: "husers", Key: ruleset.KindUID, Entries: []ruleset.MapEntry{
+				{Range: ruleset.Range{Lo: 0, Hi: 0}, Chain: "p_a"},
+				{Range: ruleset.Range{Lo: 3000, Hi: 3000}, Chain: "p_b"},
+				{Range: ruleset.Range{Lo: 4294967295, Hi: 4294967295}, Chain: "p_b"}}},
+			{Name: "hgroups", Key: ruleset.KindGID, Entries: []ruleset.MapEntry{
 				{Range: ruleset.Range{Lo: 100, Hi: 100}, Chain: "p_a"}}},
 		},
 		Chains: []*ruleset.Chain{
@@ -96,6 +108,10 @@ func sample() *ruleset.Ruleset {
 				{Match: []ruleset.Match{m(ruleset.MatchFamily, "", 6), m(ruleset.MatchICMPType, "icmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r5")},
 				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 17), m(ruleset.MatchDport, "ports0", 0), m(ruleset.MatchDaddr, "empty4", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Goto, Chain: "p_b"}, Origin: o("p/r6")},
 				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 6)}, Verdict: ruleset.Verdict{Kind: ruleset.RejectTCPRST}, Origin: o("p/r7")},
+				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h4", Mask: 24}, m(ruleset.MatchL4Proto, "", 6), m(ruleset.MatchDport, "hports", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r8")},
+				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h6", Mask: 64}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r9")},
+				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h4"}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r10")},
+				{Match: []ruleset.Match{m(ruleset.MatchICMPType, "hicmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r11")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.RejectAdmin}, Origin: o("p/default")},
 			}},
 			{Name: "p_b", Rules: []*ruleset.Rule{
@@ -108,6 +124,8 @@ func sample() *ruleset.Ruleset {
 				{Match: []ruleset.Match{m(ruleset.MatchFamily, "", 6)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}},
 				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "users"}, Origin: o("baseline/dispatch")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "groups"}, Origin: o("baseline/dispatch-gid")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "husers"}, Origin: o("baseline/dispatch-hash")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "hgroups"}, Origin: o("baseline/dispatch-hash-gid")},
 				{Match: []ruleset.Match{m(ruleset.MatchOwned, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Jump, Chain: "p_b"}, Origin: o("baseline/owned")},
 			}},
 		},

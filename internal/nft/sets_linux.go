@@ -45,26 +45,60 @@ func kindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 	return "", false
 }
 
-// newSet is `set NAME { type KIND; flags interval; }`.
+// newSet is `set NAME { type KIND; [flags interval;] }`. Every key kind of
+// a set is big-endian (addresses, ports, ICMP types); nft records that in
+// the set's userdata, and so do we.
 func newSet(s *ruleset.Set) (*nftables.Set, error) {
 	t, ok := setType(s.Kind)
 	if !ok {
 		return nil, fmt.Errorf("set %s: unsupported kind %q", s.Name, s.Kind)
 	}
-	return &nftables.Set{Table: table(), Name: s.Name, Interval: true, KeyType: t}, nil
+	return &nftables.Set{Table: table(), Name: s.Name, Interval: s.Interval, KeyType: t,
+		KeyByteOrder: binaryutil.BigEndian}, nil
 }
 
-// newMap is `map NAME { type uid|gid : verdict; flags interval; }`. The
-// library writes the key byte order udata as big-endian for every interval
-// set; that is how the elements are stored (the rule converts skuid with
-// hton), and nft prints them correctly (checked by the text test).
+// newMap is `map NAME { type uid|gid : verdict; [flags interval;] }`. uid
+// and gid keys are host-endian. A hash map stores them so (the rule looks
+// up skuid as loaded); an interval map stores them big-endian (the rule
+// converts skuid with hton) and the library writes big-endian byte order
+// userdata for every interval set, as nft does (checked by the text test).
 func newMap(m *ruleset.Map) (*nftables.Set, error) {
 	t, ok := setType(m.Key)
 	if !ok || (m.Key != ruleset.KindUID && m.Key != ruleset.KindGID) {
 		return nil, fmt.Errorf("map %s: unsupported key kind %q", m.Name, m.Key)
 	}
-	return &nftables.Set{Table: table(), Name: m.Name, Interval: true, IsMap: true,
+	return &nftables.Set{Table: table(), Name: m.Name, Interval: m.Interval, IsMap: true,
 		KeyType: t, DataType: nftables.TypeVerdict, KeyByteOrder: binaryutil.NativeEndian}, nil
+}
+
+// setElements encodes a set's elements: intervals for an interval set,
+// one key per element otherwise.
+func setElements(s *ruleset.Set) []nftables.SetElement {
+	if s.Interval {
+		return elements(setIntervals(s), keyLen(s.Kind))
+	}
+	var out []nftables.SetElement
+	for _, p := range s.Prefixes {
+		out = append(out, nftables.SetElement{Key: p.Addr().AsSlice()})
+	}
+	for _, r := range s.Ranges {
+		out = append(out, nftables.SetElement{Key: putUint(uint64(r.Lo), keyLen(s.Kind))})
+	}
+	return out
+}
+
+// mapElements encodes a map's entries: intervals for an interval map,
+// one host-endian key per entry otherwise.
+func mapElements(m *ruleset.Map) []nftables.SetElement {
+	if m.Interval {
+		return elements(mapIntervals(m), 4)
+	}
+	var out []nftables.SetElement
+	for _, e := range m.Entries {
+		out = append(out, nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(e.Lo),
+			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: e.Chain}})
+	}
+	return out
 }
 
 // interval is a half-open key range [start, end) in network byte order;

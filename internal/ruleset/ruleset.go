@@ -30,7 +30,7 @@ type Ruleset struct {
 // SetKind is the nftables data type of a set's keys.
 type SetKind string
 
-// The set and map key types leash uses. All sets are interval sets.
+// The set and map key types leash uses.
 const (
 	KindIPv4   SetKind = "ipv4_addr"    // ip daddr
 	KindIPv6   SetKind = "ipv6_addr"    // ip6 daddr
@@ -41,12 +41,20 @@ const (
 	KindGID    SetKind = "gid"          // meta skgid (maps only)
 )
 
-// Set is a named interval set (`set NAME { type KIND; flags interval; }`).
+// Set is a named set: `set NAME { type KIND; [flags interval;] }`.
 // Address sets use Prefixes, numeric sets use Ranges. Elements are sorted,
 // merged and non-overlapping: the kernel rejects overlapping intervals.
+//
+// An interval set (Interval true) is an rbtree in the kernel: O(log n) per
+// lookup. A set without the flag is a hash (or, for 2-byte keys, a bitmap):
+// O(1), but it holds single values only, so every prefix is a full-length
+// address and every range a single number. A hash set of network addresses
+// of one prefix length serves a masked lookup (`ip daddr & MASK @s`, see
+// Match.Mask), which is how the compiler keeps large CIDR lists O(1).
 type Set struct {
 	Name     string         `json:"name"`
 	Kind     SetKind        `json:"kind"`
+	Interval bool           `json:"interval,omitempty"`
 	Prefixes []netip.Prefix `json:"prefixes,omitempty"`
 	Ranges   []Range        `json:"ranges,omitempty"`
 }
@@ -71,12 +79,14 @@ func (r Range) String() string {
 func (r Range) Contains(v uint32) bool { return r.Lo <= v && v <= r.Hi }
 
 // Map is a verdict map keyed by uid or gid:
-// `map NAME { type uid : verdict; flags interval; elements = { 1000 : jump p_x } }`.
-// Entries are sorted and disjoint.
+// `map NAME { type uid : verdict; [flags interval;] elements = { 1000 : jump p_x } }`.
+// Entries are sorted and disjoint. Without Interval the map is a hash and
+// every entry is a single id (Lo == Hi); see Set for the cost difference.
 type Map struct {
-	Name    string     `json:"name"`
-	Key     SetKind    `json:"key"` // KindUID or KindGID
-	Entries []MapEntry `json:"entries,omitempty"`
+	Name     string     `json:"name"`
+	Key      SetKind    `json:"key"` // KindUID or KindGID
+	Interval bool       `json:"interval,omitempty"`
+	Entries  []MapEntry `json:"entries,omitempty"`
 }
 
 // MapEntry sends the uids (or gids) in Range to Chain with a jump.
@@ -130,7 +140,8 @@ const (
 	MatchCtEstablished MatchKind = "ct-established"
 	// MatchL4Proto: `meta l4proto N`. Value is the IP protocol number.
 	MatchL4Proto MatchKind = "l4proto"
-	// MatchDaddr: `ip daddr @SET` or `ip6 daddr @SET` (by the set's kind).
+	// MatchDaddr: `ip daddr @SET` or `ip6 daddr @SET` (by the set's kind),
+	// with `& MASK` before the lookup when Match.Mask is set.
 	MatchDaddr MatchKind = "daddr"
 	// MatchDport: `th dport @SET`.
 	MatchDport MatchKind = "dport"
@@ -139,11 +150,15 @@ const (
 )
 
 // Match is one condition of a rule. Set names a set for the lookup kinds;
-// Value carries the operand of MatchFamily and MatchL4Proto.
+// Value carries the operand of MatchFamily and MatchL4Proto. Mask, for
+// MatchDaddr only, is a prefix length: the address is masked to its first
+// Mask bits before the lookup (`ip daddr & 255.255.255.240 @s` for 28), so a
+// hash set of /28 network addresses matches the whole /28s. 0 means no mask.
 type Match struct {
 	Kind  MatchKind `json:"kind"`
 	Set   string    `json:"set,omitempty"`
 	Value uint32    `json:"value,omitempty"`
+	Mask  uint8     `json:"mask,omitempty"`
 }
 
 // VerdictKind is what a rule does when it matches.

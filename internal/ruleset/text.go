@@ -2,6 +2,7 @@ package ruleset
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -36,10 +37,14 @@ func Text(rs *Ruleset, opt TextOptions) string {
 }
 
 func writeSet(b *strings.Builder, s *Set) {
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n", s.Name, s.Kind)
+	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", s.Name, s.Kind, flagsText(s.Interval))
 	var elems []string
 	for _, p := range s.Prefixes {
-		elems = append(elems, p.String())
+		if s.Interval {
+			elems = append(elems, p.String())
+		} else {
+			elems = append(elems, p.Addr().String())
+		}
 	}
 	for _, r := range s.Ranges {
 		elems = append(elems, r.String())
@@ -49,13 +54,20 @@ func writeSet(b *strings.Builder, s *Set) {
 }
 
 func writeMap(b *strings.Builder, m *Map) {
-	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n\t\tflags interval\n", m.Name, m.Key)
+	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", m.Name, m.Key, flagsText(m.Interval))
 	var elems []string
 	for _, e := range m.Entries {
 		elems = append(elems, fmt.Sprintf("%s : jump %s", e.Range.String(), e.Chain))
 	}
 	writeElements(b, elems)
 	b.WriteString("\t}\n")
+}
+
+func flagsText(interval bool) string {
+	if interval {
+		return "\t\tflags interval\n"
+	}
+	return ""
 }
 
 // writeElements prints an elements block, a few per line, or nothing for an
@@ -171,10 +183,16 @@ func MatchText(rs *Ruleset, m Match) string {
 	case MatchL4Proto:
 		return "meta l4proto " + ProtoName(uint8(m.Value))
 	case MatchDaddr:
-		if s := rs.Set(m.Set); s != nil && s.Kind == KindIPv6 {
-			return "ip6 daddr @" + m.Set
+		s := rs.Set(m.Set)
+		v6 := s != nil && s.Kind == KindIPv6
+		text := "ip daddr "
+		if v6 {
+			text = "ip6 daddr "
 		}
-		return "ip daddr @" + m.Set
+		if m.Mask > 0 {
+			text += "& " + MaskAddr(v6, m.Mask).String() + " "
+		}
+		return text + "@" + m.Set
 	case MatchDport:
 		return "th dport @" + m.Set
 	case MatchICMPType:
@@ -184,6 +202,21 @@ func MatchText(rs *Ruleset, m Match) string {
 		return "icmp type @" + m.Set
 	}
 	return fmt.Sprintf("# unknown match %q", m.Kind)
+}
+
+// MaskAddr is the netmask of a prefix length: 255.255.255.240 for 28, or
+// ffff:ffff:ffff:ffff:: for 64 when v6.
+func MaskAddr(v6 bool, bits uint8) netip.Addr {
+	n := 4
+	if v6 {
+		n = 16
+	}
+	b := make([]byte, n)
+	for i := 0; i < int(bits) && i < n*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // VerdictText renders a non-vmap verdict in nft syntax.

@@ -94,12 +94,20 @@ func validateSet(s *Set) error {
 		if len(s.Ranges) > 0 {
 			return fmt.Errorf("set %s: kind %s holds prefixes, not ranges", s.Name, s.Kind)
 		}
-		return validatePrefixes(s)
+		if err := validatePrefixes(s); err != nil {
+			return err
+		}
+		for _, p := range s.Prefixes {
+			if !s.Interval && !p.IsSingleIP() {
+				return fmt.Errorf("set %s: element %v: a set without flags interval holds single addresses only", s.Name, p)
+			}
+		}
+		return nil
 	case KindPort, KindICMP, KindICMPv6:
 		if len(s.Prefixes) > 0 {
 			return fmt.Errorf("set %s: kind %s holds ranges, not prefixes", s.Name, s.Kind)
 		}
-		return validateRanges(fmt.Sprintf("set %s", s.Name), s.Ranges, KindMax(s.Kind))
+		return validateRanges(fmt.Sprintf("set %s", s.Name), s.Ranges, KindMax(s.Kind), s.Interval)
 	}
 	return fmt.Errorf("set %s: unsupported kind %q", s.Name, s.Kind)
 }
@@ -142,10 +150,15 @@ func LastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-func validateRanges(what string, rs []Range, max uint32) error {
+// validateRanges checks that rs are sorted, disjoint ranges within [0, max],
+// and single values unless interval.
+func validateRanges(what string, rs []Range, max uint32, interval bool) error {
 	for i, r := range rs {
 		if r.Lo > r.Hi || r.Hi > max {
 			return fmt.Errorf("%s: element %d: bad range %d-%d (max %d)", what, i, r.Lo, r.Hi, max)
+		}
+		if !interval && r.Lo != r.Hi {
+			return fmt.Errorf("%s: element %s: without flags interval only single values are allowed", what, r)
 		}
 		if i > 0 && r.Lo <= rs[i-1].Hi {
 			return fmt.Errorf("%s: element %d-%d overlaps or is out of order (elements must be sorted and disjoint)", what, r.Lo, r.Hi)
@@ -165,7 +178,7 @@ func validateMap(rs *Ruleset, m *Map) error {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
-	return validateRanges("map "+m.Name, ranges, KindMax(m.Key))
+	return validateRanges("map "+m.Name, ranges, KindMax(m.Key), m.Interval)
 }
 
 // jumpTarget checks that a jump or goto to name is loadable: the chain
@@ -246,13 +259,41 @@ func validateMatch(rs *Ruleset, m Match) error {
 		}
 	case MatchOwned, MatchLoopback, MatchCtReply, MatchCtEstablished:
 	case MatchDaddr:
-		return setOfKind(rs, m, KindIPv4, KindIPv6)
+		if err := setOfKind(rs, m, KindIPv4, KindIPv6); err != nil {
+			return err
+		}
+		return validateMask(rs.Set(m.Set), m.Mask)
 	case MatchDport:
 		return setOfKind(rs, m, KindPort)
 	case MatchICMPType:
 		return setOfKind(rs, m, KindICMP, KindICMPv6)
 	default:
 		return fmt.Errorf("unknown match kind %q", m.Kind)
+	}
+	return nil
+}
+
+// validateMask checks a masked address lookup: the set is a hash set of
+// network addresses of that prefix length (an element with host bits set
+// could never match).
+func validateMask(s *Set, mask uint8) error {
+	if mask == 0 {
+		return nil
+	}
+	bits := 32
+	if s.Kind == KindIPv6 {
+		bits = 128
+	}
+	if int(mask) >= bits {
+		return fmt.Errorf("match daddr @%s: mask /%d must be shorter than /%d (leave it 0 for none)", s.Name, mask, bits)
+	}
+	if s.Interval {
+		return fmt.Errorf("match daddr & /%d @%s: masked lookups need a set without flags interval", mask, s.Name)
+	}
+	for _, p := range s.Prefixes {
+		if netip.PrefixFrom(p.Addr(), int(mask)).Masked().Addr() != p.Addr() {
+			return fmt.Errorf("match daddr & /%d @%s: element %v has bits beyond the mask", mask, s.Name, p.Addr())
+		}
 	}
 	return nil
 }

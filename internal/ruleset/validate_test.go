@@ -9,10 +9,16 @@ import (
 func TestValidate(t *testing.T) {
 	base := func() *Ruleset {
 		return &Ruleset{
-			Sets: []*Set{{Name: "d4", Kind: KindIPv4, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}},
-			Maps: []*Map{{Name: "users", Key: KindUID, Entries: []MapEntry{{Range: Range{Lo: 1, Hi: 2}, Chain: "c"}}}},
+			Sets: []*Set{
+				{Name: "d4", Kind: KindIPv4, Interval: true, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}},
+				{Name: "h4", Kind: KindIPv4, Prefixes: []netip.Prefix{netip.MustParsePrefix("10.0.0.16/32"), netip.MustParsePrefix("10.0.0.32/32")}},
+			},
+			Maps: []*Map{{Name: "users", Key: KindUID, Interval: true, Entries: []MapEntry{{Range: Range{Lo: 1, Hi: 2}, Chain: "c"}}}},
 			Chains: []*Chain{
-				{Name: "c", Rules: []*Rule{{Match: []Match{{Kind: MatchDaddr, Set: "d4"}}, Verdict: Verdict{Kind: Drop}}}},
+				{Name: "c", Rules: []*Rule{
+					{Match: []Match{{Kind: MatchDaddr, Set: "d4"}}, Verdict: Verdict{Kind: Drop}},
+					{Match: []Match{{Kind: MatchDaddr, Set: "h4", Mask: 28}}, Verdict: Verdict{Kind: Drop}},
+				}},
 				{Name: "out", Hook: &Hook{Hook: "output"}, Rules: []*Rule{{Verdict: Verdict{Kind: VMap, Map: "users"}}}},
 			},
 		}
@@ -39,6 +45,14 @@ func TestValidate(t *testing.T) {
 		{"port out of range", func(rs *Ruleset) {
 			rs.Sets = append(rs.Sets, &Set{Name: "p", Kind: KindPort, Ranges: []Range{{Lo: 1, Hi: 70000}}})
 		}, "bad range"},
+		{"range in hash map", func(rs *Ruleset) { rs.Maps[0].Interval = false }, "only single values"},
+		{"prefix in hash set", func(rs *Ruleset) { rs.Sets[0].Interval = false }, "single addresses only"},
+		{"port range in hash set", func(rs *Ruleset) {
+			rs.Sets = append(rs.Sets, &Set{Name: "p", Kind: KindPort, Ranges: []Range{{Lo: 1, Hi: 2}}})
+		}, "only single values"},
+		{"mask on interval set", func(rs *Ruleset) { rs.Chains[0].Rules[0].Match[0].Mask = 8 }, "without flags interval"},
+		{"host bits beyond mask", func(rs *Ruleset) { rs.Chains[0].Rules[1].Match[0].Mask = 26 }, "bits beyond the mask"},
+		{"mask too long", func(rs *Ruleset) { rs.Chains[0].Rules[1].Match[0].Mask = 32 }, "shorter than /32"},
 		{"bad name", func(rs *Ruleset) { rs.Chains[0].Name = "1c" }, "invalid name"},
 		{"long name", func(rs *Ruleset) { rs.Sets[0].Name = strings.Repeat("a", 256) }, "invalid name"},
 		{"duplicate object", func(rs *Ruleset) { rs.Maps[0].Name = "d4" }, "already used"},
