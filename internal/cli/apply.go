@@ -62,5 +62,5 @@ func saveGeneration(d Deps, g *globals, c *compiled) (int, error) {
 			hosts[n] = append(hosts[n], a.String())
 		}
 	}
-	return g.store().Save(&state.Generation{Time: d.Now().UTC(), PolicyFile: abs, Ruleset: c.rs, Hosts: hosts, Policy: c.src})
+	return g.store().Save(&state.Generation{Meta: state.Meta{Time: d.Now().UTC(), PolicyFile: abs, Action: state.ActionApply, Summary: summarize(c).String()}, Ruleset: c.rs, Hosts: hosts, Policy: c.src})
 }

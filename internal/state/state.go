@@ -1,15 +1,29 @@
-// Package state keeps what leash applied: every successful `leash apply`
-// stores the policy source and the compiled ruleset as a numbered generation
-// under the state directory (default /var/lib/leash):
+// Package state keeps what leash applied: every change leash makes to the
+// kernel (apply, rollback, automatic revert, reset, reapply) is stored as a
+// numbered generation under the state directory (default /var/lib/leash).
+// History is a linear log: a rollback does not rewind it, it adds a
+// generation that says which one it re-applied.
 //
 //	generations/000001/generation.json   metadata and compiled ruleset
 //	generations/000001/policy.yaml       the policy source as applied
 //	current                              the number of the generation in force
+//	pending.json                         a generation awaiting `leash confirm`:
+//	                                     {generation, previous, deadline, window}
+//	lock                                 flock(2) lock of apply, rollback, reset,
+//	                                     confirm, restore, reapply and the reverter;
+//	                                     holds the holder's pid, command and start
+//	revert.log                           what detached reverters did
 //
-// Writes are atomic (temporary file, fsync, rename; go-internal/renameio), so a crash leaves either
-// the old or the new state, never a torn file. The kernel table is the
-// authority; the stored ruleset is what `check` explains and what boot-time
-// restore loads without needing DNS.
+// A generation whose ruleset is null stands for "no table" (after a reset,
+// or a revert to before the first apply). Writes are atomic (temporary
+// file, fsync, rename; go-internal/renameio), so a crash leaves either the
+// old or the new state, never a torn file. Save writes the generation's
+// files before `current`, so a crash in between leaves the old generation
+// current. The kernel table is the authority; the stored ruleset is what
+// `check` explains and what `leash restore` loads at boot without DNS.
+// Prune keeps the newest generations (Keep, default 50) and never removes
+// the current one, the pending one or the one a pending confirmation would
+// revert to.
 package state
 
 import (
@@ -34,31 +48,78 @@ const DefaultDir = "/var/lib/leash"
 // ErrNone is returned (wrapped) when nothing has been applied yet.
 var ErrNone = errors.New("nothing applied yet (no generation stored)")
 
-// Generation is one applied policy.
+// Action says how a generation came about.
+type Action string
+
+// The actions that create generations.
+const (
+	ActionApply     Action = "apply"     // leash apply FILE
+	ActionRollback  Action = "rollback"  // leash rollback N: Source's ruleset again
+	ActionRevert    Action = "revert"    // automatic revert of Reverts to Source
+	ActionReset     Action = "reset"     // leash reset: no table
+	ActionReapply   Action = "reapply"   // Source's policy recompiled with today's users and names
+	ActionEmergency Action = "emergency" // the emergency table (stored state was unusable)
+)
+
+// Meta describes a generation without its ruleset and policy source.
+type Meta struct {
+	ID         int       `json:"id"`
+	Time       time.Time `json:"time"`
+	PolicyFile string    `json:"policy_file,omitempty"`
+	// Action is how the generation came about; empty in generations written
+	// before actions were recorded, which were all applies.
+	Action Action `json:"action,omitempty"`
+	// Source is the generation whose ruleset (rollback, revert) or policy
+	// (reapply) this one re-applied; 0 for none.
+	Source int `json:"source,omitempty"`
+	// Reverts is the unconfirmed generation an automatic revert undid.
+	Reverts int `json:"reverts,omitempty"`
+	// Note says what happened, for people: "rollback to 3".
+	Note string `json:"note,omitempty"`
+	// Summary is a one-line description of the policy.
+	Summary string `json:"summary,omitempty"`
+}
+
+// What is the generation's action, with old generations counted as applies.
+func (m Meta) What() Action {
+	if m.Action == "" {
+		return ActionApply
+	}
+	return m.Action
+}
+
+// Generation is one change leash made to the kernel.
 type Generation struct {
-	ID         int                 `json:"id"`
-	Time       time.Time           `json:"time"`
-	PolicyFile string              `json:"policy_file"`
-	Ruleset    *ruleset.Ruleset    `json:"ruleset"`
-	Hosts      map[string][]string `json:"hosts,omitempty"`
-	Policy     []byte              `json:"-"` // stored as policy.yaml
+	Meta
+	// Ruleset is the compiled table; nil means no table.
+	Ruleset *ruleset.Ruleset    `json:"ruleset"`
+	Hosts   map[string][]string `json:"hosts,omitempty"`
+	Policy  []byte              `json:"-"` // stored as policy.yaml
 }
 
 // Store reads and writes generations under Dir.
 type Store struct {
 	Dir string
+	// Keep is how many generations Prune keeps (0: DefaultKeep).
+	Keep int
 }
+
+// CorruptError says a state file exists but cannot be used.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string { return fmt.Sprintf("%s is corrupt: %v", e.Path, e.Err) }
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Save stores g as a new generation, makes it current and returns its id.
 func (s *Store) Save(g *Generation) (int, error) {
-	ids, err := s.ids()
+	id, err := s.NextID()
 	if err != nil {
 		return 0, err
 	}
-	g.ID = 1
-	if len(ids) > 0 {
-		g.ID = ids[len(ids)-1] + 1
-	}
+	g.ID = id
 	dir := s.genDir(g.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return 0, fmt.Errorf("state: %w", err)
@@ -73,51 +134,97 @@ func (s *Store) Save(g *Generation) (int, error) {
 	if err := writeAtomic(filepath.Join(dir, "generation.json"), meta); err != nil {
 		return 0, err
 	}
-	if err := writeAtomic(filepath.Join(s.Dir, "current"), []byte(strconv.Itoa(g.ID)+"\n")); err != nil {
+	if err := writeAtomic(s.currentPath(), []byte(strconv.Itoa(g.ID)+"\n")); err != nil {
 		return 0, err
 	}
 	return g.ID, nil
 }
 
-// Current returns the generation in force, or an error wrapping ErrNone.
-func (s *Store) Current() (*Generation, error) {
-	b, err := os.ReadFile(filepath.Join(s.Dir, "current"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("state: %s: %w", s.Dir, ErrNone)
-	}
+// NextID is the id Save will give the next generation. It is stable only
+// while the caller holds the lock.
+func (s *Store) NextID() (int, error) {
+	ids, err := s.IDs()
 	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
+		return 0, err
 	}
-	id, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return nil, fmt.Errorf("state: %s/current is corrupt (%q): %w", s.Dir, b, err)
+	if len(ids) == 0 {
+		return 1, nil
 	}
-	return s.Load(id)
+	return ids[len(ids)-1] + 1, nil
 }
 
-// Load reads generation id.
+// CurrentID returns the number of the generation in force, or an error
+// wrapping ErrNone when nothing was applied, or a *CorruptError.
+func (s *Store) CurrentID() (int, error) {
+	path := s.currentPath()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, fmt.Errorf("state: %s: %w", s.Dir, ErrNone)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("state: %w", err)
+	}
+	id, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || id <= 0 {
+		return 0, &CorruptError{Path: path, Err: fmt.Errorf("%q is not a generation number", b)}
+	}
+	return id, nil
+}
+
+// Current returns the generation in force, or an error wrapping ErrNone, or
+// a *CorruptError naming the file that is unusable.
+func (s *Store) Current() (*Generation, error) {
+	id, err := s.CurrentID()
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.Load(id)
+	var ce *CorruptError
+	if errors.Is(err, os.ErrNotExist) && !errors.As(err, &ce) {
+		return nil, &CorruptError{Path: s.currentPath(), Err: fmt.Errorf("names generation %d, which does not exist", id)}
+	}
+	return g, err
+}
+
+// Load reads generation id. A generation that does not exist gives an error
+// wrapping os.ErrNotExist; one whose files are damaged a *CorruptError.
 func (s *Store) Load(id int) (*Generation, error) {
 	dir := s.genDir(id)
-	meta, err := os.ReadFile(filepath.Join(dir, "generation.json"))
-	if err != nil {
+	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("state: generation %d: %w", id, err)
+	}
+	path := filepath.Join(dir, "generation.json")
+	meta, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &CorruptError{Path: path, Err: err}
 	}
 	g := &Generation{}
 	if err := json.Unmarshal(meta, g); err != nil {
-		return nil, fmt.Errorf("state: generation %d is corrupt: %w", id, err)
+		return nil, &CorruptError{Path: path, Err: err}
 	}
-	if g.Policy, err = os.ReadFile(filepath.Join(dir, "policy.yaml")); err != nil {
-		return nil, fmt.Errorf("state: generation %d: %w", id, err)
+	if g.ID != id {
+		return nil, &CorruptError{Path: path, Err: fmt.Errorf("says it is generation %d", g.ID)}
+	}
+	path = filepath.Join(dir, "policy.yaml")
+	if g.Policy, err = os.ReadFile(path); err != nil {
+		return nil, &CorruptError{Path: path, Err: err}
 	}
 	return g, nil
+}
+
+// GenerationFile is the metadata file of generation id.
+func (s *Store) GenerationFile(id int) string {
+	return filepath.Join(s.genDir(id), "generation.json")
 }
 
 func (s *Store) genDir(id int) string {
 	return filepath.Join(s.Dir, "generations", fmt.Sprintf("%06d", id))
 }
 
-// ids lists stored generation numbers in ascending order.
-func (s *Store) ids() ([]int, error) {
+func (s *Store) currentPath() string { return filepath.Join(s.Dir, "current") }
+
+// IDs lists stored generation numbers in ascending order.
+func (s *Store) IDs() ([]int, error) {
 	entries, err := os.ReadDir(filepath.Join(s.Dir, "generations"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -127,7 +234,7 @@ func (s *Store) ids() ([]int, error) {
 	}
 	var ids []int
 	for _, e := range entries {
-		if id, err := strconv.Atoi(e.Name()); err == nil && e.IsDir() {
+		if id, err := strconv.Atoi(e.Name()); err == nil && id > 0 && e.IsDir() {
 			ids = append(ids, id)
 		}
 	}

@@ -1,0 +1,41 @@
+package state
+
+import (
+	"encoding/json"
+	"os"
+)
+
+// Entry is one generation in the history. Err is set, and Meta holds only
+// the ID, when the generation's metadata cannot be read.
+type Entry struct {
+	Meta
+	Err error
+}
+
+// History lists the stored generations, oldest first, without their
+// rulesets. A damaged generation is listed with its error rather than
+// failing the whole listing.
+func (s *Store) History() ([]Entry, error) {
+	ids, err := s.IDs()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, s.entry(id))
+	}
+	return out, nil
+}
+
+func (s *Store) entry(id int) Entry {
+	path := s.GenerationFile(id)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
+	}
+	var m Meta
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
+	}
+	return Entry{Meta: m}
+}

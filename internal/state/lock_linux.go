@@ -1,0 +1,153 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// lockPoll is how often a waiting Lock retries.
+const lockPoll = 100 * time.Millisecond
+
+// Holder identifies the leash holding the lock. The holder writes it into
+// the lock file so that a waiting leash can say whom it waits for.
+type Holder struct {
+	PID     int       `json:"pid"`
+	Command string    `json:"command"`
+	Since   time.Time `json:"since"`
+}
+
+// String describes h as "pid 42, `leash apply x.yaml` since 2026-11-21 12:00:00 UTC".
+func (h Holder) String() string {
+	if h.PID == 0 {
+		return "pid unknown: the lock file does not say"
+	}
+	parts := []string{fmt.Sprintf("pid %d", h.PID)}
+	if h.Command != "" {
+		parts = append(parts, fmt.Sprintf("`%s`", h.Command))
+	}
+	s := strings.Join(parts, ", ")
+	if !h.Since.IsZero() {
+		s += " since " + h.Since.UTC().Format("2006-01-02 15:04:05 MST")
+	}
+	return s
+}
+
+// LockOptions say who takes the lock and how long to wait for it.
+type LockOptions struct {
+	// Holder is recorded in the lock file while held (PID 0: this process).
+	Holder Holder
+	// Timeout is how long to wait while another process holds the lock;
+	// 0 tries once.
+	Timeout time.Duration
+	// Waiting, if set, is called once when the lock is found held, with
+	// the lock file's path and what it says about the holder.
+	Waiting func(path string, other Holder)
+}
+
+// LockedError is returned when the lock stayed held for the whole timeout.
+type LockedError struct {
+	Path   string
+	Holder Holder
+	Waited time.Duration
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("another leash (%s) still holds %s after %s", e.Holder, e.Path, e.Waited)
+}
+
+// Lock is the exclusive lock on a state directory.
+type Lock struct {
+	f *os.File
+}
+
+// LockFile is the path of the state directory's lock.
+func (s *Store) LockFile() string { return filepath.Join(s.Dir, "lock") }
+
+// Lock takes the exclusive lock of the state directory (flock(2) on
+// Dir/lock, creating the directory), polling every 100ms while another
+// process holds it, for up to o.Timeout or until ctx ends. The kernel drops
+// the lock when its holder exits, however it exits. The file descriptor is
+// close-on-exec, so processes the holder starts do not inherit the lock.
+func (s *Store) Lock(ctx context.Context, o LockOptions) (*Lock, error) {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	path := s.LockFile()
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state: open lock: %w", err)
+	}
+	if err := waitFlock(ctx, f, path, o); err != nil {
+		f.Close()
+		return nil, err
+	}
+	h := o.Holder
+	if h.PID == 0 {
+		h.PID = os.Getpid()
+	}
+	b, _ := json.Marshal(h) // a struct of plain fields always encodes
+	if err := f.Truncate(0); err == nil {
+		_, err = f.WriteAt(append(b, '\n'), 0)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state: record lock holder in %s: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+func waitFlock(ctx context.Context, f *os.File, path string, o LockOptions) error {
+	start := time.Now()
+	waiting := false
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			return fmt.Errorf("state: lock %s: %w", path, err)
+		}
+		if !waiting && o.Waiting != nil {
+			o.Waiting(path, readHolder(path))
+		}
+		waiting = true
+		waited := time.Since(start)
+		if waited >= o.Timeout {
+			return &LockedError{Path: path, Holder: readHolder(path), Waited: waited.Round(time.Millisecond)}
+		}
+		t := time.NewTimer(min(lockPoll, o.Timeout-waited))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("state: waiting for %s: %w", path, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// readHolder reads what the lock file says about its holder (zero if it
+// says nothing usable).
+func readHolder(path string) Holder {
+	var h Holder
+	if b, err := os.ReadFile(path); err == nil {
+		_ = json.Unmarshal(b, &h) // best effort: only used in messages
+	}
+	return h
+}
+
+// Unlock clears the holder record and releases the lock.
+func (l *Lock) Unlock() error {
+	_ = l.f.Truncate(0) // best effort: a stale record only misleads a message
+	if err := l.f.Close(); err != nil {
+		return fmt.Errorf("state: release lock: %w", err)
+	}
+	return nil
+}

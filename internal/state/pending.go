@@ -1,0 +1,67 @@
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Pending is a generation applied with `leash apply --confirm`: unless it is
+// confirmed by Deadline, the reverter re-applies Previous.
+type Pending struct {
+	// Generation is the applied generation awaiting confirmation.
+	Generation int `json:"generation"`
+	// Previous is the last confirmed generation, which a revert re-applies;
+	// 0 means there was none and a revert removes the table.
+	Previous int `json:"previous"`
+	// Deadline is when the revert happens (wall clock).
+	Deadline time.Time `json:"deadline"`
+	// Window is the confirmation window as given ("60s").
+	Window string `json:"window"`
+	// ReverterPID is the process id of the detached reverter.
+	ReverterPID int `json:"reverter_pid,omitempty"`
+}
+
+// Pending returns the pending confirmation, nil when there is none, or a
+// *CorruptError when the record cannot be read.
+func (s *Store) Pending() (*Pending, error) {
+	path := s.PendingFile()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	p := &Pending{}
+	if err := json.Unmarshal(b, p); err != nil {
+		return nil, &CorruptError{Path: path, Err: err}
+	}
+	if p.Generation <= 0 || p.Previous < 0 || p.Deadline.IsZero() {
+		return nil, &CorruptError{Path: path, Err: fmt.Errorf("incomplete record %s", b)}
+	}
+	return p, nil
+}
+
+// SetPending records p, replacing any pending confirmation.
+func (s *Store) SetPending(p *Pending) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state: encode pending confirmation: %w", err)
+	}
+	return writeAtomic(s.PendingFile(), append(b, '\n'))
+}
+
+// ClearPending removes the pending confirmation, if any.
+func (s *Store) ClearPending() error {
+	if err := os.Remove(s.PendingFile()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("state: %w", err)
+	}
+	return nil
+}
+
+// PendingFile is where the pending confirmation is recorded.
+func (s *Store) PendingFile() string { return filepath.Join(s.Dir, "pending.json") }
