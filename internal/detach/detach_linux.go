@@ -1,0 +1,53 @@
+// Package detach starts processes that outlive the leash that starts them,
+// such as the reverter of `leash apply --confirm`.
+package detach
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+// Start runs argv (argv[0] is the program's path) as a detached process and
+// returns its pid without waiting for it:
+//
+//   - in a new session (setsid), so it has no controlling terminal and a
+//     hangup or Ctrl-C of the caller's terminal does not reach it;
+//   - stdin from /dev/null, stdout and stderr appended to logPath (created
+//     with mode 0600 if needed);
+//   - working directory /, so it holds no directory busy.
+//
+// When the caller exits, the child is reparented to init and lives on.
+func Start(argv []string, logPath string) (int, error) {
+	if len(argv) == 0 {
+		return 0, fmt.Errorf("detach: empty command")
+	}
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("detach: open log: %w", err)
+	}
+	defer log.Close() // the child has its own copy
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, fmt.Errorf("detach: %w", err)
+	}
+	defer null.Close()
+	cmd := &exec.Cmd{
+		Path:        argv[0],
+		Args:        argv,
+		Dir:         "/",
+		Stdin:       null,
+		Stdout:      log,
+		Stderr:      log,
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("detach: start %s: %w", argv[0], err)
+	}
+	pid := cmd.Process.Pid
+	if err := cmd.Process.Release(); err != nil {
+		return pid, fmt.Errorf("detach: release %d: %w", pid, err)
+	}
+	return pid, nil
+}

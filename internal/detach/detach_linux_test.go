@@ -1,0 +1,42 @@
+package detach
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The child runs in its own session, in /, with stdin from /dev/null and
+// its output in the log, and Start returns before it ends.
+func TestStart(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "child.log")
+	script := `read line; echo "stdin=[$line] cwd=$(pwd) pid=$$"; sleep 0.3; echo done`
+	start := time.Now()
+	pid, err := Start([]string{"/bin/sh", "-c", script}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("Start took %s: it waited for the child", took)
+	}
+	if sid, err := unix.Getsid(pid); err == nil && sid != pid {
+		t.Errorf("child %d is in session %d, want its own", pid, sid)
+	}
+	var out string
+	for range 100 { // up to 5s
+		b, _ := os.ReadFile(log)
+		if out = string(b); strings.Contains(out, "done") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	want := "stdin=[] cwd=/ pid=" + strconv.Itoa(pid) + "\ndone\n"
+	if out != want {
+		t.Errorf("log = %q, want %q", out, want)
+	}
+}
