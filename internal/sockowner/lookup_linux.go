@@ -1,0 +1,128 @@
+package sockowner
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"net/netip"
+
+	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/procinfo"
+	"github.com/leash-dev/leash/internal/sockdiag"
+)
+
+// Lookup finds sockets of one network namespace and their processes.
+type Lookup struct {
+	diag *sockdiag.Conn
+	proc *procinfo.Reader
+	ns   *netns.NS // held open while the Lookup is, nil for the current one
+}
+
+// New joins sockets from diag with processes from proc. Close closes diag.
+func New(diag *sockdiag.Conn, proc *procinfo.Reader) *Lookup {
+	return &Lookup{diag: diag, proc: proc}
+}
+
+// OpenNetNS looks up sockets of the namespace /run/netns/NAME (the current
+// one when name is "") and their processes in this host's /proc. Close
+// releases the namespace handle; it never removes the namespace.
+func OpenNetNS(name string) (*Lookup, error) {
+	if name == "" {
+		diag, err := sockdiag.Dial()
+		if err != nil {
+			return nil, err
+		}
+		return New(diag, procinfo.Host()), nil
+	}
+	ns, err := netns.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	diag, err := sockdiag.Dial(sockdiag.WithNetNS(ns.Fd()))
+	if err != nil {
+		ns.Close()
+		return nil, err
+	}
+	l := New(diag, procinfo.Host())
+	l.ns = ns
+	return l, nil
+}
+
+// Close closes the sock_diag socket and releases the namespace handle.
+func (l *Lookup) Close() error {
+	err := l.diag.Close()
+	if l.ns != nil {
+		err = errors.Join(err, l.ns.Close())
+	}
+	return err
+}
+
+// List returns the sockets f selects with their processes, from one scan of
+// /proc.
+func (l *Lookup) List(ctx context.Context, f sockdiag.Filter) ([]Owned, error) {
+	socks, err := l.diag.List(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := l.proc.SocketIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	procs := processCache{reader: l.proc, seen: map[int]*procinfo.Process{}}
+	out := make([]Owned, len(socks))
+	for i, s := range socks {
+		out[i] = Owned{Socket: s}
+		if s.Inode != 0 {
+			out[i].Processes = procs.get(ix.Holders(s.Inode))
+		}
+	}
+	return out, nil
+}
+
+// Find returns the socket of protocol p with local end src and remote end
+// dst (the tuple of a packet it sent; see sockdiag.Conn.Find) and the
+// processes holding it. The error wraps sockdiag.ErrNotFound when the socket
+// is gone. Each call scans /proc once.
+func (l *Lookup) Find(ctx context.Context, p sockdiag.Proto, src, dst netip.AddrPort) (Owned, error) {
+	s, err := l.diag.Find(ctx, p, src, dst)
+	if err != nil {
+		return Owned{}, err
+	}
+	o := Owned{Socket: s}
+	if s.Inode == 0 {
+		return o, nil
+	}
+	pids, err := l.proc.Holders(ctx, s.Inode)
+	if err != nil {
+		return Owned{}, err
+	}
+	procs := processCache{reader: l.proc, seen: map[int]*procinfo.Process{}}
+	o.Processes = procs.get(pids)
+	return o, nil
+}
+
+// processCache reads each process once; processes that exited since the
+// scan are left out.
+type processCache struct {
+	reader *procinfo.Reader
+	seen   map[int]*procinfo.Process // nil: gone or unreadable
+}
+
+func (c processCache) get(pids []int) []procinfo.Process {
+	var out []procinfo.Process
+	for _, pid := range pids {
+		p, ok := c.seen[pid]
+		if !ok {
+			if got, err := c.reader.Process(pid); err == nil {
+				p = &got
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				p = &procinfo.Process{PID: pid} // there, but unreadable
+			}
+			c.seen[pid] = p
+		}
+		if p != nil {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
