@@ -138,5 +138,19 @@ func Hold(t testing.TB, ns *netns.NS, uid, gid uint32, targets ...Target) *Holde
 	case <-time.After(10 * time.Second):
 		t.Fatalf("holder as uid %d: not connected after 10s", uid)
 	}
+	waitExec(t, cmd.Process.Pid, sleep)
 	return &Holder{PID: cmd.Process.Pid, Exe: sleep}
+}
+
+// waitExec waits (up to 10s) until process pid runs exe: bash has said it is
+// ready, but may not have exec'd sleep yet.
+func waitExec(t testing.TB, pid int, exe string) {
+	t.Helper()
+	link := fmt.Sprintf("/proc/%d/exe", pid)
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(time.Millisecond) {
+		if got, err := os.Readlink(link); err == nil && got == exe {
+			return
+		}
+	}
+	t.Fatalf("holder %d: not running %s after 10s", pid, exe)
 }
