@@ -43,7 +43,7 @@ const (
 // Compile builds the ruleset for r. It does not fail on valid input: r comes
 // from policy.Resolve, which has already reported every user error.
 func Compile(r *policy.Resolved) *ruleset.Ruleset {
-	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, setIndex: map[string]string{}}
+	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, setIndex: map[string]string{}, log: r.Baseline.Log}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		c.policyChain(p)
@@ -65,6 +65,7 @@ type compiler struct {
 	policies     []*ruleset.Chain
 	unownedChain *ruleset.Chain
 	setIndex     map[string]string
+	log          policy.LogSettings
 }
 
 func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {

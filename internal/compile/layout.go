@@ -21,10 +21,12 @@ import (
 //     the two lookups never disagree.
 //   - port and ICMP type sets: a hash set unless a range is wider than
 //     maxExpand values.
-//   - address lists: the merged prefixes are grouped by length. A length
+//   - address lists: single addresses (resolved hostnames) go to a hash
+//     set. Otherwise the merged prefixes are grouped by length; a length
 //     with many prefixes becomes a hash set of network addresses looked up
 //     with a mask (`ip daddr & 255.255.255.240 @s`): one O(1) lookup for
-//     100,000 /28s. The other prefixes stay in one interval set. Prefixes are
+//     100,000 /28s. The other prefixes stay in one interval set, which for
+//     short lists is as fast and reads better in `leash show`. Prefixes are
 //     disjoint, so "in any part" is exactly "in the list".
 const (
 	// maxExpand is the widest numeric range written as single values.
@@ -61,8 +63,8 @@ func splitPrefixes(ps []netip.Prefix) []addrPart {
 	for _, p := range ps {
 		byLen[p.Bits()] = append(byLen[p.Bits()], p)
 	}
-	if len(byLen) == 1 && ps[0].Bits() > 0 {
-		return []addrPart{hashPart(ps, bits, "")}
+	if len(byLen) == 1 && ps[0].Bits() == bits {
+		return []addrPart{hashPart(ps, bits, "")} // single addresses: no mask needed
 	}
 	var lens []int
 	for l, group := range byLen {

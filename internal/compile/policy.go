@@ -9,7 +9,8 @@ import (
 //
 //	ct direction reply accept           (if established: allow)
 //	oif "lo" ...                        (loopback access, unless loopback: rules)
-//	<rules, first match wins>
+//	<rules, first match wins>           (a logged denial: its limit+log rule first)
+//	[limit ... log ...]                 (if the default denies and log is on)
 //	<default verdict>
 //
 // The chain always ends in a terminal verdict, so a packet that enters it is
@@ -26,9 +27,12 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 	ch.Rules = append(ch.Rules, c.loopbackRules(p)...)
 	for _, r := range p.Rules {
 		o := c.origin(ruleID(p.Name, r.Index), p.Name, "rule", r.Index, r.Pos, r.Text)
-		ch.Rules = append(ch.Rules, c.ruleRules(p.Name, r.Index, r.Action, r.To, r.Protos, nil, o)...)
+		ch.Rules = append(ch.Rules, c.ruleRules(p.Name, r.Index, r.Action, r.Log, r.To, r.Protos, nil, o)...)
 	}
 	def := c.origin(p.Name+"/default", p.Name, "default", 0, p.DefaultPos, "default: "+string(p.Default))
+	if p.Log && p.Default != policy.Allow {
+		ch.Rules = append(ch.Rules, c.logRule(p.Default, nil, def))
+	}
 	ch.Rules = append(ch.Rules, actionRules(p.Default, nil, def)...)
 	c.policies = append(c.policies, ch)
 }
@@ -44,10 +48,24 @@ func (c *compiler) loopbackRules(p *policy.ResolvedPolicy) []*ruleset.Rule {
 	case policy.LoopbackNone:
 		return actionRules(policy.Reject, lo, o)
 	case policy.LoopbackPorts:
-		rules := c.ruleRules(p.Name, 0, policy.Allow, nil, p.Loopback.Protos, lo, o)
+		rules := c.ruleRules(p.Name, 0, policy.Allow, false, nil, p.Loopback.Protos, lo, o)
 		return append(rules, actionRules(policy.Reject, lo, o)...)
 	}
 	return nil // LoopbackRules: loopback goes through the rules like anything else
+}
+
+// logRule is the rule in front of a logged denial's rules: the same
+// matches, then `limit rate R/UNIT burst B packets counter log prefix
+// "leash ID drop|reject" group G` (baseline.log). It does not end the
+// chain; the denial follows.
+func (c *compiler) logRule(a policy.Action, pre []ruleset.Match, o ruleset.Origin) *ruleset.Rule {
+	v := ruleset.Drop
+	if a == policy.Reject {
+		v = ruleset.RejectAdmin
+	}
+	ls := c.log
+	return &ruleset.Rule{Match: clone(pre), Origin: o, Verdict: ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{
+		Prefix: ruleset.LogPrefix(o.ID, v), Group: ls.Group, Rate: ls.Rate, Unit: ls.Unit, Burst: ls.Burst}}}
 }
 
 // actionRules turns an action into kernel rules after the matches in pre.

@@ -11,14 +11,17 @@ import (
 
 // ruleRules compiles one policy rule into kernel rules: one per address family
 // the destinations cover, times one per protocol the ports name (times two
-// for reject). pre holds matches that precede all of them (e.g. oif "lo").
+// for reject, plus one in front when the denial is logged). pre holds matches that precede all of them (e.g. oif "lo").
 // An empty family (a list with only IPv4 addresses has no IPv6 part) emits
 // nothing for that family, so the rule cannot match there.
-func (c *compiler) ruleRules(pol string, n int, a policy.Action, to *policy.Destinations, protos []policy.ProtoSpec, pre []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
+func (c *compiler) ruleRules(pol string, n int, a policy.Action, log bool, to *policy.Destinations, protos []policy.ProtoSpec, pre []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
 	var out []*ruleset.Rule
 	for _, fam := range c.families(pol, n, to) {
 		for _, pm := range c.protoMatches(pol, n, fam.v, protos) {
 			m := append(append(clone(pre), fam.match...), pm...)
+			if log && a != policy.Allow {
+				out = append(out, c.logRule(a, m, o))
+			}
 			out = append(out, actionRules(a, m, o)...)
 		}
 	}

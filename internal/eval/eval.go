@@ -42,6 +42,9 @@ type Result struct {
 	Chain string
 	// Path lists the chains the packet went through, in order.
 	Path []string
+	// Logged is the NFLOG prefix of the log rule the packet passed before
+	// the verdict ("" if none): the denial is logged, within the rate limit.
+	Logged string
 }
 
 // Allowed reports whether the packet gets through leash's table.
@@ -96,6 +99,8 @@ func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth 
 			return false, fmt.Errorf("eval: chain %s rule %q: %w", c.Name, r.Origin.ID, err)
 		}
 		switch {
+		case r.Verdict.Kind == ruleset.Log && r.Verdict.Log != nil:
+			res.Logged = r.Verdict.Log.Prefix
 		case r.Verdict.Terminal():
 			res.Verdict, res.Rule, res.Chain = r.Verdict, r, c.Name
 			return true, nil

@@ -115,3 +115,23 @@ func TestMaskedLookup(t *testing.T) {
 		}
 	}
 }
+
+// TestLoggedDenial: a denial with log: true passes its log rule first.
+func TestLoggedDenial(t *testing.T) {
+	rs := compileExample(t, "supporters-no-lan.yaml")
+	ids := policytest.DefaultIDs
+	res, err := eval.Evaluate(rs, eval.NewConnection(ids.Bob, ids.Users, netip.MustParseAddr("10.1.2.3"), ruleset.ProtoTCP, 22, 0, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Allowed() || res.Logged != "leash supporters-no-lan/r1 drop" {
+		t.Errorf("got allowed=%t logged=%q, want a drop logged as supporters-no-lan/r1", res.Allowed(), res.Logged)
+	}
+	res, err = eval.Evaluate(rs, eval.NewConnection(ids.Bob, ids.Users, netip.MustParseAddr("203.0.113.9"), ruleset.ProtoTCP, 443, 0, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Allowed() || res.Logged != "" {
+		t.Errorf("got allowed=%t logged=%q, want allowed and not logged", res.Allowed(), res.Logged)
+	}
+}

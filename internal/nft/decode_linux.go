@@ -272,10 +272,17 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 	}
 	r := &ruleset.Rule{Origin: ruleset.Origin{ID: id}}
 	ex := raw.exprs
+	var pre []expr.Any // a log's limit, before the counter
 	for len(ex) > 0 {
+		if l, ok := ex[0].(*expr.Limit); ok && len(ex) > 1 {
+			pre, ex = []expr.Any{l}, ex[1:]
+		}
 		if c, ok := ex[0].(*expr.Counter); ok {
 			r.Packets, r.Bytes = c.Packets, c.Bytes
 			break
+		}
+		if pre != nil {
+			return nil, fmt.Errorf("limit not followed by the counter at %s", describe(ex))
 		}
 		m, n, err := decodeMatch(ex, sets)
 		if err != nil {
@@ -287,7 +294,7 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 	if len(ex) == 0 {
 		return nil, errors.New("no counter")
 	}
-	if r.Verdict, err = decodeVerdict(ex[1:], sets); err != nil {
+	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -394,20 +401,29 @@ func prefixLen(mask []byte) uint8 {
 	return n
 }
 
-// decodeVerdict maps the expressions after the counter onto a verdict.
-func decodeVerdict(ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
-	v, ok := guessVerdict(ex)
+// decodeVerdict maps the expressions around the counter (pre before it, ex
+// after it) onto a verdict.
+func decodeVerdict(pre, ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
+	v, ok := guessVerdict(pre, ex)
 	if ok {
 		enc, err := encodeVerdict(v, sets)
-		if err == nil && exprsEqual(enc, ex) {
+		if err == nil && exprsEqual(enc, ex) && exprsEqual(beforeCounter(v), pre) {
 			return v, nil
 		}
 	}
-	return v, fmt.Errorf("unexpected verdict expressions %s", describe(ex))
+	return v, fmt.Errorf("unexpected verdict expressions %s", describe(append(pre, ex...)))
 }
 
-// guessVerdict proposes the verdict whose encoding looks like ex.
-func guessVerdict(ex []expr.Any) (ruleset.Verdict, bool) {
+// guessVerdict proposes the verdict whose encoding looks like pre, ex.
+func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
+	if len(pre) == 1 && len(ex) == 1 {
+		l, lok := pre[0].(*expr.Limit)
+		g, gok := ex[0].(*expr.Log)
+		if lok && gok && g.Group <= 0xffff && l.Rate <= 0xffffffff {
+			return ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{Prefix: string(g.Data), Group: g.Group,
+				Rate: uint32(l.Rate), Unit: limitUnit(l.Unit), Burst: l.Burst}}, true
+		}
+	}
 	if len(ex) == 0 {
 		return ruleset.Verdict{Kind: ruleset.Continue}, true
 	}
@@ -434,6 +450,16 @@ func guessVerdict(ex []expr.Any) (ruleset.Verdict, bool) {
 		}
 	}
 	return ruleset.Verdict{}, false
+}
+
+// limitUnit names a limit's unit ("" if leash never writes it).
+func limitUnit(u expr.LimitTime) string {
+	for _, name := range []string{"second", "minute", "hour", "day"} {
+		if uint64(u) == ruleset.LogUnitSeconds(name) {
+			return name
+		}
+	}
+	return ""
 }
 
 // exprsEqual compares expression lists, ignoring what the kernel does not

@@ -27,8 +27,9 @@ type setInfo struct {
 type setRef func(name string) (setInfo, bool)
 
 // encodeRule turns one IR rule into kernel expressions: the rule's explicit
-// matches (ruleset.ExplicitMatches), a counter, then the verdict, exactly as
-// nft 1.0.6 encodes the rule's text form.
+// matches (ruleset.ExplicitMatches), the verdict's part before the counter
+// (a log's rate limit), a counter, then the verdict, exactly as nft 1.0.6
+// encodes the rule's text form.
 func encodeRule(rs *ruleset.Ruleset, r *ruleset.Rule, sets setRef) ([]expr.Any, error) {
 	matches, err := ruleset.ExplicitMatches(rs, r)
 	if err != nil {
@@ -42,12 +43,29 @@ func encodeRule(rs *ruleset.Ruleset, r *ruleset.Rule, sets setRef) ([]expr.Any, 
 		}
 		out = append(out, e...)
 	}
+	out = append(out, beforeCounter(r.Verdict)...)
 	out = append(out, &expr.Counter{})
 	v, err := encodeVerdict(r.Verdict, sets)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, v...), nil
+}
+
+// beforeCounter is the part of a verdict that precedes the counter: a log's
+// `limit rate R/UNIT burst B packets`, so the counter counts what is logged.
+func beforeCounter(v ruleset.Verdict) []expr.Any {
+	if v.Kind != ruleset.Log || v.Log == nil {
+		return nil
+	}
+	return []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(v.Log.Rate),
+		Unit: expr.LimitTime(ruleset.LogUnitSeconds(v.Log.Unit)), Burst: v.Log.Burst}}
+}
+
+// logExpr is `log prefix "P" group G snaplen N` (NFLOG).
+func logExpr(l *ruleset.LogAction) *expr.Log {
+	return &expr.Log{Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX | 1<<unix.NFTA_LOG_SNAPLEN,
+		Group: l.Group, Snaplen: ruleset.LogSnapLen, Data: []byte(l.Prefix)}
 }
 
 // comment is the rule userdata nft writes for `comment "ID"`.
@@ -195,6 +213,11 @@ func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
 		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}, nil
 	case ruleset.Continue:
 		return nil, nil
+	case ruleset.Log:
+		if v.Log == nil {
+			return nil, fmt.Errorf("log verdict without settings")
+		}
+		return []expr.Any{logExpr(v.Log)}, nil
 	case ruleset.VMap:
 		return verdictMap(v.Map, sets)
 	}

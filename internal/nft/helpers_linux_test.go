@@ -112,6 +112,8 @@ func sample() *ruleset.Ruleset {
 				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h6", Mask: 64}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r9")},
 				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h4"}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r10")},
 				{Match: []ruleset.Match{m(ruleset.MatchICMPType, "hicmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r11")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{Prefix: "leash p/default reject", Group: 4242, Rate: 10, Unit: "second", Burst: 20}}, Origin: o("p/default")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 17)}, Verdict: ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{Prefix: "leash p/x drop", Group: 65535, Rate: 3, Unit: "minute", Burst: 1}}, Origin: o("p/x")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.RejectAdmin}, Origin: o("p/default")},
 			}},
 			{Name: "p_b", Rules: []*ruleset.Rule{

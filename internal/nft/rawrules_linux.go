@@ -150,6 +150,10 @@ func unmarshalExpr(name string, data []byte) (expr.Any, error) {
 		e = &expr.Bitwise{}
 	case "reject":
 		e = &expr.Reject{}
+	case "limit":
+		e = &expr.Limit{}
+	case "log":
+		e = &expr.Log{}
 	case "byteorder":
 		return unmarshalByteorder(data)
 	case "immediate":

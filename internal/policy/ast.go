@@ -44,6 +44,7 @@ type BaselineDecl struct {
 	Loopback    *LoopbackDecl
 	Established *Scalar
 	Unowned     *Scalar
+	Log         *LogDecl
 }
 
 // LoopbackDecl is a `loopback` value: a word or a list of ports.
@@ -71,6 +72,7 @@ type PolicyDecl struct {
 	Default     *Scalar
 	Loopback    *LoopbackDecl
 	Established *Scalar
+	Log         *Scalar // a KindBool scalar
 }
 
 // RuleDecl is one rule: an action with optional destinations and ports. Empty
@@ -80,6 +82,7 @@ type RuleDecl struct {
 	Action Action
 	To     []*Scalar
 	Ports  []*Scalar
+	Log    *Scalar // a KindBool scalar, nil if absent
 	// ToPos and PortsPos are where the keys were written (zero if absent).
 	ToPos, PortsPos Pos
 }

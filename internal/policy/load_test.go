@@ -37,6 +37,7 @@ func TestLoadExample(t *testing.T) {
 			Established:    true,
 			EstablishedPos: at(4, 16),
 			Unowned:        UnownedEveryone,
+			Log:            LogSettings{Group: ruleset.DefaultLogGroup, Rate: DefaultLogRate, Unit: DefaultLogUnit, Burst: DefaultLogBurst, Pos: Pos{File: "example.yaml"}},
 			Pos:            at(2, 1),
 		},
 		Policies: []*ResolvedPolicy{
@@ -67,6 +68,8 @@ func TestLoadExample(t *testing.T) {
 				Loopback:       Loopback{Mode: LoopbackNone, Pos: at(18, 15)},
 				Established:    false,
 				EstablishedPos: at(19, 18),
+				Log:            true,
+				LogPos:         Pos{File: "example.yaml"},
 			},
 			{
 				Name:     "rest",
@@ -106,6 +109,8 @@ func TestLoadExample(t *testing.T) {
 				}},
 				Established:    true,
 				EstablishedPos: at(4, 16),
+				Log:            true,
+				LogPos:         Pos{File: "example.yaml"},
 			},
 		},
 		Hosts: map[string][]netip.Addr{

@@ -86,7 +86,9 @@ type Baseline struct {
 	EstablishedPos Pos  `json:"established_pos"` // no line when implicit
 	// Unowned says how packets without an owning socket are judged.
 	Unowned UnownedMode `json:"unowned"`
-	Pos     Pos         `json:"pos"`
+	// Log says where and how fast denials are logged.
+	Log LogSettings `json:"log"`
+	Pos Pos         `json:"pos"`
 }
 
 // ResolvedPolicy is one policy with its subjects expanded to ids.
@@ -114,6 +116,10 @@ type ResolvedPolicy struct {
 	// opened to them (ct direction reply) pass without consulting the rules.
 	Established    bool `json:"established"`
 	EstablishedPos Pos  `json:"established_pos"` // no line when implicit
+
+	// Log: denials by the default are logged (true unless `log: false`).
+	Log    bool `json:"log"`
+	LogPos Pos  `json:"log_pos"` // no line when implicit
 }
 
 // ResolvedRule is one rule of a policy.
@@ -127,6 +133,8 @@ type ResolvedRule struct {
 	To *Destinations `json:"to,omitempty"`
 	// Protos is nil for "any protocol, any port".
 	Protos []ProtoSpec `json:"protos,omitempty"`
+	// Log: this rule's denials are logged (deny and reject rules only).
+	Log bool `json:"log,omitempty"`
 }
 
 // Destinations are merged, sorted, non-overlapping prefixes per family.

@@ -38,6 +38,10 @@ func (p *parser) document(src []byte) ast.Node {
 		p.errorf(invalidUTF8Pos(p.file, src), "the file is not valid UTF-8; save it as UTF-8")
 		return nil
 	}
+	if pos, r, ok := controlCharPos(p.file, src); ok {
+		p.errorf(pos, "the file contains the control character %U, which YAML does not allow; remove it", r)
+		return nil
+	}
 	f, err := parseYAML(src)
 	if err != nil {
 		p.syntaxError(err)
@@ -108,6 +112,39 @@ func invalidUTF8Pos(file string, src []byte) Pos {
 	return pos
 }
 
+// controlCharPos is the position of the first character of src that YAML
+// does not allow anywhere (YAML 1.2 c-printable: no C0 or C1 control
+// characters other than tab, line feed, carriage return and NEL, no DEL,
+// U+FFFE or U+FFFF). The YAML library accepts some of them, and they would
+// end up in names and in error messages printed to a terminal. src is valid
+// UTF-8.
+func controlCharPos(file string, src []byte) (Pos, rune, bool) {
+	pos := Pos{File: file, Line: 1, Col: 1}
+	for _, r := range string(src) {
+		if !yamlPrintable(r) {
+			return pos, r, true
+		}
+		pos.Col++
+		if r == '\n' {
+			pos.Line, pos.Col = pos.Line+1, 1
+		}
+	}
+	return pos, 0, false
+}
+
+// yamlPrintable reports whether r may appear in a YAML stream.
+func yamlPrintable(r rune) bool {
+	switch {
+	case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		return true
+	case r < 0x20 || (r >= 0x7f && r < 0xa0):
+		return false
+	case r == 0xfffe || r == 0xffff:
+		return false
+	}
+	return true
+}
+
 // topKeys are the keys of the top-level mapping.
 func topKeys() []string {
 	return []string{"version", "baseline", "destinations", "policies", "tests"}
@@ -165,7 +202,7 @@ func (p *parser) version(fl field) *Scalar {
 }
 
 // baselineKeys are the keys of `baseline`.
-func baselineKeys() []string { return []string{"loopback", "established", "unowned"} }
+func baselineKeys() []string { return []string{"loopback", "established", "unowned", "log"} }
 
 // baseline converts the `baseline` mapping.
 func (p *parser) baseline(fl field) *BaselineDecl {
@@ -182,6 +219,8 @@ func (p *parser) baseline(fl field) *BaselineDecl {
 			b.Established = p.word(f.value, "baseline.established", []string{"allow", "deny"})
 		case "unowned":
 			b.Unowned = p.word(f.value, "baseline.unowned", []string{"everyone", "allow", "deny"})
+		case "log":
+			b.Log = p.logSettings(f)
 		}
 	}
 	return b

@@ -9,7 +9,7 @@ import (
 
 // policyKeys are the keys of a policy.
 func policyKeys() []string {
-	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established"}
+	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established", "log"}
 }
 
 // policies converts the `policies` list.
@@ -84,6 +84,8 @@ func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 		pol.Loopback = p.loopback(f, what+": loopback")
 	case "established":
 		pol.Established = p.word(f.value, what+": established", []string{"allow", "deny"})
+	case "log":
+		pol.Log = p.logFlag(f.value, what+": log")
 	}
 }
 
@@ -148,8 +150,8 @@ func (p *parser) rules(f field, what string) []*RuleDecl {
 // actions are the rule keys.
 func actions() []string { return []string{"allow", "deny", "reject"} }
 
-// ruleKeys are the keys of a rule's body. (A future `log` key goes here.)
-func ruleKeys() []string { return []string{"to", "ports"} }
+// ruleKeys are the keys of a rule's body.
+func ruleKeys() []string { return []string{"to", "ports", "log"} }
 
 // rule converts one rule: a mapping with exactly one action key.
 func (p *parser) rule(item ast.Node, what string) *RuleDecl {
@@ -182,6 +184,8 @@ func (p *parser) rule(item ast.Node, what string) *RuleDecl {
 			r.ToPos = bf.keyPos
 		case "ports":
 			r.Ports, r.PortsPos = p.list(bf.value, what+": ports", "[443/tcp, 53]"), bf.keyPos
+		case "log":
+			r.Log = p.logFlag(bf.value, what+": log")
 		}
 	}
 	return r

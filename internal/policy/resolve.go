@@ -104,10 +104,14 @@ func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 		Loopback:    Loopback{Mode: LoopbackAll, Pos: rv.filePos()},
 		Established: true,
 		Unowned:     UnownedEveryone,
+		Log:         rv.logSettings(nil),
 		Pos:         rv.filePos(),
 	}
 	if bd == nil {
 		return b
+	}
+	if bd.Log != nil {
+		b.Log = rv.logSettings(bd.Log)
 	}
 	b.Pos = bd.Pos
 	b.Loopback.Pos = bd.Pos
@@ -150,7 +154,8 @@ func (rv *resolver) loopback(ld *LoopbackDecl) Loopback {
 // policy resolves one policy. Conflicts with other policies are checked by
 // the caller, with the claims of its users and groups entries.
 func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, users, groups []claim) {
-	pol = &ResolvedPolicy{Pos: pd.Pos, Loopback: base.Loopback, Established: base.Established, EstablishedPos: base.EstablishedPos, DefaultPos: pd.Pos}
+	pol = &ResolvedPolicy{Pos: pd.Pos, Loopback: base.Loopback, Established: base.Established, EstablishedPos: base.EstablishedPos, DefaultPos: pd.Pos,
+		Log: true, LogPos: rv.filePos()}
 	if pd.Name != nil {
 		pol.Name = pd.Name.Value
 	}
@@ -168,12 +173,15 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 		pol.Established = pd.Established.Value == "allow"
 		pol.EstablishedPos = pd.Established.Pos
 	}
+	if pd.Log != nil {
+		pol.Log, pol.LogPos = pd.Log.Value == "true", pd.Log.Pos
+	}
 	return pol, users, groups
 }
 
 // rule resolves one rule; index is 1-based.
 func (rv *resolver) rule(rd *RuleDecl, index int) *ResolvedRule {
-	r := &ResolvedRule{Index: index, Pos: rd.Pos, Action: rd.Action, Text: rd.Text()}
+	r := &ResolvedRule{Index: index, Pos: rd.Pos, Action: rd.Action, Text: rd.Text(), Log: rv.ruleLog(rd)}
 	r.To = rv.destinations(rd.To)
 	if protos, any := rv.ports(rd.Ports); !any {
 		r.Protos = protos

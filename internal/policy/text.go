@@ -13,6 +13,9 @@ func (r *RuleDecl) Text() string {
 	if len(r.Ports) > 0 {
 		parts = append(parts, "ports: "+flowList(r.Ports))
 	}
+	if r.Log != nil {
+		parts = append(parts, "log: "+r.Log.Raw)
+	}
 	return string(r.Action) + ": {" + strings.Join(parts, ", ") + "}"
 }
 

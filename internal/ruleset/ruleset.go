@@ -174,6 +174,10 @@ const (
 	Goto         VerdictKind = "goto"                    // goto Chain
 	VMap         VerdictKind = "vmap"                    // meta skuid|skgid vmap @Map
 	Continue     VerdictKind = "continue"                // counter only, no verdict
+	// Log sends the packet to an NFLOG group through a rate limit and goes
+	// on with the next rule: `limit rate R/UNIT burst B packets counter log
+	// prefix "P" group G snaplen N`. The counter counts logged packets only.
+	Log VerdictKind = "log"
 )
 
 // Verdict is a rule's action.
@@ -181,6 +185,16 @@ type Verdict struct {
 	Kind  VerdictKind `json:"kind"`
 	Chain string      `json:"chain,omitempty"` // Jump, Goto
 	Map   string      `json:"map,omitempty"`   // VMap: the map; its Key says skuid or skgid
+	Log   *LogAction  `json:"log,omitempty"`   // Log
+}
+
+// LogAction is a rate-limited NFLOG statement (see the Log verdict).
+type LogAction struct {
+	Prefix string `json:"prefix"` // LogPrefix(rule id, verdict)
+	Group  uint16 `json:"group"`
+	Rate   uint32 `json:"rate"`
+	Unit   string `json:"unit"` // second, minute, hour, day
+	Burst  uint32 `json:"burst"`
 }
 
 // Terminal reports whether the verdict ends evaluation of the packet in

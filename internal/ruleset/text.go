@@ -131,6 +131,9 @@ func RuleText(rs *Ruleset, r *Rule, counters bool) string {
 	for _, m := range r.Match {
 		parts = append(parts, MatchText(rs, m))
 	}
+	if r.Verdict.Kind == Log && r.Verdict.Log != nil {
+		parts = append(parts, limitText(r.Verdict.Log))
+	}
 	parts = append(parts, counterText(r, counters))
 	if r.Verdict.Kind == VMap {
 		parts = append(parts, vmapText(rs, r.Verdict))
@@ -230,6 +233,10 @@ func VerdictText(v Verdict) string {
 		return string(v.Kind) + " " + v.Chain
 	case Continue:
 		return ""
+	case Log:
+		if v.Log != nil {
+			return logText(v.Log)
+		}
 	}
 	return string(v.Kind)
 }

@@ -314,6 +314,8 @@ func setOfKind(rs *Ruleset, m Match, kinds ...SetKind) error {
 func validateVerdict(rs *Ruleset, v Verdict) error {
 	switch v.Kind {
 	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
+	case Log:
+		return validateLog(v.Log)
 	case Jump, Goto:
 		if err := jumpTarget(rs, v.Chain); err != nil {
 			return fmt.Errorf("%s: %w", v.Kind, err)
