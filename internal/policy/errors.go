@@ -62,9 +62,12 @@ func (l ErrorList) err() error {
 // errorSink collects errors.
 type errorSink struct{ errs ErrorList }
 
-// errorf records an error at pos.
+// errorf records an error at pos. The message is kept on one line (errors
+// of resolvers may span several), so that every line of ErrorList.Error is
+// FILE:LINE:COL: message.
 func (s *errorSink) errorf(pos Pos, format string, args ...any) {
-	s.errs = append(s.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", "; ")
+	s.errs = append(s.errs, &Error{Pos: pos, Msg: msg})
 }
 
 // suggest returns `; did you mean "X"?` when one of known is close to got,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	yamlparser "github.com/goccy/go-yaml/parser"
 )
 
@@ -42,10 +43,14 @@ func (p *parser) document(src []byte) ast.Node {
 		p.errorf(pos, "the file contains the control character %U, which YAML does not allow; remove it", r)
 		return nil
 	}
-	f, err := parseYAML(src)
+	p.lineLens = lineLengths(src)
+	f, err := p.parseYAML(src)
 	if err != nil {
 		p.syntaxError(err)
 		return nil
+	}
+	if f == nil {
+		return nil // beyond the limits, reported
 	}
 	var docs []*ast.DocumentNode
 	for _, d := range f.Docs {
@@ -69,16 +74,21 @@ func (p *parser) document(src []byte) ast.Node {
 	return docs[0].Body
 }
 
-// parseYAML runs goccy's parser. Duplicate keys are allowed here because
-// the walk reports them all, with positions. A panic inside the YAML library
-// is turned into an error so that no input can crash leash.
-func parseYAML(src []byte) (f *ast.File, err error) {
+// parseYAML runs goccy's lexer and parser. Duplicate keys are allowed here
+// because the walk reports them all, with positions. A file beyond the
+// limits (checkLimits) is reported and gives (nil, nil). A panic inside the
+// YAML library is turned into an error so that no input can crash leash.
+func (p *parser) parseYAML(src []byte) (f *ast.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, fmt.Errorf("the YAML parser failed on this input (%v)", r)
 		}
 	}()
-	return yamlparser.ParseBytes(src, 0, yamlparser.AllowDuplicateMapKey())
+	tokens := lexer.Tokenize(string(src))
+	if tokens.InvalidToken() == nil && !p.checkLimits(tokens) {
+		return nil, nil
+	}
+	return yamlparser.Parse(tokens, 0, yamlparser.AllowDuplicateMapKey())
 }
 
 // syntaxError records a YAML syntax error at its position.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -14,6 +15,9 @@ import (
 type parser struct {
 	errorSink
 	file string
+	// lineLens are the lengths in bytes of the file's lines, to keep
+	// positions inside the file.
+	lineLens []int
 }
 
 // pos is the position of n: for a block mapping its first key, otherwise its
@@ -33,12 +37,34 @@ func (p *parser) pos(n ast.Node) Pos {
 	return p.tokenPos(n.GetToken())
 }
 
-// tokenPos is the position of tk.
+// tokenPos is the position of tk, moved inside the file if the YAML library
+// placed it beyond (an implicit null after `key:` is put past the end of
+// its line): at most one column past the end of the line, or the last line.
 func (p *parser) tokenPos(tk *token.Token) Pos {
 	if tk == nil || tk.Position == nil {
 		return Pos{File: p.file, Line: 1, Col: 1}
 	}
-	return Pos{File: p.file, Line: tk.Position.Line, Col: tk.Position.Column}
+	line, col := max(tk.Position.Line, 1), max(tk.Position.Column, 1)
+	if n := len(p.lineLens); n > 0 && line > n {
+		line, col = n, p.lineLens[n-1]+1
+	}
+	if line <= len(p.lineLens) {
+		col = min(col, p.lineLens[line-1]+1)
+	}
+	return Pos{File: p.file, Line: line, Col: col}
+}
+
+// lineLengths returns the length in bytes of every line of src.
+func lineLengths(src []byte) []int {
+	lens := make([]int, 0, bytes.Count(src, []byte("\n"))+1)
+	for {
+		i := bytes.IndexByte(src, '\n')
+		if i < 0 {
+			return append(lens, len(src))
+		}
+		lens = append(lens, i)
+		src = src[i+1:]
+	}
 }
 
 // describe names n's YAML type for error messages ("a list", "a string").
