@@ -1,0 +1,88 @@
+package denylog
+
+import (
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestFormat(t *testing.T) {
+	full := &Event{
+		Time: t0, UID: uid(2001), User: "apache", GID: uid(2001), PID: 4242, Comm: "curl", Exe: "/usr/bin/curl",
+		Unit: "cron.service", Family: "ipv4", Proto: "tcp", Src: ap("10.0.0.1:40000"), Dst: ap("192.0.2.10:80"),
+		RuleID: "webmail/default", Verdict: "reject", Policy: "webmail", File: "examples/webmail.yaml", Line: 14,
+		Hostnames: []string{"mail.example.com"}, Attempts: 3,
+	}
+	tests := []struct {
+		name string
+		in   Record
+		want string
+	}{
+		{
+			name: "everything known",
+			in:   Record{Event: full},
+			want: "2020-11-21T12:00:00Z reject apache(2001) 4242/curl /usr/bin/curl cron.service tcp 192.0.2.10:80 (mail.example.com) webmail/default examples/webmail.yaml:14 (3 attempts)",
+		},
+		{
+			name: "unknown process, user name and origin; ipv6",
+			in: Record{Event: &Event{Time: t0, UID: uid(4321), Proto: "udp", Dst: ap("[2001:db8::1]:53"),
+				RuleID: "p/r1", Verdict: "drop", Attempts: 1}},
+			want: "2020-11-21T12:00:00Z drop (4321) ? - udp [2001:db8::1]:53 p/r1 -",
+		},
+		{
+			name: "icmp, no owner, a note",
+			in: Record{Event: &Event{Time: t0, Proto: "icmp", Dst: ap("198.51.100.7:0"), ICMP: &ICMP{Type: 8},
+				RuleID: "baseline/unowned", Verdict: "drop", Attempts: 1, Note: "process lookup skipped under load"}},
+			want: "2020-11-21T12:00:00Z drop (no-owner) ? - icmp 198.51.100.7 type 8 code 0 baseline/unowned - [process lookup skipped under load]",
+		},
+		{
+			name: "loss",
+			in:   Record{Loss: &Loss{Time: t0, Lost: 37, Reason: ReasonOverflow}},
+			want: "!! 37 events lost (receive queue overflow)",
+		},
+		{
+			name: "loss of unknown size",
+			in:   Record{Loss: &Loss{Time: t0, Overruns: 2, Reason: ReasonUnknown}},
+			want: "!! events lost (receive queue overflow; how many is unknown (no message arrived after it)), 2 overflow reports",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Format(tt.in, time.UTC); got != tt.want {
+				t.Errorf("Format:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRecordJSONRoundTrip(t *testing.T) {
+	for _, r := range []Record{
+		{Event: &Event{Time: t0, UID: uid(0), Proto: "tcp", Src: ap("10.0.0.1:1"), Dst: ap("192.0.2.1:2"), RuleID: "p/r1", Verdict: "drop", Attempts: 1}},
+		{Loss: &Loss{Time: t0, Lost: 5, Reason: ReasonOverflow}},
+	} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Record
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if r.Event != nil {
+			r.Event.Type = TypeDeny
+		} else {
+			r.Loss.Type = TypeLost
+		}
+		if diff := cmp.Diff(r, back, cmpopts.EquateComparable(netip.AddrPort{})); diff != "" {
+			t.Errorf("round trip of %s (-want +got):\n%s", b, diff)
+		}
+	}
+	var r Record
+	if err := json.Unmarshal([]byte(`{"type":"other"}`), &r); err == nil {
+		t.Error("unknown type accepted")
+	}
+}
