@@ -28,6 +28,7 @@ func main() {
 		Env:          loadEnv,
 		OpenKernel:   openKernel,
 		LocalAddrs:   netns.LocalAddrs,
+		Sockets:      listSockets,
 		ReadFile:     os.ReadFile,
 		Now:          time.Now,
 	})

@@ -11,6 +11,7 @@ import (
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/services"
+	"github.com/leash-dev/leash/internal/sockowner"
 )
 
 // loadEnv reads the host's users and groups (through getent, so LDAP and
@@ -51,3 +52,9 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 }
 
 func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }
+
+// listSockets lists a namespace's sockets with the processes holding them
+// (sock_diag and /proc), for leash conns.
+func listSockets(ctx context.Context, netns string) ([]cli.OwnedSocket, error) {
+	return sockowner.ListAll(ctx, netns)
+}

@@ -57,6 +57,10 @@ type Deps struct {
 	Now        func() time.Time
 	// ProbeCommand runs one sandbox probe: argv prefix of `leash sandbox-probe`.
 	ProbeCommand []string
+	// Sockets lists the TCP and UDP sockets of the named network namespace
+	// ("" = the current one), in every state, with the processes holding
+	// them (sockowner.Lookup.List).
+	Sockets func(ctx context.Context, netns string) ([]OwnedSocket, error)
 }
 
 // globals are the flags every command shares.
@@ -102,6 +106,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
 		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
+	root.AddCommand(connsCmd(d, g))
 	return root
 }
 

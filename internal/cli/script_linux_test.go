@@ -18,6 +18,7 @@ import (
 	"github.com/leash-dev/leash/internal/policy/policytest"
 	"github.com/leash-dev/leash/internal/sandbox"
 	"github.com/leash-dev/leash/internal/sandbox/sandboxtest"
+	"github.com/leash-dev/leash/internal/sockowner"
 )
 
 // TestMain makes the test binary double as a `leash` command whose users,
@@ -46,6 +47,12 @@ func fixtureLeash() {
 		},
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
+		},
+		Sockets: func(ctx context.Context, ns string) ([]cli.OwnedSocket, error) {
+			if ns == "" {
+				return nil, fmt.Errorf("test fixture: refusing to list the root network namespace's sockets; pass --netns $NS")
+			}
+			return sockowner.ListAll(ctx, ns)
 		},
 		ReadFile:     os.ReadFile,
 		Now:          func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },

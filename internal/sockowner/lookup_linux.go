@@ -126,3 +126,14 @@ func (c processCache) get(pids []int) []procinfo.Process {
 	}
 	return out
 }
+
+// ListAll lists every TCP, UDP and UDP-Lite socket of the namespace
+// /run/netns/NAME (the current one when name is "") with its processes.
+func ListAll(ctx context.Context, name string) ([]Owned, error) {
+	l, err := OpenNetNS(name)
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	return l.List(ctx, sockdiag.Filter{Protos: []sockdiag.Proto{sockdiag.TCP, sockdiag.UDP, sockdiag.UDPLite}})
+}
