@@ -110,6 +110,32 @@ func (r *Reader) Holders(ctx context.Context, inode uint64) ([]int, error) {
 	return ix.holders[inode], err
 }
 
+// FirstHolder returns the first process found holding the socket inode,
+// scanning the newest (highest) pids first and stopping there: a socket that
+// was just used is most likely a young process's. ok is false when no
+// process holds it. Use it when one process is enough (a log line); Holders
+// finds them all.
+func (r *Reader) FirstHolder(ctx context.Context, inode uint64) (pid int, ok bool, err error) {
+	pids, err := r.pids()
+	if err != nil {
+		return 0, false, err
+	}
+	slices.Reverse(pids)
+	if max := limit(r.MaxProcesses, DefaultMaxProcesses); len(pids) > max {
+		pids = pids[:max]
+	}
+	for _, pid := range pids {
+		if err := ctx.Err(); err != nil {
+			return 0, false, fmt.Errorf("procinfo: scan: %w", err)
+		}
+		inodes, _, err := r.sockets(pid)
+		if err == nil && slices.Contains(inodes, inode) {
+			return pid, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
 // scan adds the sockets keep accepts, of every process, to ix.
 func (r *Reader) scan(ctx context.Context, ix *Index, keep func(uint64) bool) error {
 	pids, err := r.pids()

@@ -91,6 +91,32 @@ func TestHolders(t *testing.T) {
 	}
 }
 
+func TestFirstHolder(t *testing.T) {
+	tests := []struct {
+		name   string
+		reader Reader
+		inode  uint64
+		pid    int
+		ok     bool
+	}{
+		{name: "newest of two holders", reader: Reader{FS: fakeProc()}, inode: 7, pid: 100, ok: true},
+		{name: "only holder", reader: Reader{FS: fakeProc()}, inode: 900, pid: 1, ok: true},
+		{name: "absent", reader: Reader{FS: fakeProc()}, inode: 12345},
+		{name: "process limit", reader: Reader{FS: fakeProc(), MaxProcesses: 2}, inode: 900},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid, ok, err := tt.reader.FirstHolder(context.Background(), tt.inode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pid != tt.pid || ok != tt.ok {
+				t.Errorf("FirstHolder(%d) = %d, %v; want %d, %v", tt.inode, pid, ok, tt.pid, tt.ok)
+			}
+		})
+	}
+}
+
 func TestHoldersCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

@@ -101,6 +101,27 @@ func (l *Lookup) Find(ctx context.Context, p sockdiag.Proto, src, dst netip.Addr
 	return o, nil
 }
 
+// FindFirst is Find for when one process is enough (a log line): it stops
+// at the first holder, scanning the newest pids first (procinfo
+// FirstHolder), so Processes has at most one entry.
+func (l *Lookup) FindFirst(ctx context.Context, p sockdiag.Proto, src, dst netip.AddrPort) (Owned, error) {
+	s, err := l.diag.Find(ctx, p, src, dst)
+	if err != nil {
+		return Owned{}, err
+	}
+	o := Owned{Socket: s}
+	if s.Inode == 0 {
+		return o, nil
+	}
+	pid, ok, err := l.proc.FirstHolder(ctx, s.Inode)
+	if err != nil || !ok {
+		return o, err
+	}
+	procs := processCache{reader: l.proc, seen: map[int]*procinfo.Process{}}
+	o.Processes = procs.get([]int{pid})
+	return o, nil
+}
+
 // processCache reads each process once; processes that exited since the
 // scan are left out.
 type processCache struct {

@@ -76,13 +76,17 @@ func TestListAndFind(t *testing.T) {
 		t.Errorf("List: sockets of %s (-want +got):\n%s", u.Name, diff)
 	}
 	for _, o := range held {
-		f, err := l.Find(ctx, o.Proto, o.Src, o.Dst)
-		if err != nil {
-			t.Errorf("Find(%v %v -> %v): %v", o.Proto, o.Src, o.Dst, err)
-			continue
-		}
-		if diff := cmp.Diff(o, f, eq); diff != "" {
-			t.Errorf("Find(%v %v -> %v) (-listed +found):\n%s", o.Proto, o.Src, o.Dst, diff)
+		for name, find := range map[string]func(context.Context, sockdiag.Proto, netip.AddrPort, netip.AddrPort) (sockowner.Owned, error){
+			"Find": l.Find, "FindFirst": l.FindFirst,
+		} {
+			f, err := find(ctx, o.Proto, o.Src, o.Dst)
+			if err != nil {
+				t.Errorf("%s(%v %v -> %v): %v", name, o.Proto, o.Src, o.Dst, err)
+				continue
+			}
+			if diff := cmp.Diff(o, f, eq); diff != "" {
+				t.Errorf("%s(%v %v -> %v) (-listed +found):\n%s", name, o.Proto, o.Src, o.Dst, diff)
+			}
 		}
 	}
 	// The process's identity in full, once.
@@ -112,5 +116,42 @@ func TestProcessGone(t *testing.T) {
 	}
 	if len(all) != 1 || all[0].Src != l4 || all[0].Processes != nil {
 		t.Errorf("List = %+v; want the listener on %v without processes", all, l4)
+	}
+}
+
+// BenchmarkFind is the denial log's lookup: one socket by its tuple, then a
+// scan of this host's /proc for all its holders, or for the first (the
+// holder is the newest process, as for a connection just attempted).
+func BenchmarkFind(b *testing.B) {
+	ns := sockdiagtest.NS(b, "sockowner")
+	l4 := sockdiagtest.ListenTCP(b, ns, "127.0.0.1:0")
+	h := sockdiagtest.Hold(b, ns, 64422, 64422, sockdiagtest.Target{Proto: sockdiag.TCP, Addr: l4})
+	l, err := sockowner.OpenNetNS(ns.Name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	all, err := l.List(ctx, sockdiag.Filter{Protos: []sockdiag.Proto{sockdiag.TCP}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var target sockowner.Owned
+	for _, o := range all {
+		if o.UID == 64422 {
+			target = o
+		}
+	}
+	for name, find := range map[string]func(context.Context, sockdiag.Proto, netip.AddrPort, netip.AddrPort) (sockowner.Owned, error){
+		"all": l.Find, "first": l.FindFirst,
+	} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				o, err := find(ctx, sockdiag.TCP, target.Src, target.Dst)
+				if err != nil || len(o.Processes) != 1 || o.Processes[0].PID != h.PID {
+					b.Fatalf("Find = %+v, %v; want the holder %d", o, err, h.PID)
+				}
+			}
+		})
 	}
 }
