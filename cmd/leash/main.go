@@ -31,6 +31,10 @@ func main() {
 		Sockets:      listSockets,
 		ReadFile:     os.ReadFile,
 		Now:          time.Now,
+		Clock:        time.Now,
+		Spawn:        spawner(exe),
+		Executable:   exe,
+		Systemctl:    systemctl,
 	})
 	err = root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)

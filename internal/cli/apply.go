@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,56 +13,233 @@ import (
 )
 
 func applyCmd(d Deps, g *globals) *cobra.Command {
-	return &cobra.Command{
+	var confirm time.Duration
+	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Enforce a policy: replace leash's table atomically",
 		Long: `Validate and compile FILE, then replace table inet leash in one netlink
 transaction: packets see either the old table or the new one, never a mix
 and never no table. If anything is wrong with FILE, or the kernel refuses
 the table, nothing changes. Other tables are never touched. Idempotent.
-The applied policy is stored as a new generation under --state-dir.`,
+The applied policy is stored as a new generation under --state-dir.
+
+With --confirm DURATION, a detached process reverts to the last confirmed
+generation (or removes the table, if there was none) when DURATION has
+passed, unless ` + "`leash confirm`" + ` runs first: the revert happens even if the
+terminal or the SSH session dies. Applying again with --confirm while a
+confirmation is pending replaces it; the revert still goes back to the last
+confirmed generation. A plain apply, a rollback or a reset drops a pending
+confirmation: nothing is reverted then.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if confirm < 0 {
+				return usage("--confirm %s: give a positive duration such as 60s", confirm)
+			}
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
 				return err
 			}
+			lk, err := lockState(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			defer lk.Unlock()
 			k, err := openKernel(d, g)
 			if err != nil {
 				return err
 			}
 			defer k.Close()
-			if err := k.Apply(c.rs); err != nil {
-				return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", args[0], ruleset.TableName, err)
-			}
-			id, err := saveGeneration(d, g, c)
+			st := g.store()
+			pend, err := st.Pending()
 			if err != nil {
-				return fmt.Errorf("%s is enforced, but recording it failed: %w", args[0], err)
+				return fmt.Errorf("%w: run %s to clear it, then apply again", err, leashCommand(g, "confirm"))
 			}
-			s := summarize(c)
-			if g.json {
-				return printJSON(d.Stdout, struct {
-					Applied    bool `json:"applied"`
-					Generation int  `json:"generation"`
-					summary
-				}{true, id, s})
+			if confirm > 0 {
+				return applyConfirmed(d, g, st, k, c, pend, confirm)
 			}
-			fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", args[0], id, s)
-			return nil
+			return applyPlain(d, g, st, k, c, pend)
 		},
+	}
+	cmd.Flags().DurationVar(&confirm, "confirm", 0, "revert automatically after this long (e.g. 60s) unless `leash confirm` runs first")
+	return cmd
+}
+
+// applyPlain enforces c and records it; a pending confirmation is dropped.
+func applyPlain(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend *state.Pending) error {
+	if err := k.Apply(c.rs); err != nil {
+		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.path, ruleset.TableName, err)
+	}
+	id, err := saveGeneration(d, st, c)
+	if err != nil {
+		return fmt.Errorf("%s is enforced, but recording it failed: %w", c.path, err)
+	}
+	dropped := 0
+	if pend != nil {
+		if err := st.ClearPending(); err != nil {
+			return fmt.Errorf("%s is enforced as generation %d, but the pending confirmation of generation %d could not be dropped (it will be reverted at %s): %w",
+				c.path, id, pend.Generation, clock(pend.Deadline), err)
+		}
+		dropped = pend.Generation
+	}
+	prune(d, st)
+	s := summarize(c)
+	if g.json {
+		return printJSON(d.Stdout, struct {
+			Applied    bool `json:"applied"`
+			Generation int  `json:"generation"`
+			Dropped    int  `json:"dropped_pending,omitempty"`
+			summary
+		}{true, id, dropped, s})
+	}
+	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", c.path, id, s)
+	if dropped != 0 {
+		fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation; this apply replaces it, so nothing will be reverted.\n", dropped)
+	}
+	return nil
+}
+
+// reverterLockTimeout is how long the reverter waits for the lock: long, so
+// that a slow apply in the way does not cancel the revert.
+const reverterLockTimeout = 10 * time.Minute
+
+// applyConfirmed enforces c with a safety net. Order matters: the pending
+// record and the reverter exist before the kernel changes, so that whatever
+// happens to this process afterwards, the change is reverted at the
+// deadline unless confirmed.
+func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend *state.Pending, window time.Duration) error {
+	prev, err := revertTarget(st, pend)
+	if err != nil {
+		return err
+	}
+	next, err := st.NextID()
+	if err != nil {
+		return err
+	}
+	p := &state.Pending{Generation: next, Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: window.String()}
+	if err := st.SetPending(p); err != nil {
+		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
+	}
+	undo := func() { restorePending(d, st, pend) }
+	args, err := reverterArgs(g, p)
+	if err == nil {
+		p.ReverterPID, err = d.Spawn(args, filepath.Join(st.Dir, "revert.log"))
+	}
+	if err != nil {
+		undo()
+		return fmt.Errorf("start the automatic revert, nothing changed: %w", err)
+	}
+	if err := st.SetPending(p); err != nil { // only adds the reverter's pid
+		fmt.Fprintf(d.Stderr, "leash: warning: %v\n", err)
+	}
+	if err := k.Apply(c.rs); err != nil {
+		undo()
+		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.path, ruleset.TableName, err)
+	}
+	id, err := saveGeneration(d, st, c)
+	if err == nil && id != next {
+		err = fmt.Errorf("stored as generation %d, expected %d (is another leash ignoring the lock?)", id, next)
+	}
+	if err != nil {
+		return fmt.Errorf("%s is enforced, but recording it failed (it is still reverted at %s): %w", c.path, clock(p.Deadline), err)
+	}
+	prune(d, st)
+	return printPending(d, g, st, c, p)
+}
+
+// revertTarget is the generation a revert goes back to: the last confirmed
+// one. While a confirmation is pending that is its Previous, otherwise the
+// current generation (0: none, the revert removes the table). It must be
+// loadable, or there would be nothing safe to revert to.
+func revertTarget(st *state.Store, pend *state.Pending) (int, error) {
+	if pend != nil {
+		return pend.Previous, nil
+	}
+	prev, err := st.CurrentID()
+	if errors.Is(err, state.ErrNone) {
+		return 0, nil
+	}
+	if err == nil {
+		_, err = loadIntact(st, prev)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot apply with --confirm: the generation a revert would restore is unusable: %w; apply without --confirm, or roll back to an intact generation first", err)
+	}
+	return prev, nil
+}
+
+// restorePending puts back the pending record that was in force before a
+// failed apply --confirm (or none); the new reverter then finds no record
+// naming its generation and exits.
+func restorePending(d Deps, st *state.Store, pend *state.Pending) {
+	err := st.ClearPending()
+	if pend != nil {
+		err = st.SetPending(pend)
+	}
+	if err != nil {
+		fmt.Fprintf(d.Stderr, "leash: warning: restore the pending confirmation record: %v\n", err)
 	}
 }
 
-func saveGeneration(d Deps, g *globals, c *compiled) (int, error) {
+// reverterArgs is the command line of the detached reverter.
+func reverterArgs(g *globals, p *state.Pending) ([]string, error) {
+	dir, err := filepath.Abs(g.stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	var args []string
+	if g.netns != "" {
+		args = append(args, "--netns", g.netns)
+	}
+	return append(args, "--state-dir", dir, "--lock-timeout", reverterLockTimeout.String(),
+		"revert-pending", "--generation", fmt.Sprint(p.Generation), "--deadline", p.Deadline.Format(time.RFC3339Nano)), nil
+}
+
+func printPending(d Deps, g *globals, st *state.Store, c *compiled, p *state.Pending) error {
+	s := summarize(c)
+	back := "removes table inet leash again (there was no earlier generation)"
+	if p.Previous > 0 {
+		back = fmt.Sprintf("reverts to generation %d", p.Previous)
+		if m, err := st.Load(p.Previous); err == nil {
+			back = "reverts to " + describe(m.Meta)
+		}
+	}
+	confirmWith := leashCommand(g, "confirm")
+	if g.json {
+		return printJSON(d.Stdout, struct {
+			Applied    bool           `json:"applied"`
+			Generation int            `json:"generation"`
+			Pending    *state.Pending `json:"pending"`
+			Confirm    string         `json:"confirm_command"`
+			summary
+		}{true, p.Generation, p, confirmWith, s})
+	}
+	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", c.path, p.Generation, s)
+	fmt.Fprintf(d.Stdout, "NOT CONFIRMED YET: at %s (in %s) leash %s.\n", clock(p.Deadline), p.Window, back)
+	fmt.Fprintf(d.Stdout, "If everything still works, keep it with:\n    %s\n", confirmWith)
+	return nil
+}
+
+// clock formats a deadline for people.
+func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") }
+
+func saveGeneration(d Deps, st *state.Store, c *compiled) (int, error) {
 	abs, err := filepath.Abs(c.path)
 	if err != nil {
 		abs = c.path
 	}
+	return st.Save(&state.Generation{
+		Meta:    state.Meta{Time: d.Now().UTC(), PolicyFile: abs, Action: state.ActionApply, Summary: shortSummary(c)},
+		Ruleset: c.rs, Hosts: hostStrings(c), Policy: c.src,
+	})
+}
+
+// hostStrings is what every hostname of c resolved to, for the record.
+func hostStrings(c *compiled) map[string][]string {
 	hosts := map[string][]string{}
 	for n, addrs := range c.resolved.Hosts {
 		for _, a := range addrs {
 			hosts[n] = append(hosts[n], a.String())
 		}
 	}
-	return g.store().Save(&state.Generation{Meta: state.Meta{Time: d.Now().UTC(), PolicyFile: abs, Action: state.ActionApply, Summary: summarize(c).String()}, Ruleset: c.rs, Hosts: hosts, Policy: c.src})
+	return hosts
 }

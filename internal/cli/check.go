@@ -176,6 +176,9 @@ func checkRuleset(ctx context.Context, d Deps, g *globals, path string) (*rulese
 	if err != nil {
 		return nil, fmt.Errorf("%w; give the policy with --policy FILE", err)
 	}
+	if gen.Ruleset == nil { // a reset: no table, nothing is filtered
+		return &ruleset.Ruleset{}, nil
+	}
 	return gen.Ruleset, nil
 }
 

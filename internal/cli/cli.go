@@ -61,6 +61,19 @@ type Deps struct {
 	// ("" = the current one), in every state, with the processes holding
 	// them (sockowner.Lookup.List).
 	Sockets func(ctx context.Context, netns string) ([]OwnedSocket, error)
+	// Clock is the real time, for confirmation deadlines and lock waits
+	// (Now may be fixed in tests; deadlines must pass for real).
+	Clock func() time.Time
+	// Spawn starts this leash with args as a detached process (own session,
+	// stdin /dev/null, stdout and stderr appended to logPath) and returns its
+	// pid without waiting: the reverter of `apply --confirm`.
+	Spawn func(args []string, logPath string) (int, error)
+	// Executable is the path of the running leash binary (install-service
+	// writes its directory into the units unless --bindir is given).
+	Executable string
+	// Systemctl runs systemctl with args; an error wrapping exec.ErrNotFound
+	// means the host has none.
+	Systemctl func(ctx context.Context, args ...string) error
 }
 
 // globals are the flags every command shares.
@@ -71,6 +84,8 @@ type globals struct {
 	netns    string
 	passwd   string
 	group    string
+	// lockTimeout is how long to wait for another leash holding the lock.
+	lockTimeout time.Duration
 }
 
 func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
@@ -102,11 +117,14 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
 	pf.StringVar(&g.passwd, "passwd", "", "read users from this passwd(5) file instead of the system database (with --group)")
 	pf.StringVar(&g.group, "group", "", "read groups from this group(5) file instead of the system database (with --passwd)")
+	pf.DurationVar(&g.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for another leash that holds the state directory's lock")
 	root.AddCommand(
 		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
 		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
 	root.AddCommand(connsCmd(d, g))
+	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
+		restoreCmd(d, g), installServiceCmd(d, g))
 	return root
 }
 

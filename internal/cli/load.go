@@ -24,6 +24,12 @@ func loadPolicy(ctx context.Context, d Deps, g *globals, path string) (*compiled
 	if err != nil {
 		return nil, &exitError{code: 2, err: fmt.Errorf("read policy: %w", err)}
 	}
+	return compileSource(ctx, d, g, path, src)
+}
+
+// compileSource validates, resolves and compiles src, the text of path
+// (a file or a stored generation's policy.yaml), like loadPolicy.
+func compileSource(ctx context.Context, d Deps, g *globals, path string, src []byte) (*compiled, error) {
 	env, err := d.Env(ctx, g.envOptions())
 	if err != nil {
 		return nil, fmt.Errorf("load users, groups and services: %w", err)

@@ -12,6 +12,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/detach"
+	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
@@ -35,8 +37,16 @@ func fixtureLeash() {
 	root := cli.New(cli.Deps{
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
-		Env: func(context.Context, cli.EnvOptions) (policy.Env, error) {
-			return policytest.Env(policytest.DefaultIDs), nil
+		Env: func(_ context.Context, opt cli.EnvOptions) (policy.Env, error) {
+			env := policytest.Env(policytest.DefaultIDs)
+			if opt.Passwd != "" || opt.Group != "" { // as in production: files replace the user database
+				dir, err := identity.LoadFiles(opt.Passwd, opt.Group)
+				if err != nil {
+					return policy.Env{}, err
+				}
+				env.Directory = dir
+			}
+			return env, nil
 		},
 		OpenKernel: func(ns string) (cli.Kernel, error) {
 			if ns == "" {
@@ -57,6 +67,17 @@ func fixtureLeash() {
 		ReadFile:     os.ReadFile,
 		Now:          func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
 		ProbeCommand: []string{probeExe()},
+		// Deadlines pass for real, so `apply --confirm 2s` reverts in 2s.
+		Clock: time.Now,
+		// The reverter is this fixture again ($PATH's leash), detached for
+		// real; its --netns is the script's namespace.
+		Spawn: func(args []string, logPath string) (int, error) {
+			return detach.Start(append([]string{probeExe()}, args...), logPath)
+		},
+		Executable: probeExe(),
+		Systemctl: func(context.Context, ...string) error {
+			return fmt.Errorf("test fixture: refusing to run systemctl; use install-service --root")
+		},
 	})
 	err := root.Execute()
 	cli.Report(os.Stderr, err)

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+
+	"github.com/leash-dev/leash/internal/detach"
+)
+
+// spawner starts exe (this leash) detached with the given arguments.
+func spawner(exe string) func(args []string, logPath string) (int, error) {
+	return func(args []string, logPath string) (int, error) {
+		return detach.Start(append([]string{exe}, args...), logPath)
+	}
+}
+
+// systemctl runs systemctl; a missing systemctl gives exec.ErrNotFound.
+func systemctl(ctx context.Context, args ...string) error {
+	out, err := exec.CommandContext(ctx, "systemctl", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
