@@ -14,8 +14,14 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/leash
 
-install:
-	$(GO) install ./cmd/leash
+# Install the binary and the systemd units (leash.service restores the table
+# at boot; leash-reapply.path re-applies on user/group changes) and enable
+# them. With DESTDIR (packaging), files go under it and nothing is enabled.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/leash
+	$(DESTDIR)$(SBINDIR)/leash install-service --bindir $(SBINDIR) $(if $(DESTDIR),--root $(DESTDIR))
 
 # The examples name users (apache, oracle, ...) a fresh machine lacks: give
 # leash test the examples' own user database instead of creating accounts.
