@@ -80,6 +80,17 @@ func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {
 // ChainName is the chain that holds policy name's rules.
 func ChainName(policyName string) string { return "p_" + policyName }
 
+// setPrefix is how the names of policy pol's sets begin: the policy name,
+// with an underscore in front when it starts with a digit (policy names
+// may, nft set names may not). Policy names never start with '_', so the
+// prefixes of two policies never collide.
+func setPrefix(pol string) string {
+	if pol != "" && pol[0] >= '0' && pol[0] <= '9' {
+		return "_" + pol
+	}
+	return pol
+}
+
 // setting is the source text of a setting such as "loopback: all", marked
 // as a default when the file does not write it (pos has no line).
 func setting(text string, pos policy.Pos) string {

@@ -48,7 +48,7 @@ func (c *compiler) families(pol string, n int, to *policy.Destinations) []family
 		// One lookup per part of the layout (layout.go); the parts are
 		// disjoint, so one kernel rule per part keeps first-match order.
 		for _, part := range splitPrefixes(f.ps) {
-			name := fmt.Sprintf("%s_r%d_v%d%s", pol, n, f.v, part.suffix)
+			name := fmt.Sprintf("%s_r%d_v%d%s", setPrefix(pol), n, f.v, part.suffix)
 			s := c.addrSet(name, f.kind, part)
 			fams = append(fams, family{v: f.v, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s, Mask: part.mask}}})
 		}
@@ -69,7 +69,7 @@ func (c *compiler) protoMatches(pol string, n int, v int, protos []policy.ProtoS
 			continue
 		}
 		m := []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: uint32(p.Proto)}}
-		name := fmt.Sprintf("%s_r%d_%s", pol, n, protoSuffix(p.Proto))
+		name := fmt.Sprintf("%s_r%d_%s", setPrefix(pol), n, protoSuffix(p.Proto))
 		switch {
 		case p.Ports != nil:
 			m = append(m, ruleset.Match{Kind: ruleset.MatchDport, Set: c.numSet(name, ruleset.KindPort, p.Ports)})
