@@ -3,8 +3,10 @@ package sockdiag_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os/exec"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -201,5 +203,61 @@ func TestFindUnconnectedUDP(t *testing.T) {
 	}
 	if s.Src.Port() != port || s.Connected() || s.State != sockdiag.Close {
 		t.Errorf("Find = %+v; want the unconnected socket on port %d", s, port)
+	}
+}
+
+// TestFindSynSent: a connection attempt nobody answers (as when leash drops
+// it) is found by its tuple while it is still trying, in state syn-sent.
+func TestFindSynSent(t *testing.T) {
+	ns := sockdiagtest.NS(t, "sockdiag")
+	// 192.0.2.0/24 is on one end of a veth pair whose other end has no
+	// address: nobody answers ARP for .25, and the socket keeps trying.
+	for _, args := range [][]string{
+		{"link", "add", "v0", "type", "veth", "peer", "name", "v1"},
+		{"addr", "add", "192.0.2.10/24", "dev", "v0"},
+		{"link", "set", "v0", "up"},
+		{"link", "set", "v1", "up"},
+	} {
+		if out, err := exec.Command("ip", append([]string{"-n", ns.Name}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	dst := netip.MustParseAddrPort("192.0.2.25:80")
+	var fd int
+	err := ns.Do(func() (err error) {
+		fd, err = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		if err := unix.Connect(fd, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())}); err != unix.EINPROGRESS {
+			return fmt.Errorf("connect: %v, want EINPROGRESS", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := sa.(*unix.SockaddrInet4)
+	src := netip.AddrPortFrom(netip.AddrFrom4(local.Addr), uint16(local.Port))
+	c, err := sockdiag.Dial(sockdiag.WithNetNS(ns.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := c.Find(context.Background(), sockdiag.TCP, src, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		t.Fatal(err)
+	}
+	if s.State != sockdiag.SynSent || s.Inode != st.Ino || s.UID != 0 {
+		t.Errorf("Find(%v -> %v) = %+v; want syn-sent, inode %d, uid 0", src, dst, s, st.Ino)
 	}
 }
