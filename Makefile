@@ -4,7 +4,7 @@ export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 BIN := bin/leash
 
-.PHONY: all build install demo test unit kernel bench clean deps
+.PHONY: all build install demo test unit kernel bench clean deps fuzz
 
 all: build
 
@@ -40,10 +40,19 @@ test: deps build
 	scripts/host-guard.sh snapshot bin/guard
 	$(GO) test -count=1 -timeout 20m ./...
 	$(BIN) $(DEMO_USERS) test examples/*.yaml
+	$(MAKE) fuzz
 	scripts/host-guard.sh verify bin/guard
 
 unit:
 	$(GO) test -short ./...
+
+# Bounded fuzzing of the policy front end (FUZZTIME per target): the YAML
+# parser and validator, and everything accepted taken through the compiler.
+# A failure writes the input to the package's testdata/fuzz as a seed.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/policy
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/compile
 
 bench: deps build
 	bench/run.sh
