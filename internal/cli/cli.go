@@ -123,6 +123,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
 	root.AddCommand(connsCmd(d, g))
+	root.AddCommand(statusCmd(d, g))
 	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
 		restoreCmd(d, g), installServiceCmd(d, g))
 	return root

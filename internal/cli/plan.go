@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/rogpeppe/go-internal/diff"
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -49,15 +49,7 @@ type planJSON struct {
 
 func printPlan(d Deps, g *globals, c *compiled, cur *ruleset.Ruleset) error {
 	// The kernel reads back in canonical form (protocol dependencies explicit).
-	next := ruleset.Text(ruleset.Canonical(c.rs), ruleset.TextOptions{})
-	var now string
-	if cur != nil {
-		now = ruleset.Text(cur, ruleset.TextOptions{})
-	}
-	delta := ""
-	if now != next {
-		delta = string(diff.Diff("kernel", []byte(now), c.path, []byte(next)))
-	}
+	delta := drift.TableDiff("kernel", cur, c.path, c.rs)
 	if g.json {
 		return printJSON(d.Stdout, planJSON{File: c.path, Hosts: c.resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
 	}

@@ -1,0 +1,226 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// Limits of status's text output; --json always carries everything.
+const (
+	maxStatusChanges   = 20
+	maxStatusDiffLines = 40
+)
+
+func statusCmd(d Deps, g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the kernel still enforces the last applied policy, with counters",
+		Long: `Compare table inet leash in the kernel with the generation last applied
+(under --state-dir), counters left out, and print one of:
+
+  in sync      the kernel holds exactly what leash applied
+  drifted      the table was changed (what differs is listed, with a diff),
+               holds rules leash did not write, or no generation is recorded
+  missing      a generation is current but the table is gone: nothing is enforced
+  not applied  no generation and no table
+
+Then the kernel's counters: for every policy, the packets and bytes it
+allowed and denied, and for every rule its counters, verdict and policy line.
+
+Exit status: 0 in sync or not applied, 1 drifted or missing (or an error),
+so that monitoring can run it as a check.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runStatus(d, g)
+		},
+	}
+}
+
+// statusJSON is status's --json output.
+type statusJSON struct {
+	drift.Report
+	StateDir    string                `json:"state_dir"`
+	Generation  *generationJSON       `json:"generation,omitempty"`
+	TableExists bool                  `json:"table_exists"`
+	Counters    []drift.ChainCounters `json:"counters,omitempty"`
+	// expectsTable: the generation has a ruleset (it is not a reset).
+	expectsTable bool
+}
+
+// generationJSON identifies a generation.
+type generationJSON struct {
+	ID         int       `json:"id"`
+	Time       time.Time `json:"time"`
+	PolicyFile string    `json:"policy_file"`
+}
+
+func runStatus(d Deps, g *globals) error {
+	gen, err := currentGeneration(g)
+	if err != nil {
+		return err
+	}
+	k, err := openKernel(d, g)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	seen, err := observe(k)
+	if err != nil {
+		return err
+	}
+	out := statusJSON{StateDir: g.stateDir, TableExists: seen.Exists}
+	var applied *ruleset.Ruleset
+	if gen != nil {
+		applied = gen.Ruleset
+		out.expectsTable = applied != nil
+		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
+	}
+	out.Report = drift.Compare(applied, seen, generationName(gen))
+	if seen.Table != nil {
+		annotate(seen.Table, g)
+		out.Counters = drift.Counters(seen.Table)
+	}
+	if g.json {
+		err = printJSON(d.Stdout, out)
+	} else {
+		printStatus(d.Stdout, out)
+	}
+	if err == nil && !out.State.Healthy() {
+		err = &exitError{code: 1}
+	}
+	return err
+}
+
+// currentGeneration is the generation in force, or nil if none was applied.
+// A generation without a ruleset (a reset) says there should be no table.
+func currentGeneration(g *globals) (*state.Generation, error) {
+	gen, err := g.store().Current()
+	switch {
+	case errors.Is(err, state.ErrNone):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the applied generation: %w (check --state-dir %s)", err, g.stateDir)
+	}
+	return gen, nil
+}
+
+// observe reads leash's table; content leash did not write is reported,
+// not an error.
+func observe(k Kernel) (drift.Observed, error) {
+	rs, err := k.Read()
+	if items, ok := foreignItems(err); ok {
+		return drift.Observed{Exists: true, Foreign: items}, nil
+	}
+	if err != nil {
+		return drift.Observed{}, fmt.Errorf("read table inet %s: %w", ruleset.TableName, err)
+	}
+	return drift.Observed{Exists: rs != nil, Table: rs}, nil
+}
+
+// generationName is how status names a generation: "generation 3".
+func generationName(gen *state.Generation) string {
+	if gen == nil {
+		return "no generation"
+	}
+	return fmt.Sprintf("generation %d", gen.ID)
+}
+
+// describeGeneration is "generation 3 (/etc/leash/policy.yaml, applied 2026-11-21 12:00:00 UTC)".
+func describeGeneration(gen *generationJSON) string {
+	file := ""
+	if gen.PolicyFile != "" {
+		file = gen.PolicyFile + ", "
+	}
+	return fmt.Sprintf("generation %d (%sapplied %s)", gen.ID, file, gen.Time.UTC().Format("2006-01-02 15:04:05 MST"))
+}
+
+func printStatus(w io.Writer, s statusJSON) {
+	t := ruleset.TableName
+	switch {
+	case s.State == drift.NotApplied && s.Generation != nil:
+		fmt.Fprintf(w, "not applied: %s removed table inet %s, and the kernel has none; leash enforces nothing.\n", describeGeneration(s.Generation), t)
+	case s.State == drift.NotApplied:
+		fmt.Fprintf(w, "not applied: no generation under %s and no table inet %s in the kernel; leash enforces nothing.\n", s.StateDir, t)
+	case s.State == drift.Missing:
+		fmt.Fprintf(w, "missing: %s is current, but table inet %s is not in the kernel: leash enforces nothing.\n", describeGeneration(s.Generation), t)
+		if s.Generation.PolicyFile != "" {
+			fmt.Fprintf(w, "  To restore it, run: leash apply %s\n", s.Generation.PolicyFile)
+		}
+	case s.State == drift.InSync:
+		fmt.Fprintf(w, "in sync: table inet %s is %s.\n", t, describeGeneration(s.Generation))
+	case s.Generation == nil:
+		fmt.Fprintf(w, "drifted: table inet %s is in the kernel, but no generation is recorded under %s (applied by hand, or with another --state-dir).\n", t, s.StateDir)
+	case !s.expectsTable:
+		fmt.Fprintf(w, "drifted: table inet %s is in the kernel, but %s removed it.\n", t, describeGeneration(s.Generation))
+	case len(s.Foreign) > 0:
+		fmt.Fprintf(w, "drifted: table inet %s holds content leash did not write (tampered?); it was %s.\n", t, describeGeneration(s.Generation))
+	default:
+		fmt.Fprintf(w, "drifted: table inet %s differs from %s.\n", t, describeGeneration(s.Generation))
+	}
+	printDrift(w, s)
+	if len(s.Counters) > 0 {
+		fmt.Fprintln(w)
+		printCounters(w, s.Counters)
+	}
+}
+
+// printDrift lists foreign content, changes and the diff, each bounded.
+func printDrift(w io.Writer, s statusJSON) {
+	for _, f := range s.Foreign {
+		fmt.Fprintf(w, "  foreign: %s\n", f)
+	}
+	for i, c := range s.Changes {
+		if i == maxStatusChanges {
+			fmt.Fprintf(w, "  ... and %d more changes (leash --json status lists them all)\n", len(s.Changes)-i)
+			break
+		}
+		fmt.Fprintf(w, "  %s\n", c)
+	}
+	if s.Diff != "" {
+		lines := strings.SplitAfter(strings.TrimSuffix(s.Diff, "\n"), "\n")
+		for i, l := range lines {
+			if i == maxStatusDiffLines {
+				fmt.Fprintf(w, "\n... %d more diff lines (leash --json status prints the whole diff)\n", len(lines)-i)
+				break
+			}
+			fmt.Fprint(w, l)
+		}
+		fmt.Fprintln(w)
+	}
+	if s.State == drift.Drifted && s.expectsTable && s.Generation.PolicyFile != "" {
+		fmt.Fprintf(w, "  To enforce the applied policy again, run: leash apply %s\n", s.Generation.PolicyFile)
+	}
+}
+
+// printCounters prints per-chain totals and per-rule counters.
+func printCounters(w io.Writer, chains []drift.ChainCounters) {
+	fmt.Fprintln(w, "Counters since the table was loaded:")
+	for i, c := range chains {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		name := "chain " + c.Chain
+		if c.Policy != "" {
+			name = fmt.Sprintf("policy %s (chain %s)", c.Policy, c.Chain)
+		}
+		fmt.Fprintf(w, "%s: allowed %d packets %d bytes, denied %d packets %d bytes\n",
+			name, c.Allowed.Packets, c.Allowed.Bytes, c.Denied.Packets, c.Denied.Bytes)
+		fmt.Fprintf(w, "  %10s %12s  %-18s %s\n", "packets", "bytes", "verdict", "rule")
+		for _, r := range c.Rules {
+			src := ""
+			if r.Text != "" {
+				src = "  " + strings.TrimPrefix(r.Source+": "+r.Text, ": ")
+			}
+			fmt.Fprintf(w, "  %10d %12d  %-18s %s%s\n", r.Packets, r.Bytes, r.Verdict, r.ID, src)
+		}
+	}
+}

@@ -1,0 +1,183 @@
+package drift
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+)
+
+// Op says which side has an item.
+type Op string
+
+// Added items are in the kernel only, removed items in the generation only,
+// changed items in both but different.
+const (
+	Added   Op = "added"
+	Removed Op = "removed"
+	Changed Op = "changed"
+)
+
+// Change is one difference between the generation and the kernel.
+type Change struct {
+	Op Op `json:"op"`
+	// What is "set", "map", "chain", "element" or "rule".
+	What string `json:"what"`
+	// In names the set, map or chain an element or rule belongs to.
+	In string `json:"in,omitempty"`
+	// Item is the set, map or chain name, or the element or rule in nft
+	// syntax (without counters).
+	Item string `json:"item"`
+}
+
+// String is a one-line description, e.g.
+// `added rule in chain output: counter accept`.
+func (c Change) String() string {
+	if c.In == "" {
+		return fmt.Sprintf("%s %s %s", c.Op, c.What, c.Item)
+	}
+	return fmt.Sprintf("%s %s in %s: %s", c.Op, c.What, c.In, c.Item)
+}
+
+// Changes lists the differences from want (the generation) to got (the
+// kernel), both in canonical form: whole sets, maps and chains first, then
+// elements and rules of those present on both sides. A set or chain that is
+// added or removed as a whole is one change, not one per element or rule.
+func Changes(want, got *ruleset.Ruleset) []Change {
+	var out []Change
+	out = append(out, setChanges(want, got)...)
+	out = append(out, mapChanges(want, got)...)
+	out = append(out, chainChanges(want, got)...)
+	return out
+}
+
+// setChanges compares the sets of want and got by name.
+func setChanges(want, got *ruleset.Ruleset) []Change {
+	var out []Change
+	for _, w := range want.Sets {
+		g := got.Set(w.Name)
+		switch {
+		case g == nil:
+			out = append(out, Change{Op: Removed, What: "set", Item: w.Name})
+		case g.Kind != w.Kind:
+			out = append(out, Change{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, g.Kind, w.Kind)})
+		default:
+			out = append(out, listChanges("element", "set "+w.Name, setElements(w), setElements(g))...)
+		}
+	}
+	for _, g := range got.Sets {
+		if want.Set(g.Name) == nil {
+			out = append(out, Change{Op: Added, What: "set", Item: g.Name})
+		}
+	}
+	return out
+}
+
+// mapChanges compares the verdict maps of want and got by name.
+func mapChanges(want, got *ruleset.Ruleset) []Change {
+	var out []Change
+	for _, w := range want.Maps {
+		g := got.Map(w.Name)
+		switch {
+		case g == nil:
+			out = append(out, Change{Op: Removed, What: "map", Item: w.Name})
+		case g.Key != w.Key:
+			out = append(out, Change{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, g.Key, w.Key)})
+		default:
+			out = append(out, listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))...)
+		}
+	}
+	for _, g := range got.Maps {
+		if want.Map(g.Name) == nil {
+			out = append(out, Change{Op: Added, What: "map", Item: g.Name})
+		}
+	}
+	return out
+}
+
+// chainChanges compares the chains of want and got by name, and the rules
+// of chains on both sides.
+func chainChanges(want, got *ruleset.Ruleset) []Change {
+	var out []Change
+	for _, w := range want.Chains {
+		g := got.Chain(w.Name)
+		if g == nil {
+			out = append(out, Change{Op: Removed, What: "chain", Item: w.Name})
+			continue
+		}
+		if hookText(w) != hookText(g) {
+			out = append(out, Change{Op: Changed, What: "chain", Item: fmt.Sprintf("%s: %s, was %s", w.Name, hookText(g), hookText(w))})
+		}
+		wr, gr := ruleTexts(want, w), ruleTexts(got, g)
+		rules := listChanges("rule", "chain "+w.Name, wr, gr)
+		if len(rules) == 0 && !slices.Equal(wr, gr) {
+			rules = []Change{{Op: Changed, What: "chain", Item: w.Name + ": same rules in another order"}}
+		}
+		out = append(out, rules...)
+	}
+	for _, g := range got.Chains {
+		if want.Chain(g.Name) == nil {
+			out = append(out, Change{Op: Added, What: "chain", Item: g.Name})
+		}
+	}
+	return out
+}
+
+// listChanges compares two lists as multisets: items of want missing from
+// got are removed, items of got missing from want are added, each in its
+// list's order.
+func listChanges(what, in string, want, got []string) []Change {
+	count := map[string]int{}
+	for _, s := range got {
+		count[s]++
+	}
+	var out []Change
+	for _, s := range want {
+		if count[s] > 0 {
+			count[s]--
+			continue
+		}
+		out = append(out, Change{Op: Removed, What: what, In: in, Item: s})
+	}
+	for _, s := range got {
+		if count[s] > 0 {
+			count[s]--
+			out = append(out, Change{Op: Added, What: what, In: in, Item: s})
+		}
+	}
+	return out
+}
+
+func setElements(s *ruleset.Set) []string {
+	var out []string
+	for _, p := range s.Prefixes {
+		out = append(out, p.String())
+	}
+	for _, r := range s.Ranges {
+		out = append(out, r.String())
+	}
+	return out
+}
+
+func mapElements(m *ruleset.Map) []string {
+	var out []string
+	for _, e := range m.Entries {
+		out = append(out, e.Range.String()+" : jump "+e.Chain)
+	}
+	return out
+}
+
+func ruleTexts(rs *ruleset.Ruleset, c *ruleset.Chain) []string {
+	var out []string
+	for _, r := range c.Rules {
+		out = append(out, ruleset.RuleText(rs, r, false))
+	}
+	return out
+}
+
+func hookText(c *ruleset.Chain) string {
+	if c.Hook == nil {
+		return "regular chain"
+	}
+	return fmt.Sprintf("hook %s priority %d", c.Hook.Hook, c.Hook.Priority)
+}
