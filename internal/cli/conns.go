@@ -79,7 +79,7 @@ func runConns(ctx context.Context, d Deps, g *globals, f *connsFlags) error {
 	}
 	socks, err := d.Sockets(ctx, g.netns)
 	if err != nil {
-		return fmt.Errorf("list sockets: %w (leash conns needs root, or CAP_NET_ADMIN and CAP_SYS_PTRACE)", err)
+		return fmt.Errorf("list sockets: %w", err)
 	}
 	if j.rs != nil {
 		if j.local, err = d.LocalAddrs(g.netns); err != nil {

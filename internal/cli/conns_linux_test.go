@@ -96,7 +96,7 @@ policies:
 				Processes []struct {
 					PID         int
 					Comm, Exe   string
-					Connections []struct{ Proto, Dst, Verdict, Rule string }
+					Connections []struct{ Proto, Dst, Verdict, ID string }
 				}
 			}
 		}
@@ -104,7 +104,7 @@ policies:
 		if err := json.Unmarshal([]byte(out), &got); err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		type conn struct{ Proto, Dst, Verdict, Rule string }
+		type conn struct{ Proto, Dst, Verdict, ID string }
 		type row struct {
 			User      string
 			UID       uint32
@@ -117,7 +117,7 @@ policies:
 			for _, p := range u.Processes {
 				r := row{User: u.User, UID: u.UID, PID: p.PID, Comm: p.Comm, Exe: p.Exe}
 				for _, c := range p.Connections {
-					r.Conns = append(r.Conns, conn{c.Proto, c.Dst, c.Verdict, c.Rule})
+					r.Conns = append(r.Conns, conn{c.Proto, c.Dst, c.Verdict, c.ID})
 				}
 				rows = append(rows, r)
 			}

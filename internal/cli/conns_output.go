@@ -46,13 +46,16 @@ type connJSON struct {
 	// AlsoHeldBy lists other processes holding the socket (after fork).
 	AlsoHeldBy []int `json:"also_held_by,omitempty"`
 	// GID is the group the connection was judged with, absent if unknown.
-	GID     *uint32 `json:"gid,omitempty"`
-	Verdict string  `json:"verdict,omitempty"` // allow, deny, reject
-	Kernel  string  `json:"kernel,omitempty"`  // the nft verdict
-	ID      string  `json:"rule,omitempty"`    // the deciding rule, e.g. webmail/r1
-	Where   string  `json:"where,omitempty"`   // its policy line
-	Text    string  `json:"text,omitempty"`
-	What    string  `json:"what,omitempty"`
+	GID *uint32 `json:"gid,omitempty"`
+	// The verdict and what decided it, as in check --json.
+	Verdict string `json:"verdict,omitempty"` // allow, deny, reject
+	Kernel  string `json:"kernel,omitempty"`  // the nft verdict
+	Policy  string `json:"policy,omitempty"`
+	Rule    int    `json:"rule,omitempty"`
+	What    string `json:"what,omitempty"`
+	ID      string `json:"id,omitempty"`    // the deciding rule, e.g. webmail/r1
+	Where   string `json:"where,omitempty"` // its policy line
+	Text    string `json:"text,omitempty"`
 }
 
 // groupConns groups connections by owner uid, then by the lowest pid
@@ -122,7 +125,7 @@ func connOf(c judgedConn) connJSON {
 		return j
 	}
 	o := res.Rule.Origin
-	j.ID, j.Where, j.Text, j.What = o.ID, o.Where(), o.Text, o.What
+	j.Policy, j.Rule, j.What, j.ID, j.Where, j.Text = o.Policy, o.Rule, o.What, o.ID, o.Where(), o.Text
 	return j
 }
 

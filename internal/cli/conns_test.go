@@ -172,10 +172,10 @@ func TestConnsJSON(t *testing.T) {
 			PID: 300, Comm: "curl", Exe: "/usr/bin/curl", Cgroup: "/system.slice/apache2.service", Unit: "apache2.service",
 			Connections: []connJSON{
 				{Proto: "tcp", Src: "10.0.0.5:40000", Dst: "192.0.2.25:25", State: "established", Inode: 1, AlsoHeldBy: []int{301},
-					GID: &gid, Verdict: "allow", Kernel: "accept", ID: "webmail/r1", Where: "../../examples/webmail.yaml:13:9",
+					GID: &gid, Verdict: "allow", Kernel: "accept", Policy: "webmail", Rule: 1, ID: "webmail/r1", Where: "../../examples/webmail.yaml:13:9",
 					Text: "allow: {to: [mail.example.com], ports: [25/tcp, 143/tcp]}", What: "rule"},
 				{Proto: "udp", Src: "[2001:db8::5]:5353", Dst: "[2001:db8::1]:53", State: "established", Inode: 1,
-					GID: &gid, Verdict: "reject", Kernel: "reject with icmpx admin-prohibited", ID: "webmail/default",
+					GID: &gid, Verdict: "reject", Kernel: "reject with icmpx admin-prohibited", Policy: "webmail", ID: "webmail/default",
 					Where: "../../examples/webmail.yaml:14:14", Text: "default: reject", What: "default"},
 			},
 		}}}},
