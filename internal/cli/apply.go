@@ -115,7 +115,7 @@ func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, 
 	if err != nil {
 		return err
 	}
-	p := &state.Pending{Generation: next, Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: window.String()}
+	p := &state.Pending{Generation: next, Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds())}
 	if err := st.SetPending(p); err != nil {
 		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
 	}

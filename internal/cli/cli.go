@@ -125,7 +125,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	root.AddCommand(connsCmd(d, g))
 	root.AddCommand(statusCmd(d, g))
 	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
-		restoreCmd(d, g), installServiceCmd(d, g))
+		restoreCmd(d, g), reapplyCmd(d, g), installServiceCmd(d, g))
 	return root
 }
 
