@@ -76,6 +76,7 @@ type verdictJSON struct {
 	ID      string `json:"id,omitempty"`
 	Where   string `json:"where,omitempty"`
 	Text    string `json:"text,omitempty"`
+	Logged  string `json:"logged,omitempty"` // NFLOG prefix when the denial is logged
 }
 
 func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
@@ -195,7 +196,7 @@ func targetAddrs(ctx context.Context, env policy.Env, host string) ([]netip.Addr
 
 func explain(name string, uid, gid uint32, t policy.Target, a netip.Addr, res eval.Result) verdictJSON {
 	v := verdictJSON{User: name, UID: uid, GID: gid, Dest: t.Describe(a), Addr: a.String(), Port: t.Port,
-		Proto: t.Proto, Verdict: verdictWord(res.Verdict), Kernel: kernelWord(res.Verdict)}
+		Proto: t.Proto, Verdict: verdictWord(res.Verdict), Kernel: kernelWord(res.Verdict), Logged: res.Logged}
 	if res.Rule == nil {
 		v.What = "no leash rule matched (base chain policy accept)"
 		return v
@@ -238,5 +239,8 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 			fmt.Fprintf(w, "       by %s: %s\n", v.ID, v.Text)
 		}
 		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
+		if v.Logged != "" {
+			fmt.Fprintf(w, "       logged: %q (see leash log)\n", v.Logged)
+		}
 	}
 }
