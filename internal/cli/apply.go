@@ -151,14 +151,13 @@ func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, 
 // current generation (0: none, the revert removes the table). It must be
 // loadable, or there would be nothing safe to revert to.
 func revertTarget(st *state.Store, pend *state.Pending) (int, error) {
+	prev, err := 0, error(nil)
 	if pend != nil {
-		return pend.Previous, nil
-	}
-	prev, err := st.CurrentID()
-	if errors.Is(err, state.ErrNone) {
+		prev = pend.Previous
+	} else if prev, err = st.CurrentID(); errors.Is(err, state.ErrNone) {
 		return 0, nil
 	}
-	if err == nil {
+	if err == nil && prev > 0 {
 		_, err = loadIntact(st, prev)
 	}
 	if err != nil {
