@@ -113,6 +113,7 @@ func TestMalformed(t *testing.T) {
 	for _, in := range inputs {
 		t.Run(in.name, func(t *testing.T) {
 			list, elapsed, alloc := loadMeasured(t, in.name, []byte(in.src))
+			t.Logf("%d bytes: %d errors in %v, %d MiB allocated", len(in.src), len(list), elapsed.Round(time.Millisecond), alloc>>20)
 			if elapsed > malformedMaxTime || alloc > malformedMaxAlloc {
 				t.Errorf("Load took %v and allocated %d MiB; want at most %v and %d MiB", elapsed, alloc>>20, malformedMaxTime, malformedMaxAlloc>>20)
 			}
