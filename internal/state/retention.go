@@ -10,9 +10,10 @@ import (
 const DefaultKeep = 50
 
 // Prune removes all but the newest Keep generations, and never the current
-// one, the pending one or the one a pending confirmation reverts to. It
-// returns the removed ids. When the current or pending record cannot be
-// read, it removes nothing (those generations might be needed to repair).
+// one, the pending one, the one a pending confirmation reverts to, or the
+// two an unresolved intent names. It returns the removed ids. When the
+// current, pending or intent record cannot be read, it removes nothing
+// (those generations might be needed to repair).
 func (s *Store) Prune() ([]int, error) {
 	keep := s.Keep
 	if keep <= 0 {
@@ -56,6 +57,14 @@ func (s *Store) protected() (map[int]bool, error) {
 	if p != nil {
 		protect[p.Generation] = true
 		protect[p.Previous] = true
+	}
+	in, err := s.Intent()
+	if err != nil {
+		return nil, err
+	}
+	if in != nil {
+		protect[in.Generation] = true
+		protect[in.Previous] = true
 	}
 	return protect, nil
 }

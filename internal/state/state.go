@@ -9,6 +9,9 @@
 //	current                              the number of the generation in force
 //	pending.json                         a generation awaiting `leash confirm`:
 //	                                     {generation, previous, deadline, window}
+//	intent.json                          a kernel change begun but not yet
+//	                                     recorded: {generation, previous,
+//	                                     action, time, clears_pending}
 //	lock                                 flock(2) lock of apply, rollback, reset,
 //	                                     confirm, restore, reapply and the reverter;
 //	                                     holds the holder's pid, command and start
@@ -17,10 +20,25 @@
 // A generation whose ruleset is null stands for "no table" (after a reset,
 // or a revert to before the first apply). Writes are atomic (temporary
 // file, fsync, rename; go-internal/renameio), so a crash leaves either the
-// old or the new state, never a torn file. Save writes the generation's
-// files before `current`, so a crash in between leaves the old generation
-// current. The kernel table is the authority; the stored ruleset is what
-// `check` explains and what `leash restore` loads at boot without DNS.
+// old or the new state, never a torn file. The kernel table is the
+// authority; the stored ruleset is what `check` explains and what
+// `leash restore` loads at boot without DNS.
+//
+// Every change to the kernel is recorded in two phases, so that the state
+// never lags the kernel after a crash. Under the lock, Begin writes
+// intent.json (new generation N, previous current M) and then N's
+// complete directory; only then is the kernel changed; Commit makes N
+// current and removes the intent, Abort (the kernel refused) removes N's
+// directory and the intent, so history never lists a generation that was
+// not applied. A leash killed in between leaves the intent behind, and
+// every command that takes the lock first calls Recover: it rolls forward
+// (N becomes current) when the kernel holds N's table, compared in
+// canonical form without counters as `leash status` does, and rolls back
+// (M stays current, N is removed) otherwise, when N's files are
+// incomplete, when the intent record is corrupt, or when the kernel
+// cannot tell (at boot, `leash restore` loads M: N was never confirmed to
+// be enforced). Commands that do not take the lock use Decide to see the
+// same outcome without writing it.
 // Prune keeps the newest generations (Keep, default 50) and never removes
 // the current one, the pending one or the one a pending confirmation would
 // revert to.
@@ -113,31 +131,44 @@ type CorruptError struct {
 func (e *CorruptError) Error() string { return fmt.Sprintf("%s is corrupt: %v", e.Path, e.Err) }
 func (e *CorruptError) Unwrap() error { return e.Err }
 
-// Save stores g as a new generation, makes it current and returns its id.
+// Save stores g as a new generation, makes it current and returns its id,
+// in one phase: for records that do not follow a kernel change. A change
+// to the kernel is recorded in two phases instead (Begin, then Commit or
+// Abort; see intent.go).
 func (s *Store) Save(g *Generation) (int, error) {
 	id, err := s.NextID()
 	if err != nil {
 		return 0, err
 	}
 	g.ID = id
-	dir := s.genDir(g.ID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, fmt.Errorf("state: %w", err)
-	}
-	meta, err := json.MarshalIndent(g, "", "  ")
-	if err != nil {
-		return 0, fmt.Errorf("state: encode generation %d: %w", g.ID, err)
-	}
-	if err := writeAtomic(filepath.Join(dir, "policy.yaml"), g.Policy); err != nil {
+	if err := s.writeGeneration(g); err != nil {
 		return 0, err
 	}
-	if err := writeAtomic(filepath.Join(dir, "generation.json"), meta); err != nil {
-		return 0, err
-	}
-	if err := writeAtomic(s.currentPath(), []byte(strconv.Itoa(g.ID)+"\n")); err != nil {
+	if err := s.setCurrent(g.ID); err != nil {
 		return 0, err
 	}
 	return g.ID, nil
+}
+
+// writeGeneration writes g's files into its directory (g.ID must be set).
+func (s *Store) writeGeneration(g *Generation) error {
+	dir := s.genDir(g.ID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	meta, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return fmt.Errorf("state: encode generation %d: %w", g.ID, err)
+	}
+	if err := writeAtomic(filepath.Join(dir, "policy.yaml"), g.Policy); err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, "generation.json"), meta)
+}
+
+// setCurrent makes generation id the one in force.
+func (s *Store) setCurrent(id int) error {
+	return writeAtomic(s.currentPath(), []byte(strconv.Itoa(id)+"\n"))
 }
 
 // NextID is the id Save will give the next generation. It is stable only
