@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 	"time"
+
+	"github.com/leash-dev/leash/internal/identity"
 )
 
 // DefaultProcessBudget bounds one process lookup. The socket of a dropped
@@ -82,4 +84,14 @@ func addNote(e *Event, note string) {
 		return
 	}
 	e.Note += "; " + note
+}
+
+// UserNames names uids from a user directory (*identity.Directory).
+func UserNames(d interface {
+	UserByUID(uint32) (identity.User, bool)
+}) UserNamer {
+	return func(uid uint32) (string, bool) {
+		u, ok := d.UserByUID(uid)
+		return u.Name, ok
+	}
 }

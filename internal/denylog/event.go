@@ -27,11 +27,13 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 // DefaultGroup is the NFLOG group leash's rules log to when the policy file
-// names none. It must equal the compiler's default (ruleset.DefaultLogGroup).
-const DefaultGroup = 4242
+// names none.
+const DefaultGroup = ruleset.DefaultLogGroup
 
 // Record types, the "type" field of every JSON line.
 const (

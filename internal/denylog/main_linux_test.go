@@ -78,8 +78,9 @@ func childExe(t *testing.T) string {
 }
 
 // runChild makes traffic as told by spec, "PROTO ADDR:PORT COUNT HOLD":
-// COUNT connects (tcp) or datagrams on one socket (udp), then it keeps the
-// socket open for HOLD before exiting. Send errors are expected (the table
+// COUNT connects (tcp), datagrams on one socket (udp) or datagrams each on
+// a new socket (udpeach), then it keeps the sockets open for HOLD before
+// exiting. Send errors are expected (the table
 // drops) and ignored.
 func runChild(spec string) error {
 	f := strings.Fields(spec)
@@ -98,10 +99,10 @@ func runChild(spec string) error {
 	if err != nil {
 		return err
 	}
-	family := unix.AF_INET
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
-	if dst.Addr().Is6() {
-		family, sa = unix.AF_INET6, &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
+	family := unix.AF_INET6
+	var sa unix.Sockaddr = &unix.SockaddrInet6{Port: int(dst.Port()), Addr: dst.Addr().As16()}
+	if dst.Addr().Is4() {
+		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(dst.Port()), Addr: dst.Addr().As4()}
 	}
 	switch f[0] {
 	case "tcp":
@@ -119,6 +120,15 @@ func runChild(spec string) error {
 		}
 		for range count {
 			unix.Sendto(fd, []byte("leash"), 0, sa)
+		}
+	case "udpeach": // a new socket for every datagram
+		for range count {
+			fd, err := unix.Socket(family, unix.SOCK_DGRAM, 0)
+			if err != nil {
+				return err
+			}
+			unix.Sendto(fd, []byte("leash"), 0, sa)
+			unix.Close(fd)
 		}
 	default:
 		return fmt.Errorf("bad proto %q", f[0])
@@ -172,8 +182,8 @@ func ip(t *testing.T, args ...string) {
 	}
 }
 
-// nft runs nft inside ns with stdin and returns its output.
-func nft(t *testing.T, ns *netns.NS, stdin string, args ...string) string {
+// nftCLI runs nft inside ns with stdin and returns its output.
+func nftCLI(t *testing.T, ns *netns.NS, stdin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.Name, "nft"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
