@@ -66,19 +66,14 @@ confirmation: nothing is reverted then.`,
 
 // applyPlain enforces c and records it; a pending confirmation is dropped.
 func applyPlain(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend *state.Pending) error {
-	if err := k.Apply(c.rs); err != nil {
-		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.path, ruleset.TableName, err)
-	}
-	id, err := saveGeneration(d, st, c)
+	id, err := recordChange(d, st, appliedGeneration(d, c), true, c.path, func(int) error {
+		return applyTable(k, c)
+	})
 	if err != nil {
-		return fmt.Errorf("%s is enforced, but recording it failed: %w", c.path, err)
+		return err
 	}
 	dropped := 0
 	if pend != nil {
-		if err := st.ClearPending(); err != nil {
-			return fmt.Errorf("%s is enforced as generation %d, but the pending confirmation of generation %d could not be dropped (it will be reverted at %s): %w",
-				c.path, id, pend.Generation, clock(pend.Deadline), err)
-		}
 		dropped = pend.Generation
 	}
 	prune(d, st)
@@ -102,20 +97,36 @@ func applyPlain(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend
 // that a slow apply in the way does not cancel the revert.
 const reverterLockTimeout = 10 * time.Minute
 
-// applyConfirmed enforces c with a safety net. Order matters: the pending
-// record and the reverter exist before the kernel changes, so that whatever
-// happens to this process afterwards, the change is reverted at the
-// deadline unless confirmed.
+// applyConfirmed enforces c with a safety net. Order matters: the new
+// generation and its intent (recordChange), then the pending record and
+// the reverter exist before the kernel changes, so that whatever happens
+// to this process afterwards, the change is reverted at the deadline
+// unless confirmed.
 func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend *state.Pending, window time.Duration) error {
 	prev, err := revertTarget(st, pend)
 	if err != nil {
 		return err
 	}
-	next, err := st.NextID()
+	p := &state.Pending{Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds())}
+	id, err := recordChange(d, st, appliedGeneration(d, c), false, c.path, func(next int) error {
+		p.Generation = next
+		return applyWithReverter(d, g, st, k, c, pend, p)
+	})
+	if err != nil && id != 0 {
+		return fmt.Errorf("%w (it is still reverted at %s)", err, clock(p.Deadline))
+	}
 	if err != nil {
 		return err
 	}
-	p := &state.Pending{Generation: next, Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds())}
+	prune(d, st)
+	return printPending(d, g, st, c, p)
+}
+
+// applyWithReverter records p, starts the reverter and then changes the
+// kernel. If anything fails, the pending record in force before (pend) is
+// put back, so the new reverter finds nothing to revert, and the kernel is
+// as it was.
+func applyWithReverter(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend, p *state.Pending) error {
 	if err := st.SetPending(p); err != nil {
 		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
 	}
@@ -131,19 +142,19 @@ func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, 
 	if err := st.SetPending(p); err != nil { // only adds the reverter's pid
 		fmt.Fprintf(d.Stderr, "leash: warning: %v\n", err)
 	}
-	if err := k.Apply(c.rs); err != nil {
+	if err := applyTable(k, c); err != nil {
 		undo()
+		return err
+	}
+	return nil
+}
+
+// applyTable replaces the kernel's table with c's, saying so if refused.
+func applyTable(k Kernel, c *compiled) error {
+	if err := k.Apply(c.rs); err != nil {
 		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.path, ruleset.TableName, err)
 	}
-	id, err := saveGeneration(d, st, c)
-	if err == nil && id != next {
-		err = fmt.Errorf("stored as generation %d, expected %d (is another leash ignoring the lock?)", id, next)
-	}
-	if err != nil {
-		return fmt.Errorf("%s is enforced, but recording it failed (it is still reverted at %s): %w", c.path, clock(p.Deadline), err)
-	}
-	prune(d, st)
-	return printPending(d, g, st, c, p)
+	return nil
 }
 
 // revertTarget is the generation a revert goes back to: the last confirmed
@@ -221,15 +232,16 @@ func printPending(d Deps, g *globals, st *state.Store, c *compiled, p *state.Pen
 // clock formats a deadline for people.
 func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 MST") }
 
-func saveGeneration(d Deps, st *state.Store, c *compiled) (int, error) {
+// appliedGeneration is the record of applying c.
+func appliedGeneration(d Deps, c *compiled) *state.Generation {
 	abs, err := filepath.Abs(c.path)
 	if err != nil {
 		abs = c.path
 	}
-	return st.Save(&state.Generation{
+	return &state.Generation{
 		Meta:    state.Meta{Time: d.Now().UTC(), PolicyFile: abs, Action: state.ActionApply, Summary: shortSummary(c)},
 		Ruleset: c.rs, Hosts: hostStrings(c), Policy: c.src,
-	})
+	}
 }
 
 // hostStrings is what every hostname of c resolved to, for the record.

@@ -173,7 +173,7 @@ func checkRuleset(ctx context.Context, d Deps, g *globals, path string) (*rulese
 		}
 		return c.rs, nil
 	}
-	gen, err := g.store().Current()
+	gen, _, err := viewCurrent(d, g, g.store())
 	if err != nil {
 		return nil, fmt.Errorf("%w; give the policy with --policy FILE", err)
 	}

@@ -41,16 +41,23 @@ func loadIntact(st *state.Store, id int) (*state.Generation, error) {
 	return gen, nil
 }
 
-// replay records a new generation that puts src's ruleset (and policy) in
-// force again; src nil records "no table". m gives the action and note.
-func replay(d Deps, st *state.Store, src *state.Generation, m state.Meta) (int, error) {
+// replay records, in two phases around enforcing it (recordChange), a new
+// generation that puts src's ruleset (and policy) in force again; src nil
+// means "no table". m gives the action and note, what names the change in
+// messages, and refused words the kernel's refusal (nothing changed).
+func replay(d Deps, st *state.Store, k Kernel, src *state.Generation, m state.Meta, what string, refused func(error) error) (int, error) {
 	m.Time = d.Now().UTC()
 	g := &state.Generation{Meta: m}
 	if src != nil {
 		g.Source, g.PolicyFile, g.Summary = src.ID, src.PolicyFile, src.Summary
 		g.Ruleset, g.Hosts, g.Policy = src.Ruleset, src.Hosts, src.Policy
 	}
-	return st.Save(g)
+	return recordChange(d, st, g, true, what, func(int) error {
+		if err := enforce(k, g.Ruleset); err != nil {
+			return refused(err)
+		}
+		return nil
+	})
 }
 
 // prune drops old generations after a save; a failure only warns, since

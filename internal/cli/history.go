@@ -16,6 +16,11 @@ type historyJSON struct {
 	Pending  bool       `json:"pending,omitempty"`
 	Deadline *time.Time `json:"deadline,omitempty"`
 	Error    string     `json:"error,omitempty"`
+	// Interrupted is set on a generation whose change is not recorded as
+	// done: what the next leash that takes the lock does with it
+	// ("rolled forward", "rolled back"; "undecided" when the kernel could
+	// not be read).
+	Interrupted string `json:"interrupted,omitempty"`
 }
 
 func historyCmd(d Deps, g *globals) *cobra.Command {
@@ -38,11 +43,17 @@ always the current one and the ones a pending confirmation needs.`,
 			if err != nil && !errors.Is(err, state.ErrNone) {
 				fmt.Fprintf(d.Stderr, "leash: %v\n", err)
 			}
+			// A change a killed leash left half-recorded is shown as the
+			// next leash that takes the lock will record it.
+			gen, intr, _ := viewCurrent(d, g, st)
+			if intr != nil && intr.Outcome == state.RolledForward && gen != nil {
+				cur = gen.ID
+			}
 			pend, err := st.Pending()
 			if err != nil {
 				fmt.Fprintf(d.Stderr, "leash: %v\n", err)
 			}
-			rows := historyRows(entries, cur, pend)
+			rows := historyRows(entries, cur, pend, intr)
 			if g.json {
 				return printJSON(d.Stdout, rows)
 			}
@@ -51,17 +62,26 @@ always the current one and the ones a pending confirmation needs.`,
 				return nil
 			}
 			printHistory(d, rows, pend)
+			if intr != nil {
+				fmt.Fprintf(d.Stdout, "note: %s.\n", intr)
+			}
 			return nil
 		},
 	}
 }
 
-func historyRows(entries []state.Entry, cur int, pend *state.Pending) []historyJSON {
+func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *interrupted) []historyJSON {
 	rows := make([]historyJSON, 0, len(entries))
 	for _, e := range entries {
 		r := historyJSON{Meta: e.Meta, Current: e.ID == cur}
 		if e.Err != nil {
 			r.Error = e.Err.Error()
+		}
+		if intr != nil && intr.Generation == e.ID {
+			r.Interrupted = string(intr.Outcome)
+			if r.Interrupted == "" {
+				r.Interrupted = "undecided"
+			}
 		}
 		if pend != nil && pend.Generation == e.ID {
 			r.Pending = true
@@ -89,6 +109,15 @@ func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
 			if r.Summary != "" {
 				line += ": " + r.Summary
 			}
+		}
+		switch r.Interrupted {
+		case "":
+		case string(state.RolledForward):
+			line += "  [interrupted: in force, not yet recorded as done]"
+		case string(state.RolledBack):
+			line += "  [interrupted: not in force, dropped by the next leash command]"
+		default:
+			line += "  [interrupted: whether it is in force is unknown]"
 		}
 		if r.Pending {
 			back := "removes the table"

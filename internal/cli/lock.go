@@ -13,8 +13,29 @@ import (
 // lockState takes the state directory's exclusive lock for cmd, so that two
 // leash processes never change the kernel table or the state at once. While
 // another leash holds it, it says on stderr whom it waits for, for up to
-// --lock-timeout. The caller must Unlock.
+// --lock-timeout. Then it finishes the record of a change an earlier leash
+// was killed in the middle of (recoverInterrupted), so that the command
+// starts from a state that agrees with the kernel. The caller must Unlock.
 func lockState(cmd *cobra.Command, d Deps, g *globals, args []string) (*state.Lock, error) {
+	return lockAndRecover(cmd, d, g, args, false)
+}
+
+// lockAndRecover is lockState; atBoot is for leash restore (see
+// recoverInterrupted).
+func lockAndRecover(cmd *cobra.Command, d Deps, g *globals, args []string, atBoot bool) (*state.Lock, error) {
+	l, err := takeLock(cmd, d, g, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := recoverInterrupted(d, g, g.store(), atBoot); err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// takeLock takes the lock, waiting up to --lock-timeout.
+func takeLock(cmd *cobra.Command, d Deps, g *globals, args []string) (*state.Lock, error) {
 	command := strings.Join(append([]string{cmd.CommandPath()}, args...), " ")
 	l, err := g.store().Lock(cmd.Context(), state.LockOptions{
 		Holder:  state.Holder{Command: command, Since: d.Clock()},

@@ -35,7 +35,7 @@ errors are printed (exit 2).`,
 				return err
 			}
 			st := g.store()
-			cur, err := st.Current()
+			cur, _, err := viewCurrent(d, g, st) // a change a killed leash left half-recorded counts if the kernel holds it
 			if errors.Is(err, state.ErrNone) {
 				fmt.Fprintf(d.Stdout, "nothing to reapply: no generation was ever applied in %s\n", st.Dir)
 				return nil
@@ -83,17 +83,19 @@ func reapply(d Deps, g *globals, st *state.Store, cur *state.Generation, c *comp
 		return err
 	}
 	defer k.Close()
-	if err := k.Apply(c.rs); err != nil {
-		return fmt.Errorf("reapply of generation %d: the kernel refused table inet %s, nothing changed: %w", cur.ID, ruleset.TableName, err)
-	}
 	gen := &state.Generation{
 		Meta: state.Meta{Time: d.Now().UTC(), PolicyFile: cur.PolicyFile, Action: state.ActionReapply, Source: cur.ID,
 			Note: fmt.Sprintf("reapply of %d", cur.ID), Summary: shortSummary(c)},
 		Ruleset: c.rs, Hosts: hostStrings(c), Policy: cur.Policy,
 	}
-	id, err := st.Save(gen)
+	id, err := recordChange(d, st, gen, false, "the recompiled table", func(int) error {
+		if err := k.Apply(c.rs); err != nil {
+			return fmt.Errorf("reapply of generation %d: the kernel refused table inet %s, nothing changed: %w", cur.ID, ruleset.TableName, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("the recompiled table is enforced, but recording it failed: %w", err)
+		return err
 	}
 	prune(d, st)
 	if g.json {

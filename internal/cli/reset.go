@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -31,12 +30,9 @@ confirmation is dropped.`,
 				return err
 			}
 			defer k.Close()
-			if err := k.Reset(); err != nil {
-				return fmt.Errorf("remove table inet %s: %w", ruleset.TableName, err)
-			}
-			id, err := recordReset(d, g.store())
+			id, err := resetRecorded(d, g.store(), k)
 			if err != nil {
-				return fmt.Errorf("table inet %s removed, but recording it failed: %w", ruleset.TableName, err)
+				return err
 			}
 			if g.json {
 				return printJSON(d.Stdout, struct {
@@ -50,22 +46,28 @@ confirmation is dropped.`,
 	}
 }
 
-// recordReset stores a generation without a table, unless nothing was ever
-// applied or the current generation already has no table.
-func recordReset(d Deps, st *state.Store) (int, error) {
+// resetRecorded removes the table. Once leash has applied something, and
+// unless the current generation already has no table, the removal is
+// recorded (in two phases, recordChange) as a generation without a table.
+// A pending confirmation is dropped either way.
+func resetRecorded(d Deps, st *state.Store, k Kernel) (int, error) {
+	refused := func(err error) error { return fmt.Errorf("remove table inet %s: %w", ruleset.TableName, err) }
 	ids, err := st.IDs()
-	if err != nil || len(ids) == 0 {
-		return 0, err
-	}
-	if cur, err := st.Current(); err == nil && cur.Ruleset == nil {
-		_, err := dropPending(st)
-		return 0, err
-	}
-	id, err := replay(d, st, nil, state.Meta{Action: state.ActionReset, Note: "reset: table removed"})
 	if err != nil {
 		return 0, err
 	}
-	if _, err := dropPending(st); err != nil && !errors.Is(err, state.ErrNone) {
+	if cur, err := st.Current(); len(ids) == 0 || (err == nil && cur.Ruleset == nil) {
+		if err := k.Reset(); err != nil {
+			return 0, refused(err)
+		}
+		if len(ids) == 0 {
+			return 0, nil
+		}
+		return 0, st.ClearPending() // a corrupt record too
+	}
+	id, err := replay(d, st, k, nil, state.Meta{Action: state.ActionReset, Note: "reset: table removed"},
+		fmt.Sprintf("the removal of table inet %s", ruleset.TableName), refused)
+	if err != nil {
 		return id, err
 	}
 	prune(d, st)

@@ -23,6 +23,9 @@ Needs no policy file, DNS or user database, so it runs early at boot
   - No state directory or nothing ever applied: "nothing to restore", exit 0.
   - A confirmation was pending (the machine restarted inside the window):
     the generation before it is restored instead, recorded as a revert.
+  - A change was interrupted (leash was killed between changing the kernel
+    and recording it): it is dropped, and the generation that was current
+    before it, the last one known to be committed, is restored.
   - Stored state unreadable, or its ruleset inconsistent, or refused by the
     kernel: the EMERGENCY table is loaded (loopback, established
     connections, neighbour discovery and DHCP pass; every other new
@@ -38,7 +41,10 @@ Needs no policy file, DNS or user database, so it runs early at boot
 				}
 				return err
 			}
-			lk, err := lockState(cmd, d, g, args)
+			// At boot the kernel cannot say whether a change that was
+			// interrupted took effect: it is rolled back, and the last
+			// generation known to be committed is loaded.
+			lk, err := lockAndRecover(cmd, d, g, args, true)
 			if err != nil {
 				return err
 			}

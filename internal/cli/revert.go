@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/compile"
-	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -123,14 +122,10 @@ func revertPending(d Deps, st *state.Store, k Kernel, p *state.Pending, note str
 			return revertToEmergency(d, st, k, p, note, err)
 		}
 	}
-	if err := enforce(k, rulesetOf(prev)); err != nil {
-		return 0, fmt.Errorf("%s: the kernel refused the previous table (generation %d stays pending): %w", note, p.Generation, err)
-	}
-	id, err := replay(d, st, prev, state.Meta{Action: state.ActionRevert, Reverts: p.Generation, Note: note})
+	id, err := replay(d, st, k, prev, state.Meta{Action: state.ActionRevert, Reverts: p.Generation, Note: note}, note, func(err error) error {
+		return fmt.Errorf("%s: the kernel refused the previous table (generation %d stays pending): %w", note, p.Generation, err)
+	})
 	if err != nil {
-		return 0, fmt.Errorf("%s is done in the kernel, but recording it failed: %w", note, err)
-	}
-	if err := st.ClearPending(); err != nil {
 		return id, err
 	}
 	prune(d, st)
@@ -139,29 +134,22 @@ func revertPending(d Deps, st *state.Store, k Kernel, p *state.Pending, note str
 
 func revertToEmergency(d Deps, st *state.Store, k Kernel, p *state.Pending, note string, cause error) (int, error) {
 	rs := compile.Emergency()
-	if err := k.Apply(rs); err != nil {
-		return 0, fmt.Errorf("%s: generation %d is unusable (%v), and the kernel refused the emergency table too: %w", note, p.Previous, cause, err)
-	}
-	id, err := st.Save(&state.Generation{
+	gen := &state.Generation{
 		Meta: state.Meta{Time: d.Now().UTC(), Action: state.ActionEmergency, Reverts: p.Generation,
 			Note: fmt.Sprintf("%s: generation %d unusable, emergency table", note, p.Previous)},
 		Ruleset: rs,
-	})
-	if err == nil {
-		err = st.ClearPending()
 	}
+	id, err := recordChange(d, st, gen, true, note+": the emergency table", func(int) error {
+		if err := k.Apply(rs); err != nil {
+			return fmt.Errorf("%s: generation %d is unusable (%v), and the kernel refused the emergency table too: %w", note, p.Previous, cause, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return id, fmt.Errorf("%s: emergency table loaded, but recording it failed: %w", note, err)
+		return id, err
 	}
 	return id, fmt.Errorf("%s: generation %d cannot be used (%v); the EMERGENCY table is loaded (loopback, established connections, neighbour discovery and DHCP pass, everything else is dropped). Fix: %s or %s",
 		note, p.Previous, cause, "leash rollback N", "leash apply FILE")
-}
-
-func rulesetOf(g *state.Generation) *ruleset.Ruleset {
-	if g == nil {
-		return nil
-	}
-	return g.Ruleset
 }
 
 // revertedTo says what a revert of p put back.

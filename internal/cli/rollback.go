@@ -54,14 +54,11 @@ before the current one. A pending confirmation is dropped. See leash history.`,
 				return err
 			}
 			defer k.Close()
-			if err := enforce(k, gen.Ruleset); err != nil {
-				return fmt.Errorf("rollback to %d: the kernel refused table inet %s, nothing changed: %w", target, ruleset.TableName, err)
-			}
-			id, err := replay(d, st, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)})
-			if err != nil {
-				return fmt.Errorf("generation %d's table is enforced, but recording it failed: %w", target, err)
-			}
-			dropped, err := dropPending(st)
+			dropped := pendingGeneration(st)
+			id, err := replay(d, st, k, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)},
+				fmt.Sprintf("generation %d's table", target), func(err error) error {
+					return fmt.Errorf("rollback to %d: the kernel refused table inet %s, nothing changed: %w", target, ruleset.TableName, err)
+				})
 			if err != nil {
 				return err
 			}
@@ -107,13 +104,13 @@ func previousID(st *state.Store) (int, error) {
 	return prev, nil
 }
 
-// dropPending clears a pending confirmation after an explicit change that
-// replaces it, and returns the generation that was pending (0: none).
-func dropPending(st *state.Store) (int, error) {
+// pendingGeneration is the generation awaiting confirmation (0: none, or
+// the record is corrupt), read before a change that replaces it: the
+// change's commit clears the record, a corrupt one too.
+func pendingGeneration(st *state.Store) int {
 	p, err := st.Pending()
 	if err != nil || p == nil {
-		// A corrupt record is dropped too: the change replaces it.
-		return 0, st.ClearPending()
+		return 0
 	}
-	return p.Generation, st.ClearPending()
+	return p.Generation
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
 )
 
 func showCmd(d Deps, g *globals) *cobra.Command {
@@ -33,7 +34,9 @@ the last applied policy, its source line is shown above it.`,
 				fmt.Fprintf(d.Stdout, "table inet %s does not exist: leash enforces nothing here.\n", ruleset.TableName)
 				return nil
 			}
-			annotate(rs, g)
+			if gen, _, err := viewCurrent(d, g, g.store()); err == nil {
+				annotate(rs, gen)
+			}
 			if g.json {
 				return printJSON(d.Stdout, rs)
 			}
@@ -43,12 +46,11 @@ the last applied policy, its source line is shown above it.`,
 	}
 }
 
-// annotate copies policy origins (file, line, source text) from the current
-// generation onto the kernel's rules with the same comment id. Rules the
-// generation does not know keep only their comment.
-func annotate(rs *ruleset.Ruleset, g *globals) {
-	gen, err := g.store().Current()
-	if err != nil || gen.Ruleset == nil {
+// annotate copies policy origins (file, line, source text) from gen, the
+// generation in force (viewCurrent), onto the kernel's rules with the same
+// comment id. Rules the generation does not know keep only their comment.
+func annotate(rs *ruleset.Ruleset, gen *state.Generation) {
+	if gen == nil || gen.Ruleset == nil {
 		return
 	}
 	known := map[string]ruleset.Origin{}

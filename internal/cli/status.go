@@ -52,6 +52,9 @@ type statusJSON struct {
 	Generation  *generationJSON       `json:"generation,omitempty"`
 	TableExists bool                  `json:"table_exists"`
 	Counters    []drift.ChainCounters `json:"counters,omitempty"`
+	// Interrupted is a change not recorded as done; Generation is then
+	// what the next leash that takes the lock will record as current.
+	Interrupted *interrupted `json:"interrupted,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -64,7 +67,7 @@ type generationJSON struct {
 }
 
 func runStatus(d Deps, g *globals) error {
-	gen, err := currentGeneration(g)
+	gen, intr, err := currentGeneration(d, g)
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func runStatus(d Deps, g *globals) error {
 	if err != nil {
 		return err
 	}
-	out := statusJSON{StateDir: g.stateDir, TableExists: seen.Exists}
+	out := statusJSON{StateDir: g.stateDir, TableExists: seen.Exists, Interrupted: intr}
 	var applied *ruleset.Ruleset
 	if gen != nil {
 		applied = gen.Ruleset
@@ -86,7 +89,7 @@ func runStatus(d Deps, g *globals) error {
 	}
 	out.Report = drift.Compare(applied, seen, generationName(gen))
 	if seen.Table != nil {
-		annotate(seen.Table, g)
+		annotate(seen.Table, gen)
 		out.Counters = drift.Counters(seen.Table)
 	}
 	if g.json {
@@ -102,15 +105,18 @@ func runStatus(d Deps, g *globals) error {
 
 // currentGeneration is the generation in force, or nil if none was applied.
 // A generation without a ruleset (a reset) says there should be no table.
-func currentGeneration(g *globals) (*state.Generation, error) {
-	gen, err := g.store().Current()
+// A change left half-recorded by a killed leash is decided in memory, as
+// the next leash that takes the lock will record it (viewCurrent); intr
+// describes it.
+func currentGeneration(d Deps, g *globals) (*state.Generation, *interrupted, error) {
+	gen, intr, err := viewCurrent(d, g, g.store())
 	switch {
 	case errors.Is(err, state.ErrNone):
-		return nil, nil
+		return nil, intr, nil
 	case err != nil:
-		return nil, fmt.Errorf("read the applied generation: %w (check --state-dir %s)", err, g.stateDir)
+		return nil, intr, fmt.Errorf("read the applied generation: %w (check --state-dir %s)", err, g.stateDir)
 	}
-	return gen, nil
+	return gen, intr, nil
 }
 
 // observe reads leash's table; content leash did not write is reported,
@@ -165,6 +171,9 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "drifted: table inet %s holds content leash did not write (tampered?); it was %s.\n", t, describeGeneration(s.Generation))
 	default:
 		fmt.Fprintf(w, "drifted: table inet %s differs from %s.\n", t, describeGeneration(s.Generation))
+	}
+	if s.Interrupted != nil {
+		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)
 	}
 	printDrift(w, s)
 	if len(s.Counters) > 0 {
