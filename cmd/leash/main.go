@@ -35,6 +35,9 @@ func main() {
 		Spawn:        spawner(exe),
 		Executable:   exe,
 		Systemctl:    systemctl,
+
+		OpenDenyLog:       openDenyLog,
+		OpenProcessLookup: openProcessLookup,
 	})
 	err = root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)

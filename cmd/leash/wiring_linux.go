@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os/exec"
+	"time"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
@@ -52,6 +55,14 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 }
 
 func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }
+
+func openDenyLog(netns string, group uint16, log *slog.Logger) (denylog.Source, error) {
+	return denylog.OpenReader(denylog.ReaderConfig{NetNS: netns, Group: group, Now: time.Now, Log: log})
+}
+
+func openProcessLookup(netns string) (cli.ProcessLookup, error) {
+	return denylog.OpenSocketOwners(netns)
+}
 
 // listSockets lists a namespace's sockets with the processes holding them
 // (sock_diag and /proc), for leash conns.

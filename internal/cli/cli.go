@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/netip"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
@@ -74,6 +76,13 @@ type Deps struct {
 	// Systemctl runs systemctl with args; an error wrapping exec.ErrNotFound
 	// means the host has none.
 	Systemctl func(ctx context.Context, args ...string) error
+	// OpenDenyLog binds the NFLOG group in the named network namespace
+	// ("" = the current one) for leash log (denylog.OpenReader).
+	OpenDenyLog func(netns string, group uint16, log *slog.Logger) (denylog.Source, error)
+	// OpenProcessLookup finds the processes holding logged packets'
+	// sockets in the named namespace; nil leaves leash log's process column
+	// empty.
+	OpenProcessLookup func(netns string) (ProcessLookup, error)
 }
 
 // globals are the flags every command shares.
@@ -126,6 +135,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	root.AddCommand(statusCmd(d, g))
 	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
 		restoreCmd(d, g), reapplyCmd(d, g), installServiceCmd(d, g))
+	root.AddCommand(logCmd(d, g))
 	return root
 }
 

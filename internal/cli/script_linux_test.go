@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"os"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/netns"
@@ -77,6 +79,18 @@ func fixtureLeash() {
 		Executable: probeExe(),
 		Systemctl: func(context.Context, ...string) error {
 			return fmt.Errorf("test fixture: refusing to run systemctl; use install-service --root")
+		},
+		OpenDenyLog: func(ns string, group uint16, log *slog.Logger) (denylog.Source, error) {
+			if ns == "" {
+				return nil, fmt.Errorf("test fixture: refusing to read the root network namespace's NFLOG groups; pass --netns $NS")
+			}
+			return denylog.OpenReader(denylog.ReaderConfig{NetNS: ns, Group: group, Now: time.Now, Log: log})
+		},
+		OpenProcessLookup: func(ns string) (cli.ProcessLookup, error) {
+			if ns == "" {
+				return nil, fmt.Errorf("test fixture: refusing to look up the root network namespace's sockets; pass --netns $NS")
+			}
+			return denylog.OpenSocketOwners(ns)
 		},
 	})
 	err := root.Execute()

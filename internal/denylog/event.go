@@ -65,7 +65,7 @@ type Event struct {
 	Family string         `json:"family"` // "ipv4" or "ipv6"
 	Proto  string         `json:"proto"`  // "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", or the number
 	Src    netip.AddrPort `json:"src"`
-	Dst    netip.AddrPort `json:"dst"`   // port 0 for protocols without ports
+	Dst    netip.AddrPort `json:"dst"` // port 0 for protocols without ports
 	ICMP   *ICMP          `json:"icmp,omitempty"`
 
 	RuleID  string `json:"rule"`    // ruleset.Origin.ID of the deciding rule

@@ -236,5 +236,9 @@ func (r *Reader) stop() { r.once.Do(func() { close(r.done) }) }
 // nflogLogger sends go-nflog's own diagnostics to the debug log.
 type nflogLogger struct{ log *slog.Logger }
 
-func (l nflogLogger) Debugf(format string, args ...any) { l.log.Debug("nflog: " + fmt.Sprintf(format, args...)) }
-func (l nflogLogger) Errorf(format string, args ...any) { l.log.Debug("nflog: " + fmt.Sprintf(format, args...)) }
+func (l nflogLogger) Debugf(format string, args ...any) {
+	l.log.Debug("nflog: " + fmt.Sprintf(format, args...))
+}
+func (l nflogLogger) Errorf(format string, args ...any) {
+	l.log.Debug("nflog: " + fmt.Sprintf(format, args...))
+}
