@@ -26,12 +26,14 @@ func TestUnits(t *testing.T) {
 			"leash-reapply.service": {"ExecStart=/opt/leash/bin/leash reapply", "ConditionPathExists=/var/lib/leash/current"},
 			"leash-reapply.path":    {"PathChanged=/etc/passwd", "PathChanged=/etc/group", "Unit=leash-reapply.service"},
 			"leash-reapply.timer":   {"OnUnitActiveSec=15min", "Unit=leash-reapply.service"},
+			"leash-log.service":     {"ExecStart=/opt/leash/bin/leash log collect", "Restart=on-failure", "ReadWritePaths=-/var/lib/leash"},
 		}},
 		{name: "other state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/srv/leash/"}, want: map[string][]string{
 			"leash.service":         {"ExecStart=/usr/sbin/leash --state-dir /srv/leash restore", "RequiresMountsFor=/srv/leash"},
 			"leash-reapply.service": {"ExecStart=/usr/sbin/leash --state-dir /srv/leash reapply", "ConditionPathExists=/srv/leash/current"},
 			"leash-reapply.path":    {},
 			"leash-reapply.timer":   {},
+			"leash-log.service":     {"ExecStart=/usr/sbin/leash --state-dir /srv/leash log collect", "ReadWritePaths=-/srv/leash"},
 		}},
 		{name: "relative bindir", opt: Options{BinDir: "bin", StateDir: "/var/lib/leash"}, wantErr: true},
 		{name: "space in state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/var/lib/my leash"}, wantErr: true},
@@ -100,7 +102,7 @@ func TestInstall(t *testing.T) {
 	}
 	dir := filepath.Join(root, UnitDir)
 	var want []string
-	for _, n := range []string{"leash-reapply.path", "leash-reapply.service", "leash-reapply.timer", "leash.service"} {
+	for _, n := range []string{"leash-log.service", "leash-reapply.path", "leash-reapply.service", "leash-reapply.timer", "leash.service"} {
 		want = append(want, filepath.Join(dir, n))
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {
