@@ -40,9 +40,15 @@ const (
 // small policy A and a large policy B (20,000 users of one group and 20,000
 // CIDRs), in a namespace of its own. After every kill the kernel must hold
 // exactly A's or exactly B's compiled table, never a mix and never none,
-// and the state directory's current generation must still load. It logs
-// where the kills landed: before the kernel commit (old table), after it
-// (new table), or after the command had finished.
+// and the state directory's current generation must still load. Then the
+// state must agree with the kernel: `leash status` (which takes no lock
+// and writes nothing) says "in sync", and after a command that takes the
+// lock (`leash confirm`, which recovers an interrupted change first) the
+// current generation is exactly what the kernel holds and no intent is
+// left. It logs where the kills landed: before the kernel commit (old
+// table), after it (new table), or after the command had finished; and
+// how often `current` alone lagged the kernel before recovery, and what
+// recovery did.
 func TestApplyAtomicUnderSIGKILL(t *testing.T) {
 	kerneltest.Require(t)
 	start := time.Now()
@@ -57,10 +63,12 @@ func TestApplyAtomicUnderSIGKILL(t *testing.T) {
 	want := map[string]string{"A": f.compiledText(t, f.a), "B": f.compiledText(t, f.b)}
 	policyFile := map[string]string{"A": f.a, "B": f.b}
 	stateDir := filepath.Join(dir, "state")
-	apply := func(name string) *exec.Cmd {
-		return exec.Command(leash, "--netns", ns.Name, "--state-dir", stateDir,
-			"--passwd", f.passwd, "--group", f.group, "apply", policyFile[name])
+	leashCmd := func(args ...string) *exec.Cmd {
+		return exec.Command(leash, append([]string{"--netns", ns.Name, "--state-dir", stateDir,
+			"--passwd", f.passwd, "--group", f.group}, args...)...)
 	}
+	apply := func(name string) *exec.Cmd { return leashCmd("apply", policyFile[name]) }
+	st := &state.Store{Dir: stateDir}
 	read := func() string { return readTableText(t, ns.Name) }
 
 	// Calibrate: apply A, B, A without killing; each must be exact.
@@ -84,11 +92,18 @@ func TestApplyAtomicUnderSIGKILL(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("random delays seeded with %d", seed)
 	held := "A"
-	var landed struct{ before, after, finished, stateBehind int }
+	var landed struct{ before, after, finished, stateBehind, forward, back int }
 	kills := 0
 	for ; kills < atomicKills && time.Since(start) < atomicBudget; kills++ {
 		target := map[string]string{"A": "B", "B": "A"}[held]
-		delay := time.Duration(rng.Int64N(int64(took[target]) + 1))
+		// Every other kill aims at the last quarter of the command, where
+		// the kernel commit and the state write are: the window recovery
+		// is for is short.
+		span, from := int64(took[target]), int64(0)
+		if kills%2 == 1 {
+			from = span * 3 / 4
+		}
+		delay := time.Duration(from + rng.Int64N(span-from+1))
 		cmd := apply(target)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -109,20 +124,85 @@ func TestApplyAtomicUnderSIGKILL(t *testing.T) {
 			landed.after++
 			held = target
 		}
-		gen, err := (&state.Store{Dir: stateDir}).Current()
+		gen, err := st.Current()
 		if err != nil {
 			t.Fatalf("kill %d (apply %s after %v): the current generation does not load: %v", kills, target, delay, err)
 		}
-		if gen.Ruleset == nil || ruleset.Text(ruleset.Canonical(gen.Ruleset), ruleset.TextOptions{}) != got {
-			landed.stateBehind++
+		if generationText(gen) != got {
+			landed.stateBehind++ // what status reported as drifted before recovery existed
+		}
+		switch recovered := checkRecovery(t, leashCmd, st, got); recovered {
+		case state.RolledForward:
+			landed.forward++
+		case state.RolledBack:
+			landed.back++
+		case "fail":
+			t.Errorf("kill %d (apply %s after %v, kernel holds %s): state and kernel disagree after recovery", kills, target, delay,
+				map[bool]string{true: "the old table", false: "the new table"}[got == want[held] && got != want[target]])
 		}
 	}
 	t.Logf("%d kills in %v: %d before the kernel commit (old table kept), %d after it (new table), %d after the command had finished; "+
-		"after %d kills the current generation was not what the kernel held (a kill between the kernel commit and the state write leaves the state behind until an apply completes)",
-		kills, time.Since(start).Round(time.Millisecond), landed.before, landed.after, landed.finished, landed.stateBehind)
+		"after %d kills `current` alone was not what the kernel held (the kill came between the kernel commit and the state write); "+
+		"recovery rolled %d interrupted applies forward and %d back, and state and kernel agreed after every kill",
+		kills, time.Since(start).Round(time.Millisecond), landed.before, landed.after, landed.finished, landed.stateBehind, landed.forward, landed.back)
 	if kills < atomicMin {
 		t.Errorf("only %d kills within %v; want at least %d", kills, atomicBudget, atomicMin)
 	}
+}
+
+// generationText is gen's ruleset as canonical nft text without counters
+// ("" for no table), to compare with readTableText.
+func generationText(gen *state.Generation) string {
+	if gen.Ruleset == nil {
+		return ""
+	}
+	return ruleset.Text(ruleset.Canonical(gen.Ruleset), ruleset.TextOptions{})
+}
+
+// checkRecovery checks, after a kill, that the state agrees with the
+// kernel, whose table is kernelText: `leash status` says in sync (deciding
+// an interrupted change in memory), and after `leash confirm` (nothing is
+// pending, so it only takes the lock, recovers and exits 1) no intent is
+// left and the current generation is the kernel's table. It returns what
+// recovery did ("" if nothing was interrupted), or "fail" after reporting
+// why.
+func checkRecovery(t *testing.T, leash func(...string) *exec.Cmd, st *state.Store, kernelText string) state.Outcome {
+	t.Helper()
+	in, err := st.Intent()
+	if err != nil {
+		t.Errorf("intent record: %v", err)
+		return "fail"
+	}
+	out, err := leash("status").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "in sync:") {
+		t.Errorf("leash status: %v\n%.1500s", err, out)
+		return "fail"
+	}
+	out, err = leash("confirm").CombinedOutput()
+	if !strings.Contains(string(out), "nothing is pending confirmation") {
+		t.Errorf("leash confirm: %v\n%.1500s", err, out)
+		return "fail"
+	}
+	if left, err := st.Intent(); left != nil || err != nil {
+		t.Errorf("after leash confirm an intent is left: %+v, %v\n%s", left, err, out)
+		return "fail"
+	}
+	gen, err := st.Current()
+	if err != nil {
+		t.Errorf("after recovery the current generation does not load: %v", err)
+		return "fail"
+	}
+	if generationText(gen) != kernelText {
+		t.Errorf("after recovery the current generation %d is not the kernel's table; leash confirm said:\n%s", gen.ID, out)
+		return "fail"
+	}
+	if in == nil {
+		return ""
+	}
+	if gen.ID == in.Generation {
+		return state.RolledForward
+	}
+	return state.RolledBack
 }
 
 // atomicFixture is a user database and the policies A and B, as files.
