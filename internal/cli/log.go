@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -179,7 +180,7 @@ func runLogHistory(ctx context.Context, d Deps, g *globals, f *logFlags) error {
 		return print(r)
 	})
 	if err != nil {
-		return err
+		return rootHint(err)
 	}
 	if skipped > 0 {
 		fmt.Fprintf(d.Stderr, "leash: %d malformed lines in %s skipped\n", skipped, dir)
@@ -213,7 +214,16 @@ func runLogFollow(cmd *cobra.Command, d Deps, g *globals, f *logFlags) error {
 	defer closeP()
 	group := logGroup(cmd, g, f)
 	cfg := denylog.WatchConfig{Dir: f.logDir(g), Group: group, NetNS: g.netns, Since: since, Log: log}
-	return denylog.Watch(ctx, cfg, denyLogOpener(d, g, group, log), p, print)
+	return rootHint(denylog.Watch(ctx, cfg, denyLogOpener(d, g, group, log), p, print))
+}
+
+// rootHint says what to do about a permission error: the history and the
+// NFLOG group are root's.
+func rootHint(err error) error {
+	if errors.Is(err, fs.ErrPermission) {
+		return fmt.Errorf("%w (the denial log is root's: run leash log as root)", err)
+	}
+	return err
 }
 
 // runLogCollect runs the collector until the context ends.
