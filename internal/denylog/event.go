@@ -4,11 +4,12 @@
 //
 // The compiled ruleset puts, directly before each logged drop or reject,
 //
-//	[the deny rule's matches] limit rate R/second burst B packets log prefix "leash <rule-id> <verdict>" group G
+//	[the deny rule's matches] limit rate R/second burst B packets counter log prefix "leash <rule-id> <verdict>" group G snaplen 128
 //
-// so the kernel sends the packet's headers, the socket's uid/gid and the prefix
-// to NFLOG group G (DefaultGroup unless the policy file says otherwise). The
-// path from there is:
+// so the kernel sends the packet's headers, the socket's uid/gid (NFLOG
+// includes them whenever the packet has a full socket with a file; there is
+// no flag for it) and the prefix to NFLOG group G (DefaultGroup unless the
+// policy file says otherwise). The path from there is:
 //
 //	Reader (NFLOG over netlink)  ->  Pipeline (decode, coalesce, enrich)  ->  sink
 //
