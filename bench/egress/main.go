@@ -36,6 +36,7 @@ type config struct {
 	dur       time.Duration
 	warmup    time.Duration
 	refs      bool
+	only      []string // reference names to measure; empty = all
 	applyRuns int
 	jsonPath  string
 }
@@ -49,6 +50,7 @@ func parseFlags() (config, error) {
 	flag.DurationVar(&c.dur, "d", 750*time.Millisecond, "duration of one UDP or TCP measurement")
 	flag.DurationVar(&c.warmup, "warmup", 200*time.Millisecond, "warm-up per case and namespace, not counted")
 	flag.BoolVar(&c.refs, "refs", true, "also measure the reference rulesets")
+	only := flag.String("only-refs", "", "comma-separated reference names to measure (default all); with -users '' only these")
 	flag.IntVar(&c.applyRuns, "apply-runs", 3, "timed Apply runs of the largest policy (median reported)")
 	flag.StringVar(&c.jsonPath, "json", "", "also write the full results as JSON to this file")
 	flag.Parse()
@@ -59,8 +61,13 @@ func parseFlags() (config, error) {
 	if c.noct, err = counts("noct-users", *noct); err != nil {
 		return c, err
 	}
-	if len(c.users) == 0 {
-		return c, fmt.Errorf("-users: no user count")
+	for _, name := range strings.Split(*only, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			c.only = append(c.only, name)
+		}
+	}
+	if len(c.users) == 0 && (!c.refs || len(c.only) == 0) {
+		return c, fmt.Errorf("-users: no user count (an empty list needs -only-refs)")
 	}
 	if c.rounds < 1 || c.dur <= 0 || c.dur > 10*time.Second {
 		return c, fmt.Errorf("-rounds must be >= 1 and -d in (0, 10s]")

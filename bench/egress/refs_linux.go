@@ -22,7 +22,8 @@ type reference struct {
 // rules (the naive compilation) and a hand-built uid verdict map, and the
 // parts of leash's packet path one at a time: conntrack alone (which any
 // ct match switches on), an interval uid map of 100,000 entries (leash's
-// users map), and the 100,000-CIDR interval set.
+// users map), the 100,000-CIDR interval set, the same CIDRs in leash's
+// masked hash layout, and the hash uid map behind a conntrack rule.
 func references() []reference {
 	return []reference{
 		{"linear-10k", "10,000 `meta skuid X drop` rules (other uids), then accept", linearRules},
@@ -30,6 +31,8 @@ func references() []reference {
 		{"conntrack", "only `ct state established accept; accept` (conntrack on)", ctOnly},
 		{"ivmap-100k", "`meta skuid vmap` with flags interval, 100,000 uids (measured: accept)", intervalVmap},
 		{"cidrset-100k", "`ip daddr @set drop; accept`, the benchmark's CIDRs in an interval set", cidrSet},
+		{"cidrhash-100k", "`ip daddr & 255.255.255.240 @set drop; accept`, the same CIDRs as a hash set of /28 network addresses (leash's layout)", cidrHash},
+		{"vmap-ct-10k", "`ct state established accept` then the hand-built hash uid vmap (measured: accept)", uidVmapCt},
 	}
 }
 
@@ -92,6 +95,27 @@ func cidrSet(_ uint32, cidrs int) string {
 	}
 	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  ip daddr @deny drop\n  accept\n }\n}\n")
 	return b.String()
+}
+
+// cidrHash is the deny list as leash lays it out: a hash set of the /28s'
+// network addresses, looked up with a mask.
+func cidrHash(_ uint32, cidrs int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n set deny {\n  type ipv4_addr\n  elements = { ", refTable)
+	for i, p := range benchpolicy.Prefixes(cidrs) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.Addr().String())
+	}
+	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  ip daddr & 255.255.255.240 @deny drop\n  accept\n }\n}\n")
+	return b.String()
+}
+
+// uidVmapCt is uidVmap behind a conntrack rule: the hand-built map on a
+// host where conntrack is on anyway.
+func uidVmapCt(uid uint32, n int) string {
+	return strings.Replace(uidVmap(uid, n), "  meta skuid vmap @users\n", "  ct state established accept\n  meta skuid vmap @users\n", 1)
 }
 
 // loadRef loads text into namespace ns with nft -f.

@@ -75,7 +75,10 @@ func runAll(cfg config, nss *namespaces) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	largest := slices.Max(cfg.users)
+	largest := -1
+	if len(cfg.users) > 0 {
+		largest = slices.Max(cfg.users)
+	}
 	var cases []benchpolicy.Spec
 	for _, n := range cfg.users {
 		cases = append(cases, benchpolicy.Spec{Users: n, CIDRs: cfg.cidrs})
@@ -102,6 +105,9 @@ func runAll(cfg config, nss *namespaces) (*report, error) {
 		return rep, nil
 	}
 	for _, ref := range references() {
+		if len(cfg.only) > 0 && !slices.Contains(cfg.only, ref.Name) {
+			continue
+		}
 		res, err := refCase(cfg, ref, a, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", ref.Name, err)
