@@ -59,8 +59,8 @@ func setChanges(want, got *ruleset.Ruleset) []Change {
 		switch {
 		case g == nil:
 			out = append(out, Change{Op: Removed, What: "set", Item: w.Name})
-		case g.Kind != w.Kind:
-			out = append(out, Change{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, g.Kind, w.Kind)})
+		case g.Kind != w.Kind || g.Interval != w.Interval:
+			out = append(out, Change{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Kind, g.Interval), setType(w.Kind, w.Interval))})
 		default:
 			out = append(out, listChanges("element", "set "+w.Name, setElements(w), setElements(g))...)
 		}
@@ -81,8 +81,8 @@ func mapChanges(want, got *ruleset.Ruleset) []Change {
 		switch {
 		case g == nil:
 			out = append(out, Change{Op: Removed, What: "map", Item: w.Name})
-		case g.Key != w.Key:
-			out = append(out, Change{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, g.Key, w.Key)})
+		case g.Key != w.Key || g.Interval != w.Interval:
+			out = append(out, Change{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))})
 		default:
 			out = append(out, listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))...)
 		}
@@ -93,6 +93,14 @@ func mapChanges(want, got *ruleset.Ruleset) []Change {
 		}
 	}
 	return out
+}
+
+// setType describes a set's or map's key type and layout.
+func setType(k ruleset.SetKind, interval bool) string {
+	if interval {
+		return string(k) + " (flags interval)"
+	}
+	return string(k)
 }
 
 // chainChanges compares the chains of want and got by name, and the rules

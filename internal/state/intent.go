@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -37,22 +36,9 @@ func (s *Store) IntentFile() string { return filepath.Join(s.Dir, "intent.json")
 // Intent returns the recorded change in progress, nil when there is none,
 // or a *CorruptError when the record cannot be read.
 func (s *Store) Intent() (*Intent, error) {
-	path := s.IntentFile()
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	in := &Intent{}
-	if err := json.Unmarshal(b, in); err != nil {
-		return nil, &CorruptError{Path: path, Err: err}
-	}
-	if in.Generation <= 0 || in.Previous < 0 || in.Previous >= in.Generation || in.Action == "" || in.Time.IsZero() {
-		return nil, &CorruptError{Path: path, Err: fmt.Errorf("incomplete record %s", b)}
-	}
-	return in, nil
+	return readRecord(s.IntentFile(), func(in *Intent) bool {
+		return in.Generation > 0 && in.Previous >= 0 && in.Previous < in.Generation && in.Action != "" && !in.Time.IsZero()
+	})
 }
 
 // Begin is the first phase of recording a kernel change: it gives g the
@@ -85,11 +71,7 @@ func (s *Store) Begin(g *Generation, clearsPending bool) (*Intent, error) {
 	if in.Time.IsZero() {
 		in.Time = time.Now().UTC()
 	}
-	b, err := json.MarshalIndent(in, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("state: encode intent: %w", err)
-	}
-	if err := writeAtomic(s.IntentFile(), append(b, '\n')); err != nil {
+	if err := writeRecord(s.IntentFile(), "intent", in); err != nil {
 		return nil, err
 	}
 	if err := s.writeGeneration(g); err != nil {

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -28,31 +27,14 @@ type Pending struct {
 // Pending returns the pending confirmation, nil when there is none, or a
 // *CorruptError when the record cannot be read.
 func (s *Store) Pending() (*Pending, error) {
-	path := s.PendingFile()
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("state: %w", err)
-	}
-	p := &Pending{}
-	if err := json.Unmarshal(b, p); err != nil {
-		return nil, &CorruptError{Path: path, Err: err}
-	}
-	if p.Generation <= 0 || p.Previous < 0 || p.Deadline.IsZero() {
-		return nil, &CorruptError{Path: path, Err: fmt.Errorf("incomplete record %s", b)}
-	}
-	return p, nil
+	return readRecord(s.PendingFile(), func(p *Pending) bool {
+		return p.Generation > 0 && p.Previous >= 0 && !p.Deadline.IsZero()
+	})
 }
 
 // SetPending records p, replacing any pending confirmation.
 func (s *Store) SetPending(p *Pending) error {
-	b, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return fmt.Errorf("state: encode pending confirmation: %w", err)
-	}
-	return writeAtomic(s.PendingFile(), append(b, '\n'))
+	return writeRecord(s.PendingFile(), "pending confirmation", p)
 }
 
 // ClearPending removes the pending confirmation, if any.
