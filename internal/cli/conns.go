@@ -143,7 +143,7 @@ func connsJudge(ctx context.Context, d Deps, g *globals, path string) (judge, er
 		}
 		return judge{rs: c.rs, name: path}, nil
 	}
-	gen, err := g.store().Current()
+	gen, _, err := viewCurrent(d, g, g.store())
 	switch {
 	case errors.Is(err, state.ErrNone):
 		return judge{}, nil

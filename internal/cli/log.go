@@ -129,11 +129,11 @@ func (f *logFlags) logDir(g *globals) string {
 
 // logGroup is --nflog-group when given, else the group the applied policy
 // logs to, else the default.
-func logGroup(cmd *cobra.Command, g *globals, f *logFlags) uint16 {
+func logGroup(cmd *cobra.Command, d Deps, g *globals, f *logFlags) uint16 {
 	if cmd.Flags().Changed("nflog-group") {
 		return f.group
 	}
-	if gen, err := g.store().Current(); err == nil && gen.Ruleset != nil {
+	if gen, _, err := viewCurrent(d, g, g.store()); err == nil && gen.Ruleset != nil {
 		for _, c := range gen.Ruleset.Chains {
 			for _, r := range c.Rules {
 				if r.Verdict.Kind == ruleset.Log && r.Verdict.Log != nil {
@@ -212,7 +212,7 @@ func runLogFollow(cmd *cobra.Command, d Deps, g *globals, f *logFlags) error {
 		return err
 	}
 	defer closeP()
-	group := logGroup(cmd, g, f)
+	group := logGroup(cmd, d, g, f)
 	cfg := denylog.WatchConfig{Dir: f.logDir(g), Group: group, NetNS: g.netns, Since: since, Log: log}
 	return rootHint(denylog.Watch(ctx, cfg, denyLogOpener(d, g, group, log), p, print))
 }
@@ -238,7 +238,7 @@ func runLogCollect(cmd *cobra.Command, d Deps, g *globals, f *logFlags) error {
 		return err
 	}
 	defer closeP()
-	group := logGroup(cmd, g, f)
+	group := logGroup(cmd, d, g, f)
 	cfg := denylog.CollectConfig{
 		Dir:    f.logDir(g),
 		Limits: denylog.HistoryLimits{SegmentBytes: f.segmentMiB << 20, MaxSegments: f.maxSegments, MaxBytes: f.maxMiB << 20},
@@ -256,7 +256,7 @@ func logPipeline(ctx context.Context, d Deps, g *globals, log *slog.Logger) (*de
 	}
 	clock := logClock(d)
 	en := &denylog.Enricher{
-		Rules: (&denylog.CurrentRules{Store: g.store(), Now: clock, Every: 2 * time.Second}).Book,
+		Rules: (&denylog.CurrentRules{Store: generationView{d, g, g.store()}, Now: clock, Every: 2 * time.Second}).Book,
 	}
 	if env.Directory != nil {
 		en.Users = denylog.UserNames(env.Directory)

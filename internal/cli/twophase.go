@@ -156,6 +156,31 @@ func viewCurrent(d Deps, g *globals, st *state.Store) (gen *state.Generation, in
 	return gen, intr, err
 }
 
+// generationView is viewCurrent for readers that poll the generation in
+// force (the denial log's rule book): the cheap CurrentID unless a change
+// is half-recorded.
+type generationView struct {
+	d  Deps
+	g  *globals
+	st *state.Store
+}
+
+func (v generationView) Current() (*state.Generation, error) {
+	gen, _, err := viewCurrent(v.d, v.g, v.st)
+	return gen, err
+}
+
+func (v generationView) CurrentID() (int, error) {
+	if in, err := v.st.Intent(); err == nil && in == nil {
+		return v.st.CurrentID()
+	}
+	gen, err := v.Current()
+	if err != nil {
+		return 0, err
+	}
+	return gen.ID, nil
+}
+
 // String says what the next locked command will make of the change.
 func (i *interrupted) String() string {
 	what := "a change whose record is unreadable"
