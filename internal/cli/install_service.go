@@ -23,7 +23,8 @@ func installServiceCmd(d Deps, g *globals) *cobra.Command {
 		Long: `Write leash.service (loads the last applied table at boot, before
 network-pre.target, without DNS), leash-reapply.service and
 leash-reapply.path (re-apply when /etc/passwd or /etc/group change) and the
-optional leash-reapply.timer (every 15 minutes) into ROOT/etc/systemd/system,
+optional leash-reapply.timer (every 15 minutes) and leash-log.service (the
+denial log collector, see leash log) into ROOT/etc/systemd/system,
 with ExecStart naming BINDIR/leash and --state-dir. Then, without --root
 and unless --no-enable, run systemctl daemon-reload and systemctl enable
 leash.service leash-reapply.path (when the host has systemctl).`,
@@ -84,5 +85,6 @@ func enableUnits(cmd *cobra.Command, d Deps, enable []string) error {
 	}
 	fmt.Fprintf(d.Stdout, "enabled %s: the table is restored at every boot and re-applied when users or groups change.\n", strings.Join(enable[1:], " and "))
 	fmt.Fprintln(d.Stdout, "Optional, to re-resolve hostnames every 15 minutes: systemctl enable --now leash-reapply.timer")
+	fmt.Fprintln(d.Stdout, "Optional, to keep a history of denials for leash log --since: systemctl enable --now leash-log.service")
 	return nil
 }
