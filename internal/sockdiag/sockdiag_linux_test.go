@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/sockdiag"
 	"github.com/leash-dev/leash/internal/sockdiag/sockdiagtest"
 )
@@ -132,19 +133,7 @@ func TestFindIPv6SocketTalkingIPv4(t *testing.T) {
 	local := sa.(*unix.SockaddrInet6)
 	src := netip.AddrPortFrom(netip.AddrFrom16(local.Addr).Unmap(), uint16(local.Port))
 
-	c, err := sockdiag.Dial(sockdiag.WithNetNS(ns.Fd()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	s, err := c.Find(context.Background(), sockdiag.TCP, src, l4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
+	s, st := findTCP(t, ns, src, l4, fd)
 	if s.Family != sockdiag.IPv6 || s.Inode != st.Ino || s.Dst.Addr().Unmap() != l4.Addr() {
 		t.Errorf("Find(%v -> %v) = %+v; want the IPv6 socket with inode %d", src, l4, s, st.Ino)
 	}
@@ -244,6 +233,16 @@ func TestFindSynSent(t *testing.T) {
 	}
 	local := sa.(*unix.SockaddrInet4)
 	src := netip.AddrPortFrom(netip.AddrFrom4(local.Addr), uint16(local.Port))
+	s, st := findTCP(t, ns, src, dst, fd)
+	if s.State != sockdiag.SynSent || s.Inode != st.Ino || s.UID != 0 {
+		t.Errorf("Find(%v -> %v) = %+v; want syn-sent, inode %d, uid 0", src, dst, s, st.Ino)
+	}
+}
+
+// findTCP looks up the TCP socket src -> dst in ns and stats fd, the
+// test's own descriptor of it, for its inode.
+func findTCP(t *testing.T, ns *netns.NS, src, dst netip.AddrPort, fd int) (sockdiag.Socket, unix.Stat_t) {
+	t.Helper()
 	c, err := sockdiag.Dial(sockdiag.WithNetNS(ns.Fd()))
 	if err != nil {
 		t.Fatal(err)
@@ -257,7 +256,5 @@ func TestFindSynSent(t *testing.T) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		t.Fatal(err)
 	}
-	if s.State != sockdiag.SynSent || s.Inode != st.Ino || s.UID != 0 {
-		t.Errorf("Find(%v -> %v) = %+v; want syn-sent, inode %d, uid 0", src, dst, s, st.Ino)
-	}
+	return s, st
 }
