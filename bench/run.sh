@@ -17,6 +17,10 @@ out=bench/out
 mkdir -p "$out"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 nft list ruleset >"$out/host-ruleset.before"
+# The veth path uses leash's sandbox (namespaces leash-sbx-*): compare the
+# list before and after rather than guess the egress program's pid.
+sandboxes() { ls /run/netns 2>/dev/null | grep '^leash-sbx-' || true; }
+sandboxes >"$out/sandboxes.before"
 
 go build -o "$out/egress" ./bench/egress
 go test -run '^$' -bench 'BenchmarkCompile|BenchmarkApply' -benchtime 3x -count 1 \
@@ -28,7 +32,8 @@ if ! diff -u "$out/host-ruleset.before" "$out/host-ruleset.after"; then
   echo "bench/run.sh: the root namespace's ruleset changed during the run" >&2
   exit 1
 fi
-if ls /run/netns 2>/dev/null | grep -q '^leashbench-'; then
+if ls /run/netns 2>/dev/null | grep -q '^leashbench-' ||
+  ! sandboxes | diff -q "$out/sandboxes.before" - >/dev/null; then
   echo "bench/run.sh: benchmark namespaces left behind in /run/netns" >&2
   exit 1
 fi

@@ -30,6 +30,8 @@ import (
 // config is the command line.
 type config struct {
 	users     []int
+	paths     []string
+	hosts     []string
 	noct      []int
 	cidrs     int
 	rounds    int
@@ -44,6 +46,10 @@ type config struct {
 func parseFlags() (config, error) {
 	var c config
 	users := flag.String("users", "0,100,10000,100000", "comma-separated user counts")
+	hosts := flag.String("host", hostBare+","+hostStateful, "comma-separated host firewalls present in both namespaces: "+
+		hostBare+" (none: the bare namespace has no ruleset at all), "+hostStateful+" (a stateful input firewall in its own table, so conntrack is on in both)")
+	paths := flag.String("path", pathLoopback, "comma-separated paths of the measured traffic: "+
+		pathLoopback+" (to 127.0.0.1 in the namespace), "+pathVeth+" (out through a veth pair to a peer namespace)")
 	noct := flag.String("noct-users", "100000", "user counts for the variant without conntrack (established: deny, unowned: allow); empty for none")
 	flag.IntVar(&c.cidrs, "cidrs", 100_000, "destination CIDRs in the measured policy's deny rule")
 	flag.IntVar(&c.rounds, "rounds", 6, "rounds per case (each measures both namespaces; order alternates)")
@@ -61,10 +67,24 @@ func parseFlags() (config, error) {
 	if c.noct, err = counts("noct-users", *noct); err != nil {
 		return c, err
 	}
-	for _, name := range strings.Split(*only, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			c.only = append(c.only, name)
+	c.only = names(*only)
+	c.paths = names(*paths)
+	for _, p := range c.paths {
+		if p != pathLoopback && p != pathVeth {
+			return c, fmt.Errorf("-path: unknown path %q (want %s or %s)", p, pathLoopback, pathVeth)
 		}
+	}
+	if len(c.paths) == 0 {
+		return c, fmt.Errorf("-path: no path")
+	}
+	c.hosts = names(*hosts)
+	for _, h := range c.hosts {
+		if h != hostBare && h != hostStateful {
+			return c, fmt.Errorf("-host: unknown host firewall %q (want %s or %s)", h, hostBare, hostStateful)
+		}
+	}
+	if len(c.hosts) == 0 {
+		return c, fmt.Errorf("-host: none given")
 	}
 	if len(c.users) == 0 && (!c.refs || len(c.only) == 0) {
 		return c, fmt.Errorf("-users: no user count (an empty list needs -only-refs)")
@@ -73,6 +93,17 @@ func parseFlags() (config, error) {
 		return c, fmt.Errorf("-rounds must be >= 1 and -d in (0, 10s]")
 	}
 	return c, nil
+}
+
+// names splits a comma-separated list, dropping empty entries.
+func names(list string) []string {
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // counts parses a comma-separated list of non-negative counts.

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -11,13 +13,65 @@ import (
 	"syscall"
 
 	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/sandbox"
 )
 
 // namespaces owns the throwaway namespaces of one run and removes them all
 // on Close, on normal return and on SIGINT/SIGTERM alike.
 type namespaces struct {
 	mu  sync.Mutex
-	all []*netns.NS
+	all []io.Closer // *netns.NS and *sandbox.Sandbox
+	n   int         // pairs made so far
+}
+
+// Paths the measured traffic can take.
+const (
+	// pathLoopback: sender and receiver in one namespace, to 127.0.0.1.
+	pathLoopback = "loopback"
+	// pathVeth: the sender in a sandbox's client namespace, the receiver in
+	// its peer, across the veth pair, to vethDst: traffic that leaves the
+	// namespace the ruleset is in, like real egress.
+	pathVeth = "veth"
+)
+
+// vethDst is where the veth path sends: outside 10.0.0.0/8, so no CIDR of
+// the benchmark's deny list contains it, and local in the sandbox's peer
+// (which answers every address). Nothing leaves the two namespaces.
+var vethDst = [4]byte{203, 0, 113, 9}
+
+// pair makes the two sides of one path: a gets the ruleset under test, b
+// none. Both are built the same way.
+func (s *namespaces) pair(path string) (a, b route, err error) {
+	s.n++
+	prefix := fmt.Sprintf("leashbench-%d-%d-", os.Getpid(), s.n)
+	var sides [2]route
+	for i, role := range []string{"leash", "bare"} {
+		switch path {
+		case pathLoopback:
+			ns, err := s.create(prefix + role)
+			if err != nil {
+				return a, b, err
+			}
+			sides[i] = route{client: ns, server: ns, dst: [4]byte{127, 0, 0, 1}}
+		case pathVeth:
+			sbx, err := sandbox.New(context.Background(), sandbox.Config{})
+			if err != nil {
+				return a, b, err
+			}
+			s.add(sbx)
+			sides[i] = route{client: sbx.Client(), server: sbx.Peer(), dst: vethDst}
+		default:
+			return a, b, fmt.Errorf("unknown path %q (want %s or %s)", path, pathLoopback, pathVeth)
+		}
+	}
+	return sides[0], sides[1], nil
+}
+
+// add makes c part of what Close removes.
+func (s *namespaces) add(c io.Closer) {
+	s.mu.Lock()
+	s.all = append(s.all, c)
+	s.mu.Unlock()
 }
 
 // create makes namespace name with loopback up. Nothing outside it changes.
@@ -26,22 +80,21 @@ func (s *namespaces) create(name string) (*netns.NS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create namespace %s: %w", name, err)
 	}
-	s.mu.Lock()
-	s.all = append(s.all, ns)
-	s.mu.Unlock()
+	s.add(ns)
 	if _, err := run(ns.Name, "", "ip", "link", "set", "lo", "up"); err != nil {
 		return nil, err
 	}
 	return ns, nil
 }
 
-// Close removes every namespace created so far. It is idempotent.
+// Close removes every namespace and sandbox created so far. It is
+// idempotent.
 func (s *namespaces) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, ns := range s.all {
-		errs = append(errs, ns.Close())
+	for _, c := range s.all {
+		errs = append(errs, c.Close())
 	}
 	s.all = nil
 	return errors.Join(errs...)

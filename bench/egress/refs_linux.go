@@ -118,6 +118,40 @@ func uidVmapCt(uid uint32, n int) string {
 	return strings.Replace(uidVmap(uid, n), "  meta skuid vmap @users\n", "  ct state established accept\n  meta skuid vmap @users\n", 1)
 }
 
+// Host firewalls present in both namespaces of a case.
+const (
+	// hostBare: none; the bare namespace has no ruleset at all.
+	hostBare = "bare"
+	// hostStateful: hostTable, a stateful input firewall like most servers
+	// run (ufw, firewalld, Docker all use conntrack), in both namespaces.
+	hostStateful = "stateful"
+)
+
+// hostTable is the stateful host firewall: its ct match switches conntrack
+// on in the namespace, as on most servers, so that the ratio shows what
+// leash adds there. It is another tool's table; leash must leave it alone.
+const hostTable = `table inet hostfw {
+ chain input {
+  type filter hook input priority filter; policy accept;
+  ct state established,related accept
+  ct state invalid drop
+ }
+}
+`
+
+// loadHost loads host's firewall into both sides' client namespaces.
+func loadHost(host string, a, b route) error {
+	if host != hostStateful {
+		return nil
+	}
+	for _, r := range []route{a, b} {
+		if err := loadRef(r.client.Name, hostTable); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // loadRef loads text into namespace ns with nft -f.
 func loadRef(ns, text string) error {
 	_, err := run(ns, text, "nft", "-f", "-")

@@ -14,9 +14,9 @@ func printReport(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "kernel %s, %d CPUs, %d rounds of %v per namespace and case, %d CIDRs\n\n",
 		rep.Kernel, rep.CPUs, rep.Rounds, rep.Duration, rep.CIDRs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tudp pps leash\tbare\tratio\t(min-max)\ttcp cps leash\tbare\tratio\t(min-max)\t")
+	fmt.Fprintln(tw, "path\thost\tcase\tudp pps leash\tbare\tratio\t(min-max)\ttcp cps leash\tbare\tratio\t(min-max)\t")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t\n", r.Case,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t%.0f\t%.0f\t%.3f\t(%.3f-%.3f)\t\n", r.Path, r.Host, r.Case,
 			spreadOf(values(r.Leash, udpPPS)).Median, spreadOf(values(r.Bare, udpPPS)).Median,
 			r.UDP.Median, r.UDP.Min, r.UDP.Max,
 			spreadOf(values(r.Leash, tcpCPS)).Median, spreadOf(values(r.Bare, tcpCPS)).Median,
@@ -32,11 +32,11 @@ func printReport(w io.Writer, rep *report) {
 			}
 		}
 		if refused[0]+refused[1] > 0 {
-			fmt.Fprintf(w, "%s: connects refused (retried, not counted): leash %d, bare %d\n", r.Case, refused[0], refused[1])
+			fmt.Fprintf(w, "%s/%s %s: connects refused (retried, not counted): leash %d, bare %d\n", r.Path, r.Host, r.Case, refused[0], refused[1])
 		}
 		if h := r.Hits; h != nil {
-			fmt.Fprintf(w, "%s: %s allow counters: udp %d (user sent %d), tcp %d (%d connects); dropped %d\n",
-				r.Case, h.Chain, h.UDPAllow, h.UDPSent, h.TCPAllow, h.TCPConnect, h.Dropped)
+			fmt.Fprintf(w, "%s/%s %s: %s allow counters: udp %d (user sent %d), tcp %d (%d connects); dropped %d\n",
+				r.Path, r.Host, r.Case, h.Chain, h.UDPAllow, h.UDPSent, h.TCPAllow, h.TCPConnect, h.Dropped)
 		}
 	}
 	if a := rep.Apply; a != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/leash-dev/leash/bench/benchpolicy"
 	"github.com/leash-dev/leash/internal/compile"
-	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -27,6 +26,8 @@ type report struct {
 // result is one case: a ruleset in the leash namespace against the bare one.
 type result struct {
 	Case  string   `json:"case"`
+	Path  string   `json:"path"` // loopback or veth
+	Host  string   `json:"host"` // bare or stateful
 	Users int      `json:"users,omitempty"`
 	Desc  string   `json:"desc"`
 	Leash []sample `json:"leash"` // per round
@@ -58,22 +59,39 @@ type applyTiming struct {
 	Replace []time.Duration `json:"apply_replace_ns"` // replacing the same table
 }
 
-// runAll creates the namespaces and measures every case.
+// runAll measures every case over every path of cfg.
 func runAll(cfg config, nss *namespaces) (*report, error) {
 	kernel, cpus := machine()
 	rep := &report{Kernel: kernel, CPUs: cpus, Rounds: cfg.rounds, Duration: cfg.dur, CIDRs: cfg.cidrs}
-	prefix := fmt.Sprintf("leashbench-%d-", os.Getpid())
-	a, err := nss.create(prefix + "leash")
-	if err != nil {
-		return nil, err
+	for _, host := range cfg.hosts {
+		for _, path := range cfg.paths {
+			a, b, err := nss.pair(path)
+			if err != nil {
+				return nil, err
+			}
+			if err := loadHost(host, a, b); err != nil {
+				return nil, err
+			}
+			if err := runPath(cfg, rep, setting{path, host}, a, b); err != nil {
+				return nil, fmt.Errorf("%s: %w", setting{path, host}, err)
+			}
+		}
 	}
-	b, err := nss.create(prefix + "bare")
+	return rep, nil
+}
+
+// setting is what both namespaces of a case share: the traffic's path and
+// the host firewall.
+type setting struct{ Path, Host string }
+
+func (s setting) String() string { return s.Path + "/" + s.Host }
+
+// runPath measures every case with the ruleset under test in a's client
+// namespace and no leash ruleset in b's.
+func runPath(cfg config, rep *report, set setting, a, b route) error {
+	conn, err := nft.Open(nft.WithNetNS(a.client.Fd()))
 	if err != nil {
-		return nil, err
-	}
-	conn, err := nft.Open(nft.WithNetNS(a.Fd()))
-	if err != nil {
-		return nil, err
+		return err
 	}
 	largest := -1
 	if len(cfg.users) > 0 {
@@ -90,19 +108,20 @@ func runAll(cfg config, nss *namespaces) (*report, error) {
 		timeApply := spec.Users == largest && !spec.NoConntrack && rep.Apply == nil
 		res, timing, err := leashCase(cfg, conn, a, b, spec, timeApply)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", caseName(spec), err)
+			return fmt.Errorf("%s: %w", caseName(spec), err)
 		}
+		res.Path, res.Host = set.Path, set.Host
 		rep.Results = append(rep.Results, res)
 		if timing != nil {
 			rep.Apply = timing
 		}
-		fmt.Fprintf(os.Stderr, "egress: %s done\n", res.Case)
+		fmt.Fprintf(os.Stderr, "egress: %s %s done\n", set, res.Case)
 	}
 	if err := conn.Reset(); err != nil {
-		return nil, err
+		return err
 	}
 	if !cfg.refs {
-		return rep, nil
+		return nil
 	}
 	for _, ref := range references() {
 		if len(cfg.only) > 0 && !slices.Contains(cfg.only, ref.Name) {
@@ -110,17 +129,18 @@ func runAll(cfg config, nss *namespaces) (*report, error) {
 		}
 		res, err := refCase(cfg, ref, a, b)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", ref.Name, err)
+			return fmt.Errorf("%s: %w", ref.Name, err)
 		}
+		res.Path, res.Host = set.Path, set.Host
 		rep.Results = append(rep.Results, res)
-		fmt.Fprintf(os.Stderr, "egress: %s done\n", ref.Name)
+		fmt.Fprintf(os.Stderr, "egress: %s %s done\n", set, ref.Name)
 	}
-	return rep, nil
+	return nil
 }
 
 // leashCase applies the compiled policy for n users in a and measures it
 // against b. With timeApply it first times Compile and Apply.
-func leashCase(cfg config, conn *nft.Conn, a, b *netns.NS, spec benchpolicy.Spec, timeApply bool) (result, *applyTiming, error) {
+func leashCase(cfg config, conn *nft.Conn, a, b route, spec benchpolicy.Spec, timeApply bool) (result, *applyTiming, error) {
 	r, tgt := benchpolicy.Build(spec)
 	n := spec.Users
 	start := time.Now()
@@ -166,14 +186,14 @@ func caseName(s benchpolicy.Spec) string {
 }
 
 // refCase loads a reference ruleset into a and measures it against b.
-func refCase(cfg config, ref reference, a, b *netns.NS) (result, error) {
+func refCase(cfg config, ref reference, a, b route) (result, error) {
 	const uid = benchpolicy.FirstUID
-	if err := loadRef(a.Name, ref.Text(uid, cfg.cidrs)); err != nil {
+	if err := loadRef(a.client.Name, ref.Text(uid, cfg.cidrs)); err != nil {
 		return result{}, err
 	}
 	res := result{Case: "ref " + ref.Name, Desc: ref.Desc}
 	_, err := pairedRounds(cfg, a, b, uid, &res)
-	if derr := dropRef(a.Name); err == nil {
+	if derr := dropRef(a.client.Name); err == nil {
 		err = derr
 	}
 	return res, err
@@ -182,7 +202,7 @@ func refCase(cfg config, ref reference, a, b *netns.NS) (result, error) {
 // pairedRounds warms both namespaces up, then runs cfg.rounds rounds of
 // one measurement in each, alternating which goes first, and fills in the
 // samples and ratios of res. It returns the leash namespace's warm-up.
-func pairedRounds(cfg config, a, b *netns.NS, uid uint32, res *result) (sample, error) {
+func pairedRounds(cfg config, a, b route, uid uint32, res *result) (sample, error) {
 	warm, err := measure(a, uid, cfg.warmup)
 	if err != nil {
 		return warm, err
@@ -191,16 +211,16 @@ func pairedRounds(cfg config, a, b *netns.NS, uid uint32, res *result) (sample, 
 		return warm, err
 	}
 	for i := range cfg.rounds {
-		order := []*netns.NS{a, b}
+		order := []route{a, b}
 		if i%2 == 1 {
-			order = []*netns.NS{b, a}
+			order = []route{b, a}
 		}
-		for _, ns := range order {
-			s, err := measure(ns, uid, cfg.dur)
+		for _, r := range order {
+			s, err := measure(r, uid, cfg.dur)
 			if err != nil {
 				return warm, err
 			}
-			if ns == a {
+			if r == a {
 				res.Leash = append(res.Leash, s)
 			} else {
 				res.Bare = append(res.Bare, s)

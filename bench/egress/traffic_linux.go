@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -22,23 +23,44 @@ type sample struct {
 	// TCPRefused counts connects answered with a reset (ECONNREFUSED); they
 	// are retried and not counted in TCPConn.
 	TCPRefused uint64 `json:"tcp_refused,omitempty"`
+
+	udpElapsed time.Duration // how long udpSend sent
 }
 
-// loopback is 127.0.0.1:port.
-func loopback(port int) *unix.SockaddrInet4 {
-	return &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+// route is where one namespace's measured traffic goes: the user's sockets
+// live in client (where the ruleset under test is loaded), the receiver and
+// the listener in server, at dst.
+type route struct {
+	client, server *netns.NS
+	dst            [4]byte
 }
 
-// measure runs the UDP then the TCP test in ns as uid, each for d.
-func measure(ns *netns.NS, uid uint32, d time.Duration) (sample, error) {
+// addr is the receiver's address at port.
+func (r route) addr(port int) *unix.SockaddrInet4 {
+	return &unix.SockaddrInet4{Port: port, Addr: r.dst}
+}
+
+// measure runs the UDP then the TCP test over r as uid, each for d.
+func measure(r route, uid uint32, d time.Duration) (sample, error) {
 	var s sample
-	if err := ns.Do(func() error { return udpRate(uid, d, &s) }); err != nil {
-		return s, fmt.Errorf("udp in %s: %w", ns.Name, err)
+	if err := udpRate(r, uid, d, &s); err != nil {
+		return s, fmt.Errorf("udp in %s: %w", r.client.Name, err)
 	}
-	if err := ns.Do(func() error { return tcpRate(uid, d, &s) }); err != nil {
-		return s, fmt.Errorf("tcp in %s: %w", ns.Name, err)
+	if err := tcpRate(r, uid, d, &s); err != nil {
+		return s, fmt.Errorf("tcp in %s: %w", r.client.Name, err)
 	}
 	return s, nil
+}
+
+// inNS runs fn on a thread in ns and returns the descriptor it made.
+func inNS(ns *netns.NS, fn func() (int, error)) (int, error) {
+	fd := -1
+	err := ns.Do(func() error {
+		var err error
+		fd, err = fn()
+		return err
+	})
+	return fd, err
 }
 
 // asUser sets the calling thread's fsuid and fsgid to uid, so that sockets
@@ -92,9 +114,9 @@ func sink(fd int, accept bool, stop *atomic.Bool, out chan<- uint64) {
 	}
 }
 
-// serverSocket is a socket of type typ bound to 127.0.0.1:port, owned by
-// root, whose blocking receive (or accept) times out after 20 ms.
-func serverSocket(typ, port int) (int, error) {
+// serverSocket is a socket of type typ bound to sa, owned by root, whose
+// blocking receive (or accept) times out after 20 ms.
+func serverSocket(typ int, sa *unix.SockaddrInet4) (int, error) {
 	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("socket: %w", err)
@@ -104,27 +126,41 @@ func serverSocket(typ, port int) (int, error) {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1),
 		unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv),
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20),
-		unix.Bind(fd, loopback(port)),
+		unix.Bind(fd, sa),
 	}
 	if typ == unix.SOCK_STREAM {
 		opts = append(opts, unix.Listen(fd, 4096))
 	}
 	if err := errors.Join(opts...); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("server socket on port %d: %w", port, err)
+		return -1, fmt.Errorf("server socket on port %d: %w", sa.Port, err)
 	}
 	return fd, nil
 }
 
-// udpRate sends 16-byte datagrams from a socket owned by uid to a receiver
-// on 127.0.0.1 for d, one send() per packet, and records what was sent and
-// received. Runs on the namespace's locked thread.
-func udpRate(uid uint32, d time.Duration, s *sample) error {
-	rx, err := serverSocket(unix.SOCK_DGRAM, benchpolicy.UDPPort)
+// udpRate sends 16-byte datagrams from a socket owned by uid to r's
+// receiver for d, one send() per packet, and records what was sent and
+// received.
+func udpRate(r route, uid uint32, d time.Duration, s *sample) error {
+	rx, err := inNS(r.server, func() (int, error) { return serverSocket(unix.SOCK_DGRAM, r.addr(benchpolicy.UDPPort)) })
 	if err != nil {
 		return err
 	}
 	defer unix.Close(rx)
+	var stop atomic.Bool
+	got := make(chan uint64, 1)
+	go sink(rx, false, &stop, got)
+	err = r.client.Do(func() error { return udpSend(r, uid, d, s) })
+	time.Sleep(30 * time.Millisecond) // let the receiver drain its queue
+	stop.Store(true)
+	s.UDPRecv = <-got
+	s.UDPPPS = float64(s.UDPRecv) / s.udpElapsed.Seconds()
+	return err
+}
+
+// udpSend is the sending half of udpRate. Runs on a locked thread in r's
+// client namespace.
+func udpSend(r route, uid uint32, d time.Duration, s *sample) error {
 	restore, err := asUser(uid)
 	if err != nil {
 		return err
@@ -137,12 +173,9 @@ func udpRate(uid uint32, d time.Duration, s *sample) error {
 		return fmt.Errorf("socket as uid %d: %w", uid, err)
 	}
 	defer unix.Close(tx)
-	if err := unix.Connect(tx, loopback(benchpolicy.UDPPort)); err != nil {
+	if err := unix.Connect(tx, r.addr(benchpolicy.UDPPort)); err != nil {
 		return fmt.Errorf("connect udp: %w", err)
 	}
-	var stop atomic.Bool
-	got := make(chan uint64, 1)
-	go sink(rx, false, &stop, got)
 	msg := make([]byte, 16)
 	start := time.Now()
 	deadline := start.Add(d)
@@ -158,20 +191,15 @@ func udpRate(uid uint32, d time.Duration, s *sample) error {
 			}
 		}
 	}
-	elapsed := time.Since(start)
-	time.Sleep(30 * time.Millisecond) // let the receiver drain its queue
-	stop.Store(true)
-	s.UDPRecv = <-got
-	s.UDPPPS = float64(s.UDPRecv) / elapsed.Seconds()
+	s.udpElapsed = time.Since(start)
 	return nil
 }
 
-// tcpRate opens connections from sockets owned by uid to a listener on
-// 127.0.0.1 for d: socket, connect (blocking, handshake completes on
-// loopback), close with linger 0 (RST, so no TIME_WAIT exhausts the
-// ephemeral ports). Runs on the namespace's locked thread.
-func tcpRate(uid uint32, d time.Duration, s *sample) error {
-	ln, err := serverSocket(unix.SOCK_STREAM, benchpolicy.TCPPort)
+// tcpRate opens connections from sockets owned by uid to r's listener for
+// d: socket, connect (blocking: the handshake completes), close with linger
+// 0 (RST, so no TIME_WAIT exhausts the ephemeral ports).
+func tcpRate(r route, uid uint32, d time.Duration, s *sample) error {
+	ln, err := inNS(r.server, func() (int, error) { return serverSocket(unix.SOCK_STREAM, r.addr(benchpolicy.TCPPort)) })
 	if err != nil {
 		return err
 	}
@@ -180,13 +208,18 @@ func tcpRate(uid uint32, d time.Duration, s *sample) error {
 	got := make(chan uint64, 1)
 	go sink(ln, true, &stop, got)
 	defer func() { stop.Store(true); <-got }()
+	return r.client.Do(func() error { return tcpConnects(r, uid, d, s) })
+}
 
+// tcpConnects is the connecting half of tcpRate. Runs on a locked thread in
+// r's client namespace.
+func tcpConnects(r route, uid uint32, d time.Duration, s *sample) error {
 	restore, err := asUser(uid)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	n, refused, cerr := connectLoop(start.Add(d))
+	n, refused, cerr := connectLoop(r.addr(benchpolicy.TCPPort), start.Add(d))
 	elapsed := time.Since(start)
 	if err := restore(); err != nil {
 		return err
@@ -202,8 +235,7 @@ func tcpRate(uid uint32, d time.Duration, s *sample) error {
 // connectLoop connects to the listener until deadline and returns how many
 // connections completed and how many were refused. A connect that takes
 // over a second fails.
-func connectLoop(deadline time.Time) (n, refused uint64, err error) {
-	sa := loopback(benchpolicy.TCPPort)
+func connectLoop(sa *unix.SockaddrInet4, deadline time.Time) (n, refused uint64, err error) {
 	tv := unix.NsecToTimeval(time.Second.Nanoseconds())
 	linger := &unix.Linger{Onoff: 1, Linger: 0}
 	for time.Now().Before(deadline) {
@@ -223,7 +255,7 @@ func connectLoop(deadline time.Time) (n, refused uint64, err error) {
 			case errors.Is(err, unix.ECONNREFUSED):
 				refused++
 			default:
-				return n, refused, fmt.Errorf("connect to 127.0.0.1:%d: %w", sa.Port, err)
+				return n, refused, fmt.Errorf("connect to %v:%d: %w", netip.AddrFrom4(sa.Addr), sa.Port, err)
 			}
 		}
 	}

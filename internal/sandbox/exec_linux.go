@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os/exec"
@@ -28,6 +29,9 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	p, err := p.withDefaults()
 	if err != nil {
 		return Outcome{}, err
+	}
+	if s.probeArgv == nil {
+		return Outcome{}, errors.New("sandbox: Probe on a sandbox made without Config.ProbeCommand")
 	}
 	if err := s.begin(); err != nil {
 		return Outcome{}, err

@@ -136,13 +136,32 @@ func TestNewRemovesStaleSandboxes(t *testing.T) {
 	}
 }
 
+// A sandbox without a probe program still has both namespaces (the egress
+// benchmark uses them directly); only Probe fails, naming what is missing.
+func TestNewWithoutProbeCommand(t *testing.T) {
+	kerneltest.Require(t)
+	s, err := sandbox.New(context.Background(), sandbox.Config{})
+	if err != nil {
+		t.Fatalf("New without ProbeCommand: %v", err)
+	}
+	if s.Client() == nil || s.Peer() == nil {
+		t.Errorf("Client() = %v, Peer() = %v; want both namespaces", s.Client(), s.Peer())
+	}
+	_, err = s.Probe(context.Background(), sandbox.Probe{Proto: sandbox.TCP, Addr: netip.MustParseAddr("203.0.113.9"), Port: 80})
+	if err == nil || !strings.Contains(err.Error(), "ProbeCommand") {
+		t.Errorf("Probe without ProbeCommand: error %v, want one naming ProbeCommand", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left := ownLeftovers(t); len(left) > 0 {
+		t.Errorf("left after Close: %v", left)
+	}
+}
+
 func TestNewNamesWhatIsMissing(t *testing.T) {
 	kerneltest.Require(t)
-	_, err := sandbox.New(context.Background(), sandbox.Config{})
-	if err == nil || !strings.Contains(err.Error(), "ProbeCommand") {
-		t.Errorf("New without ProbeCommand: error %v, want one naming ProbeCommand", err)
-	}
-	_, err = sandbox.New(context.Background(), sandbox.Config{ProbeCommand: []string{"/nonexistent/leash"}})
+	_, err := sandbox.New(context.Background(), sandbox.Config{ProbeCommand: []string{"/nonexistent/leash"}})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/leash") {
 		t.Errorf("New with a missing probe: error %v, want one naming the executable", err)
 	}

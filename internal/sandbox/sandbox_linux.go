@@ -24,6 +24,8 @@ type Config struct {
 	// [leashBinary, "sandbox-probe"]; the probe's own arguments follow it
 	// (see ProbeMain). The sandbox copies the executable (argv[0]) into its
 	// own 0755 temporary directory so that unprivileged uids can run it.
+	// Empty means no probes: Probe fails, and the caller works in the Client
+	// and Peer namespaces itself (the egress benchmark does).
 	ProbeCommand []string
 
 	// Hosts are the names the peer's DNS server answers (A and AAAA);
@@ -118,8 +120,10 @@ func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, 
 	if s.dir, err = makeWorkDir(pid); err != nil {
 		return err
 	}
-	if s.probeArgv, err = installProbe(probeCommand, s.dir); err != nil {
-		return err
+	if len(probeCommand) > 0 {
+		if s.probeArgv, err = installProbe(probeCommand, s.dir); err != nil {
+			return err
+		}
 	}
 	if s.client, s.peerNS, err = createNamespaces(pid); err != nil {
 		return err
@@ -137,6 +141,12 @@ func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, 
 // Client is the namespace where the policy under test is loaded and where
 // probes run. It stays valid until Close.
 func (s *Sandbox) Client() *netns.NS { return s.client }
+
+// Peer is the namespace at the other end of the client's veth. Every address
+// outside the link's own prefixes is local there ("AnyIP"), so a socket bound
+// to 0.0.0.0 in Peer receives what the client sends to, e.g., 203.0.113.9.
+// It stays valid until Close.
+func (s *Sandbox) Peer() *netns.NS { return s.peerNS }
 
 // DNSServer is the peer's DNS server as reached from the client over IPv4
 // (10.200.0.1:53, UDP and TCP).
