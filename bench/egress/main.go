@@ -2,16 +2,20 @@
 
 // Command egress measures what leash's compiled policy costs per packet.
 //
-// In one run it creates two throwaway network namespaces, "leash" (the
-// compiled policy applied with internal/nft) and "bare" (no ruleset), and
-// for each user count measures, in both, the UDP packet rate and the TCP
-// connect rate of one user on loopback. Rounds alternate the order of the
-// two namespaces (A,B then B,A) and the ratio leash/bare is taken per round;
-// the report gives the median ratio and its range. It also times Compile and
-// Apply of the largest policy, and measures hand-written reference rulesets
-// (a linear list of owner rules, a uid verdict map, conntrack alone).
+// For each path of the traffic (-path: loopback, or out through a veth pair
+// of leash's sandbox) and each host setting (-host: bare, or a stateful
+// host firewall in both namespaces) it creates a pair of throwaway network
+// namespaces, "leash" (the compiled policy applied with internal/nft) and
+// "bare" (no leash ruleset), and for each user count measures, in both, the
+// UDP packet rate and the TCP connect rate of one user. Rounds alternate the
+// order of the two namespaces (A,B then B,A) and the ratio leash/bare is
+// taken per round; the report gives the median ratio and its range. It also
+// times Compile and Apply of the largest policy, and measures hand-written
+// reference rulesets (a linear list of owner rules, a uid verdict map,
+// conntrack alone, and the parts of leash's packet path one at a time).
 //
-// Run as root: bench/run.sh. Nothing outside the two namespaces changes.
+// Run as root: bench/run.sh. Nothing outside the namespaces it creates
+// changes.
 package main
 
 import (
