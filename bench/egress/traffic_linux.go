@@ -23,8 +23,6 @@ type sample struct {
 	// TCPRefused counts connects answered with a reset (ECONNREFUSED); they
 	// are retried and not counted in TCPConn.
 	TCPRefused uint64 `json:"tcp_refused,omitempty"`
-
-	udpElapsed time.Duration // how long udpSend sent
 }
 
 // route is where one namespace's measured traffic goes: the user's sockets
@@ -150,31 +148,38 @@ func udpRate(r route, uid uint32, d time.Duration, s *sample) error {
 	var stop atomic.Bool
 	got := make(chan uint64, 1)
 	go sink(rx, false, &stop, got)
-	err = r.client.Do(func() error { return udpSend(r, uid, d, s) })
+	var elapsed time.Duration
+	err = r.client.Do(func() (err error) {
+		elapsed, err = udpSend(r, uid, d, s)
+		return err
+	})
 	time.Sleep(30 * time.Millisecond) // let the receiver drain its queue
 	stop.Store(true)
 	s.UDPRecv = <-got
-	s.UDPPPS = float64(s.UDPRecv) / s.udpElapsed.Seconds()
-	return err
-}
-
-// udpSend is the sending half of udpRate. Runs on a locked thread in r's
-// client namespace.
-func udpSend(r route, uid uint32, d time.Duration, s *sample) error {
-	restore, err := asUser(uid)
 	if err != nil {
 		return err
 	}
+	s.UDPPPS = float64(s.UDPRecv) / elapsed.Seconds()
+	return nil
+}
+
+// udpSend is the sending half of udpRate: it counts what it sent in s and
+// returns how long it sent. Runs on a locked thread in r's client namespace.
+func udpSend(r route, uid uint32, d time.Duration, s *sample) (time.Duration, error) {
+	restore, err := asUser(uid)
+	if err != nil {
+		return 0, err
+	}
 	tx, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if rerr := restore(); rerr != nil {
-		return rerr
+		return 0, rerr
 	}
 	if err != nil {
-		return fmt.Errorf("socket as uid %d: %w", uid, err)
+		return 0, fmt.Errorf("socket as uid %d: %w", uid, err)
 	}
 	defer unix.Close(tx)
 	if err := unix.Connect(tx, r.addr(benchpolicy.UDPPort)); err != nil {
-		return fmt.Errorf("connect udp: %w", err)
+		return 0, fmt.Errorf("connect udp: %w", err)
 	}
 	msg := make([]byte, 16)
 	start := time.Now()
@@ -187,12 +192,11 @@ func udpSend(r route, uid uint32, d time.Duration, s *sample) error {
 				s.UDPSent++
 			case errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.EAGAIN), errors.Is(err, unix.EINTR):
 			default:
-				return fmt.Errorf("send as uid %d: %w", uid, err)
+				return 0, fmt.Errorf("send as uid %d: %w", uid, err)
 			}
 		}
 	}
-	s.udpElapsed = time.Since(start)
-	return nil
+	return time.Since(start), nil
 }
 
 // tcpRate opens connections from sockets owned by uid to r's listener for
