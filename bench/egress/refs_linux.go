@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/leash-dev/leash/bench/benchpolicy"
@@ -85,30 +86,28 @@ func intervalVmap(uid uint32, _ int) string {
 
 // cidrSet is the benchmark's deny list alone, looked up by every packet.
 func cidrSet(_ uint32, cidrs int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "table inet %s {\n set deny {\n  type ipv4_addr\n  flags interval\n  elements = { ", refTable)
-	for i, p := range benchpolicy.Prefixes(cidrs) {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(p.String())
-	}
-	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  ip daddr @deny drop\n  accept\n }\n}\n")
-	return b.String()
+	return denyRef("  flags interval\n", "ip daddr", cidrs, netip.Prefix.String)
 }
 
 // cidrHash is the deny list as leash lays it out: a hash set of the /28s'
 // network addresses, looked up with a mask.
 func cidrHash(_ uint32, cidrs int) string {
+	return denyRef("", "ip daddr & 255.255.255.240", cidrs, func(p netip.Prefix) string { return p.Addr().String() })
+}
+
+// denyRef is a table whose output chain drops what key finds in set deny
+// (type ipv4_addr, with flags, one element per benchmark prefix written by
+// elem) and accepts the rest.
+func denyRef(flags, key string, cidrs int, elem func(netip.Prefix) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "table inet %s {\n set deny {\n  type ipv4_addr\n  elements = { ", refTable)
+	fmt.Fprintf(&b, "table inet %s {\n set deny {\n  type ipv4_addr\n%s  elements = { ", refTable, flags)
 	for i, p := range benchpolicy.Prefixes(cidrs) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(p.Addr().String())
+		b.WriteString(elem(p))
 	}
-	b.WriteString(" }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  ip daddr & 255.255.255.240 @deny drop\n  accept\n }\n}\n")
+	fmt.Fprintf(&b, " }\n }\n chain output {\n  type filter hook output priority 0; policy accept;\n  %s @deny drop\n  accept\n }\n}\n", key)
 	return b.String()
 }
 
