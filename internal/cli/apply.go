@@ -101,13 +101,16 @@ const reverterLockTimeout = 10 * time.Minute
 // generation and its intent (recordChange), then the pending record and
 // the reverter exist before the kernel changes, so that whatever happens
 // to this process afterwards, the change is reverted at the deadline
-// unless confirmed.
+// unless confirmed. The record keeps a confirmation it replaces (pend) in
+// Replaces: if this process dies before the kernel changes, recovery puts
+// pend back, and pend's reverter, which waits while the record may still
+// fall back to it (state.Pending.Awaits), reverts the generation in force.
 func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, pend *state.Pending, window time.Duration) error {
 	prev, err := revertTarget(st, pend)
 	if err != nil {
 		return err
 	}
-	p := &state.Pending{Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds())}
+	p := &state.Pending{Previous: prev, Deadline: d.Clock().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
 	id, err := recordChange(d, st, appliedGeneration(d, c), false, c.path, func(next int) error {
 		p.Generation = next
 		return applyWithReverter(d, g, st, k, c, pend, p)
@@ -120,6 +123,19 @@ func applyConfirmed(d Deps, g *globals, st *state.Store, k Kernel, c *compiled, 
 	}
 	prune(d, st)
 	return printPending(d, g, st, c, p)
+}
+
+// settled is the pending confirmation pend as a new one keeps it in
+// Replaces: a copy without its own Replaces, which only mattered until
+// pend's change was settled (it is: the caller holds the lock and has
+// recovered). nil for nil.
+func settled(pend *state.Pending) *state.Pending {
+	if pend == nil {
+		return nil
+	}
+	c := *pend
+	c.Replaces = nil
+	return &c
 }
 
 // applyWithReverter records p, starts the reverter and then changes the

@@ -87,12 +87,15 @@ func revertAtDeadline(cmd *cobra.Command, d Deps, g *globals, gen int, deadline 
 }
 
 // waitDeadline sleeps until deadline (by the real clock), checking every
-// revertPoll whether the pending record still names gen. It reports
-// whether the revert is due (false: confirmed or superseded).
+// revertPoll whether the pending record may still fall back to gen
+// (state.Pending.Awaits: a record that replaced gen's confirmation is not
+// settled until its change is, so the reverter keeps waiting and decides
+// under the lock). It reports whether the revert is due (false: confirmed
+// or superseded).
 func waitDeadline(ctx context.Context, d Deps, st *state.Store, gen int, deadline time.Time) (bool, error) {
 	for {
 		// A corrupt record is decided under the lock at the deadline.
-		if p, err := st.Pending(); err == nil && (p == nil || p.Generation != gen) {
+		if p, err := st.Pending(); err == nil && !p.Awaits(gen) {
 			return false, nil
 		}
 		left := deadline.Sub(d.Clock())

@@ -147,7 +147,33 @@ func TestRecover(t *testing.T) {
 			want:        outcome{Outcome: RolledBack, Removed: []int{3}, Current: 2, IDs: []int{1, 2}, Enforced: 3},
 		},
 		{
-			name: "roll back keeps a confirmation that still reverts to the last confirmed generation",
+			name: "roll back puts back the confirmation the new one replaced",
+			setup: func(t *testing.T, s *Store) {
+				// apply --confirm of 3 over the pending 2, killed before
+				// the kernel changed: 2 is in force and unconfirmed.
+				in := begin(t, s, false)
+				replaced := &Pending{Generation: 2, Previous: 1, Deadline: intentTime, Window: "60s", ReverterPID: 42}
+				if err := s.SetPending(&Pending{Generation: in.Generation, Previous: 1, Deadline: intentTime, Window: "60s", Replaces: replaced}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			kernelHolds: 2,
+			want:        outcome{Outcome: RolledBack, Removed: []int{3}, Current: 2, IDs: []int{1, 2}, Pending: 2, Enforced: 3},
+		},
+		{
+			name: "roll forward keeps the replacing confirmation",
+			setup: func(t *testing.T, s *Store) {
+				in := begin(t, s, false)
+				replaced := &Pending{Generation: 2, Previous: 1, Deadline: intentTime, Window: "60s"}
+				if err := s.SetPending(&Pending{Generation: in.Generation, Previous: 1, Deadline: intentTime, Window: "60s", Replaces: replaced}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			kernelHolds: 3,
+			want:        outcome{Outcome: RolledForward, Current: 3, IDs: []int{1, 2, 3}, Pending: 3, Enforced: 3},
+		},
+		{
+			name: "roll back keeps a record without Replaces that reverts further back (written before Replaces existed)",
 			setup: func(t *testing.T, s *Store) {
 				in := begin(t, s, false)
 				pending(in.Generation, 1)(t, s)

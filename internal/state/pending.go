@@ -22,6 +22,20 @@ type Pending struct {
 	Window string `json:"window"`
 	// ReverterPID is the process id of the detached reverter.
 	ReverterPID int `json:"reverter_pid,omitempty"`
+	// Replaces is the pending confirmation this one replaced (an apply
+	// --confirm while another was pending), kept until this one's change is
+	// settled: if that change is rolled back (state.Finish), Replaces is put
+	// back, so the generation still in force keeps its revert. Its own
+	// Replaces is always nil: it was settled when this one was made.
+	Replaces *Pending `json:"replaces,omitempty"`
+}
+
+// Awaits reports whether gen may still be the generation awaiting
+// confirmation: p names it, or p replaced the confirmation of gen and p's
+// change may yet be rolled back. A reverter keeps waiting while Awaits
+// holds; only the record read under the lock (p.Generation) decides.
+func (p *Pending) Awaits(gen int) bool {
+	return p != nil && (p.Generation == gen || p.Replaces.Awaits(gen))
 }
 
 // Pending returns the pending confirmation, nil when there is none, or a

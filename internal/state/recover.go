@@ -108,9 +108,8 @@ func (s *Store) Decide(enforced Enforced) (*Recovery, error) {
 }
 
 // Finish carries out a decision of Decide; the caller holds the lock.
-// Rolling forward is Commit. Rolling back drops a pending confirmation of
-// the new generation that would only revert to the previous one (the
-// previous one is in force), removes the new generation's directory (only
+// Rolling forward is Commit. Rolling back undoes a pending confirmation of
+// the new generation (unpend), removes the new generation's directory (only
 // if it is the newest and not current), and removes the intent last, so
 // that a crash in Finish leaves an intent that decides the same way again.
 // A corrupt record is rolled back by removing the generations newer than
@@ -126,10 +125,8 @@ func (s *Store) Finish(r *Recovery) error {
 		return s.dropCorruptIntent(r)
 	}
 	in := r.Intent
-	if p, err := s.Pending(); err == nil && p != nil && p.Generation == in.Generation && p.Previous == in.Previous {
-		if err := s.ClearPending(); err != nil {
-			return err
-		}
+	if err := s.unpend(in); err != nil {
+		return err
 	}
 	removed, err := s.removeUncommitted(in.Generation)
 	if err != nil {
@@ -139,6 +136,26 @@ func (s *Store) Finish(r *Recovery) error {
 		r.Removed = append(r.Removed, in.Generation)
 	}
 	return s.removeIntent()
+}
+
+// unpend undoes the pending confirmation of a rolled-back change in: the
+// confirmation it replaced is put back (the generation in force is that
+// one's, and its reverter is still waiting: Pending.Awaits), or, if it
+// replaced none, the record is removed when a revert would only re-apply
+// the generation in force. A record written before Replaces existed that
+// reverts further back is left as it is: its reverter still reverts to the
+// last confirmed generation at its deadline.
+func (s *Store) unpend(in *Intent) error {
+	p, err := s.Pending()
+	switch {
+	case err != nil || p == nil || p.Generation != in.Generation:
+		return nil // not this change's; a corrupt record is reported by its readers
+	case p.Replaces != nil:
+		return s.SetPending(p.Replaces)
+	case p.Previous == in.Previous:
+		return s.ClearPending()
+	}
+	return nil
 }
 
 // dropCorruptIntent rolls back a change whose record is unreadable.

@@ -165,7 +165,8 @@ func TestPending(t *testing.T) {
 	if p, err := s.Pending(); p != nil || err != nil {
 		t.Fatalf("Pending on empty store = %v, %v; want nil, nil", p, err)
 	}
-	want := &Pending{Generation: 4, Previous: 2, Deadline: time.Date(2026, 11, 21, 12, 1, 0, 0, time.UTC), Window: "60s", ReverterPID: 99}
+	want := &Pending{Generation: 4, Previous: 2, Deadline: time.Date(2026, 11, 21, 12, 1, 0, 0, time.UTC), Window: "60s", ReverterPID: 99,
+		Replaces: &Pending{Generation: 3, Previous: 2, Deadline: time.Date(2026, 11, 21, 12, 0, 30, 0, time.UTC), Window: "60s", ReverterPID: 98}}
 	if err := s.SetPending(want); err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +193,30 @@ func TestPending(t *testing.T) {
 		if _, err := s.Pending(); !errors.As(err, &ce) || ce.Path != s.PendingFile() {
 			t.Errorf("Pending with %q: err = %v, want *CorruptError for %s", bad, err, s.PendingFile())
 		}
+	}
+}
+
+func TestPendingAwaits(t *testing.T) {
+	replacing := &Pending{Generation: 5, Previous: 2, Replaces: &Pending{Generation: 4, Previous: 2}}
+	tests := []struct {
+		name string
+		p    *Pending
+		gen  int
+		want bool
+	}{
+		{name: "no record", p: nil, gen: 4, want: false},
+		{name: "names it", p: &Pending{Generation: 4, Previous: 2}, gen: 4, want: true},
+		{name: "names another", p: &Pending{Generation: 5, Previous: 2}, gen: 4, want: false},
+		{name: "replaced it: may fall back to it", p: replacing, gen: 4, want: true},
+		{name: "replacing record, its own generation", p: replacing, gen: 5, want: true},
+		{name: "replacing record, an older generation", p: replacing, gen: 3, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.p.Awaits(tt.gen); got != tt.want {
+				t.Errorf("Awaits(%d) = %v, want %v", tt.gen, got, tt.want)
+			}
+		})
 	}
 }
 
