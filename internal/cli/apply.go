@@ -39,25 +39,17 @@ confirmation: nothing is reverted then.`,
 			if err != nil {
 				return err
 			}
-			lk, err := lockState(cmd, d, g, args)
-			if err != nil {
-				return err
-			}
-			defer lk.Unlock()
-			k, err := openKernel(d, g)
-			if err != nil {
-				return err
-			}
-			defer k.Close()
-			st := g.store()
-			pend, err := st.Pending()
-			if err != nil {
-				return fmt.Errorf("%w: run %s to clear it, then apply again", err, leashCommand(g, "confirm"))
-			}
-			if confirm > 0 {
-				return applyConfirmed(d, g, st, k, c, pend, confirm)
-			}
-			return applyPlain(d, g, st, k, c, pend)
+			return withLockedKernel(cmd, d, g, args, false, func(k Kernel) error {
+				st := g.store()
+				pend, err := st.Pending()
+				if err != nil {
+					return fmt.Errorf("%w: run %s to clear it, then apply again", err, leashCommand(g, "confirm"))
+				}
+				if confirm > 0 {
+					return applyConfirmed(d, g, st, k, c, pend, confirm)
+				}
+				return applyPlain(d, g, st, k, c, pend)
+			})
 		},
 	}
 	cmd.Flags().DurationVar(&confirm, "confirm", 0, "revert automatically after this long (e.g. 60s) unless `leash confirm` runs first")

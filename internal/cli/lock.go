@@ -34,6 +34,24 @@ func lockAndRecover(cmd *cobra.Command, d Deps, g *globals, args []string, atBoo
 	return l, nil
 }
 
+// withLockedKernel is the preamble of the commands that change the kernel
+// table (apply, reset, rollback, restore): it takes the lock and finishes
+// an interrupted change (lockAndRecover), opens the kernel (openKernel),
+// runs change, then closes the kernel and unlocks.
+func withLockedKernel(cmd *cobra.Command, d Deps, g *globals, args []string, atBoot bool, change func(k Kernel) error) error {
+	lk, err := lockAndRecover(cmd, d, g, args, atBoot)
+	if err != nil {
+		return err
+	}
+	defer lk.Unlock()
+	k, err := openKernel(d, g)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	return change(k)
+}
+
 // takeLock takes the lock, waiting up to --lock-timeout.
 func takeLock(cmd *cobra.Command, d Deps, g *globals, args []string) (*state.Lock, error) {
 	command := strings.Join(append([]string{cmd.CommandPath()}, args...), " ")

@@ -20,17 +20,11 @@ a table (so a restart does not bring the old table back) and a pending
 confirmation is dropped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lk, err := lockState(cmd, d, g, args)
-			if err != nil {
+			var id int
+			err := withLockedKernel(cmd, d, g, args, false, func(k Kernel) (err error) {
+				id, err = resetRecorded(d, g.store(), k)
 				return err
-			}
-			defer lk.Unlock()
-			k, err := openKernel(d, g)
-			if err != nil {
-				return err
-			}
-			defer k.Close()
-			id, err := resetRecorded(d, g.store(), k)
+			})
 			if err != nil {
 				return err
 			}

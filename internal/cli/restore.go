@@ -44,17 +44,9 @@ Needs no policy file, DNS or user database, so it runs early at boot
 			// At boot the kernel cannot say whether a change that was
 			// interrupted took effect: it is rolled back, and the last
 			// generation known to be committed is loaded.
-			lk, err := lockAndRecover(cmd, d, g, args, true)
-			if err != nil {
-				return err
-			}
-			defer lk.Unlock()
-			k, err := openKernel(d, g)
-			if err != nil {
-				return err
-			}
-			defer k.Close()
-			return restore(d, g, g.store(), k)
+			return withLockedKernel(cmd, d, g, args, true, func(k Kernel) error {
+				return restore(d, g, g.store(), k)
+			})
 		},
 	}
 }

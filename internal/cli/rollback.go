@@ -31,52 +31,51 @@ before the current one. A pending confirmation is dropped. See leash history.`,
 				}
 				target = n
 			}
-			lk, err := lockState(cmd, d, g, args)
-			if err != nil {
-				return err
-			}
-			defer lk.Unlock()
-			st := g.store()
-			if target == 0 {
-				if target, err = previousID(st); err != nil {
-					return err
-				}
-			}
-			gen, err := loadIntact(st, target)
-			switch {
-			case errors.Is(err, os.ErrNotExist):
-				return fmt.Errorf("generation %d does not exist in %s; see leash history", target, st.Dir)
-			case err != nil:
-				return fmt.Errorf("generation %d cannot be used: %w; pick another (leash history)", target, err)
-			}
-			k, err := openKernel(d, g)
-			if err != nil {
-				return err
-			}
-			defer k.Close()
-			dropped := pendingGeneration(st)
-			id, err := replay(d, st, k, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)},
-				fmt.Sprintf("generation %d's table", target), func(err error) error {
-					return fmt.Errorf("rollback to %d: the kernel refused table inet %s, nothing changed: %w", target, ruleset.TableName, err)
-				})
-			if err != nil {
-				return err
-			}
-			prune(d, st)
-			if g.json {
-				return printJSON(d.Stdout, struct {
-					RolledBackTo int `json:"rolled_back_to"`
-					Generation   int `json:"generation"`
-					Dropped      int `json:"dropped_pending,omitempty"`
-				}{target, id, dropped})
-			}
-			fmt.Fprintf(d.Stdout, "rolled back to %s, applied %s: now generation %d\n", describe(gen.Meta), clock(gen.Time), id)
-			if dropped != 0 {
-				fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation; the rollback replaces it, so nothing will be reverted.\n", dropped)
-			}
-			return nil
+			return withLockedKernel(cmd, d, g, args, false, func(k Kernel) error {
+				return rollbackTo(d, g, k, target)
+			})
 		},
 	}
+}
+
+// rollbackTo re-applies generation target (0: the one before the current)
+// and records that as a new generation; the caller holds the lock.
+func rollbackTo(d Deps, g *globals, k Kernel, target int) error {
+	st := g.store()
+	if target == 0 {
+		var err error
+		if target, err = previousID(st); err != nil {
+			return err
+		}
+	}
+	gen, err := loadIntact(st, target)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("generation %d does not exist in %s; see leash history", target, st.Dir)
+	case err != nil:
+		return fmt.Errorf("generation %d cannot be used: %w; pick another (leash history)", target, err)
+	}
+	dropped := pendingGeneration(st)
+	id, err := replay(d, st, k, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)},
+		fmt.Sprintf("generation %d's table", target), func(err error) error {
+			return fmt.Errorf("rollback to %d: the kernel refused table inet %s, nothing changed: %w", target, ruleset.TableName, err)
+		})
+	if err != nil {
+		return err
+	}
+	prune(d, st)
+	if g.json {
+		return printJSON(d.Stdout, struct {
+			RolledBackTo int `json:"rolled_back_to"`
+			Generation   int `json:"generation"`
+			Dropped      int `json:"dropped_pending,omitempty"`
+		}{target, id, dropped})
+	}
+	fmt.Fprintf(d.Stdout, "rolled back to %s, applied %s: now generation %d\n", describe(gen.Meta), clock(gen.Time), id)
+	if dropped != 0 {
+		fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation; the rollback replaces it, so nothing will be reverted.\n", dropped)
+	}
+	return nil
 }
 
 // previousID is the generation before the current one in the log.
