@@ -53,46 +53,63 @@ func Changes(want, got *ruleset.Ruleset) []Change {
 
 // setChanges compares the sets of want and got by name.
 func setChanges(want, got *ruleset.Ruleset) []Change {
+	return byName("set", want.Sets, got.Sets, got.Set, func(w, g *ruleset.Set) []Change {
+		if g.Kind != w.Kind || g.Interval != w.Interval {
+			return []Change{{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Kind, g.Interval), setType(w.Kind, w.Interval))}}
+		}
+		return listChanges("element", "set "+w.Name, setElements(w), setElements(g))
+	})
+}
+
+// mapChanges compares the verdict maps of want and got by name.
+func mapChanges(want, got *ruleset.Ruleset) []Change {
+	return byName("map", want.Maps, got.Maps, got.Map, func(w, g *ruleset.Map) []Change {
+		if g.Key != w.Key || g.Interval != w.Interval {
+			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))}}
+		}
+		return listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))
+	})
+}
+
+// named is what byName compares: a set, map or chain.
+type named interface {
+	*ruleset.Set | *ruleset.Map | *ruleset.Chain
+}
+
+// byName compares two lists of named objects (what: "set", "map",
+// "chain"): one present only in want is removed, one only in got is added,
+// each as a whole (in want's, then got's order); differ compares those
+// present on both sides. lookup finds a name in got, nil if absent.
+func byName[T named](what string, want, got []T, lookup func(string) T, differ func(w, g T) []Change) []Change {
+	inWant := map[string]bool{}
 	var out []Change
-	for _, w := range want.Sets {
-		g := got.Set(w.Name)
-		switch {
-		case g == nil:
-			out = append(out, Change{Op: Removed, What: "set", Item: w.Name})
-		case g.Kind != w.Kind || g.Interval != w.Interval:
-			out = append(out, Change{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Kind, g.Interval), setType(w.Kind, w.Interval))})
-		default:
-			out = append(out, listChanges("element", "set "+w.Name, setElements(w), setElements(g))...)
+	for _, w := range want {
+		name := nameOf(w)
+		inWant[name] = true
+		if g := lookup(name); g != nil {
+			out = append(out, differ(w, g)...)
+		} else {
+			out = append(out, Change{Op: Removed, What: what, Item: name})
 		}
 	}
-	for _, g := range got.Sets {
-		if want.Set(g.Name) == nil {
-			out = append(out, Change{Op: Added, What: "set", Item: g.Name})
+	for _, g := range got {
+		if !inWant[nameOf(g)] {
+			out = append(out, Change{Op: Added, What: what, Item: nameOf(g)})
 		}
 	}
 	return out
 }
 
-// mapChanges compares the verdict maps of want and got by name.
-func mapChanges(want, got *ruleset.Ruleset) []Change {
-	var out []Change
-	for _, w := range want.Maps {
-		g := got.Map(w.Name)
-		switch {
-		case g == nil:
-			out = append(out, Change{Op: Removed, What: "map", Item: w.Name})
-		case g.Key != w.Key || g.Interval != w.Interval:
-			out = append(out, Change{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))})
-		default:
-			out = append(out, listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))...)
-		}
+func nameOf[T named](v T) string {
+	switch v := any(v).(type) {
+	case *ruleset.Set:
+		return v.Name
+	case *ruleset.Map:
+		return v.Name
+	case *ruleset.Chain:
+		return v.Name
 	}
-	for _, g := range got.Maps {
-		if want.Map(g.Name) == nil {
-			out = append(out, Change{Op: Added, What: "map", Item: g.Name})
-		}
-	}
-	return out
+	return ""
 }
 
 // setType describes a set's or map's key type and layout.
@@ -106,13 +123,8 @@ func setType(k ruleset.SetKind, interval bool) string {
 // chainChanges compares the chains of want and got by name, and the rules
 // of chains on both sides.
 func chainChanges(want, got *ruleset.Ruleset) []Change {
-	var out []Change
-	for _, w := range want.Chains {
-		g := got.Chain(w.Name)
-		if g == nil {
-			out = append(out, Change{Op: Removed, What: "chain", Item: w.Name})
-			continue
-		}
+	return byName("chain", want.Chains, got.Chains, got.Chain, func(w, g *ruleset.Chain) []Change {
+		var out []Change
 		if hookText(w) != hookText(g) {
 			out = append(out, Change{Op: Changed, What: "chain", Item: fmt.Sprintf("%s: %s, was %s", w.Name, hookText(g), hookText(w))})
 		}
@@ -121,14 +133,8 @@ func chainChanges(want, got *ruleset.Ruleset) []Change {
 		if len(rules) == 0 && !slices.Equal(wr, gr) {
 			rules = []Change{{Op: Changed, What: "chain", Item: w.Name + ": same rules in another order"}}
 		}
-		out = append(out, rules...)
-	}
-	for _, g := range got.Chains {
-		if want.Chain(g.Name) == nil {
-			out = append(out, Change{Op: Added, What: "chain", Item: g.Name})
-		}
-	}
-	return out
+		return append(out, rules...)
+	})
 }
 
 // listChanges compares two lists as multisets: items of want missing from
