@@ -43,7 +43,7 @@ const (
 // Compile builds the ruleset for r. It does not fail on valid input: r comes
 // from policy.Resolve, which has already reported every user error.
 func Compile(r *policy.Resolved) *ruleset.Ruleset {
-	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, setIndex: map[string]string{}, log: r.Baseline.Log}
+	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		c.policyChain(p)
@@ -55,16 +55,15 @@ func Compile(r *policy.Resolved) *ruleset.Ruleset {
 	return c.rs
 }
 
-// compiler accumulates the ruleset. setIndex maps a set's content key to the
-// name of the first identical set, so a destination list used by many rules
-// is loaded once.
+// compiler accumulates the ruleset. sets finds the first identical set, so
+// a destination list used by many rules is loaded once.
 type compiler struct {
 	rs           *ruleset.Ruleset
 	file         string
 	output       *ruleset.Chain
 	policies     []*ruleset.Chain
 	unownedChain *ruleset.Chain
-	setIndex     map[string]string
+	sets         *setIndex
 	log          policy.LogSettings
 }
 

@@ -59,22 +59,22 @@ func splitPrefixes(ps []netip.Prefix) []addrPart {
 		return nil
 	}
 	bits := ps[0].Addr().BitLen()
-	byLen := map[int][]netip.Prefix{}
+	var count [129]int // prefixes per length
 	for _, p := range ps {
-		byLen[p.Bits()] = append(byLen[p.Bits()], p)
+		count[p.Bits()]++
 	}
-	if len(byLen) == 1 && ps[0].Bits() == bits {
-		return []addrPart{hashPart(ps, bits, "")} // single addresses: no mask needed
+	if count[bits] == len(ps) {
+		return []addrPart{hashPart(ps, bits, len(ps), bits, "")} // single addresses: no mask needed
 	}
 	var lens []int
-	for l, group := range byLen {
-		if l > 0 && len(group) >= hashGroupMin {
+	for l := 1; l <= bits; l++ {
+		if count[l] >= hashGroupMin {
 			lens = append(lens, l)
 		}
 	}
 	// The biggest groups earn hash sets; ties go to the longer prefix.
 	sort.Slice(lens, func(i, j int) bool {
-		if a, b := len(byLen[lens[i]]), len(byLen[lens[j]]); a != b {
+		if a, b := count[lens[i]], count[lens[j]]; a != b {
 			return a > b
 		}
 		return lens[i] > lens[j]
@@ -83,11 +83,11 @@ func splitPrefixes(ps []netip.Prefix) []addrPart {
 		lens = lens[:maxHashGroups]
 	}
 	sort.Ints(lens)
-	hashed := map[int]bool{}
+	var hashed [129]bool
 	var parts []addrPart
 	for _, l := range lens {
 		hashed[l] = true
-		parts = append(parts, hashPart(byLen[l], bits, "_"+strconv.Itoa(l)))
+		parts = append(parts, hashPart(ps, l, count[l], bits, "_"+strconv.Itoa(l)))
 	}
 	var rest []netip.Prefix
 	for _, p := range ps {
@@ -101,14 +101,18 @@ func splitPrefixes(ps []netip.Prefix) []addrPart {
 	return parts
 }
 
-// hashPart is a hash set of the network addresses of prefixes of one length.
-func hashPart(ps []netip.Prefix, bits int, suffix string) addrPart {
-	part := addrPart{suffix: suffix}
-	if l := ps[0].Bits(); l < bits {
+// hashPart is a hash set of the network addresses of the n prefixes of
+// length l in ps, looked up with a mask of l bits unless l is the full
+// address length bits.
+func hashPart(ps []netip.Prefix, l, n, bits int, suffix string) addrPart {
+	part := addrPart{suffix: suffix, elems: make([]netip.Prefix, 0, n)}
+	if l < bits {
 		part.mask = uint8(l)
 	}
 	for _, p := range ps {
-		part.elems = append(part.elems, netip.PrefixFrom(p.Addr(), bits))
+		if p.Bits() == l {
+			part.elems = append(part.elems, netip.PrefixFrom(p.Addr(), bits))
+		}
 	}
 	return part
 }

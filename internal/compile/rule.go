@@ -47,7 +47,7 @@ func (c *compiler) families(pol string, n int, to *policy.Destinations) []family
 	}{{4, ruleset.KindIPv4, to.V4}, {6, ruleset.KindIPv6, to.V6}} {
 		// One lookup per part of the layout (layout.go); the parts are
 		// disjoint, so one kernel rule per part keeps first-match order.
-		for _, part := range splitPrefixes(f.ps) {
+		for _, part := range c.sets.layout(f.ps) {
 			name := fmt.Sprintf("%s_r%d_v%d%s", setPrefix(pol), n, f.v, part.suffix)
 			s := c.addrSet(name, f.kind, part)
 			fams = append(fams, family{v: f.v, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s, Mask: part.mask}}})
@@ -96,31 +96,14 @@ func protoSuffix(p uint8) string {
 // addrSet adds the set of one address part, or returns the name of an
 // identical one (same kind, layout and elements).
 func (c *compiler) addrSet(name string, kind ruleset.SetKind, part addrPart) string {
-	var key strings.Builder
-	fmt.Fprintf(&key, "%s interval=%t mask=%d", kind, part.interval, part.mask)
-	for _, p := range part.elems {
-		key.WriteString(" " + p.String())
-	}
-	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Interval: part.interval, Prefixes: part.elems})
+	return c.sets.add(c.rs, setKey{kind: kind, interval: part.interval, mask: part.mask},
+		&ruleset.Set{Name: name, Kind: kind, Interval: part.interval, Prefixes: part.elems})
 }
 
 // numSet adds a port or ICMP type set, or returns the name of an identical one
 // for the same protocol (a set named ..._tcp is never used for UDP).
 func (c *compiler) numSet(name string, kind ruleset.SetKind, rs []ruleset.Range) string {
 	elems, interval := numLayout(rs)
-	var key strings.Builder
-	key.WriteString(string(kind) + " " + name[strings.LastIndexByte(name, '_'):])
-	for _, r := range elems {
-		fmt.Fprintf(&key, " %d-%d", r.Lo, r.Hi)
-	}
-	return c.addSet(key.String(), &ruleset.Set{Name: name, Kind: kind, Interval: interval, Ranges: elems})
-}
-
-func (c *compiler) addSet(key string, s *ruleset.Set) string {
-	if name, ok := c.setIndex[key]; ok {
-		return name
-	}
-	c.setIndex[key] = s.Name
-	c.rs.Sets = append(c.rs.Sets, s)
-	return s.Name
+	return c.sets.add(c.rs, setKey{kind: kind, interval: interval, proto: name[strings.LastIndexByte(name, '_'):]},
+		&ruleset.Set{Name: name, Kind: kind, Interval: interval, Ranges: elems})
 }
