@@ -77,12 +77,24 @@ func setElements(s *ruleset.Set) []nftables.SetElement {
 	if s.Interval {
 		return elements(setIntervals(s), keyLen(s.Kind))
 	}
-	var out []nftables.SetElement
+	n := keyLen(s.Kind)
+	keys := newKeys(n, len(s.Prefixes)+len(s.Ranges))
+	out := make([]nftables.SetElement, 0, len(s.Prefixes)+len(s.Ranges))
 	for _, p := range s.Prefixes {
-		out = append(out, nftables.SetElement{Key: p.Addr().AsSlice()})
+		k := keys.next()
+		if n == 4 {
+			a := p.Addr().As4()
+			copy(k, a[:])
+		} else {
+			a := p.Addr().As16()
+			copy(k, a[:])
+		}
+		out = append(out, nftables.SetElement{Key: k})
 	}
 	for _, r := range s.Ranges {
-		out = append(out, nftables.SetElement{Key: putUint(uint64(r.Lo), keyLen(s.Kind))})
+		k := keys.next()
+		putUintTo(k, uint64(r.Lo))
+		out = append(out, nftables.SetElement{Key: k})
 	}
 	return out
 }
@@ -93,12 +105,45 @@ func mapElements(m *ruleset.Map) []nftables.SetElement {
 	if m.Interval {
 		return elements(mapIntervals(m), 4)
 	}
-	var out []nftables.SetElement
+	keys := newKeys(4, len(m.Entries))
+	jumps := jumpVerdicts{}
+	out := make([]nftables.SetElement, 0, len(m.Entries))
 	for _, e := range m.Entries {
-		out = append(out, nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(e.Lo),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: e.Chain}})
+		k := keys.next()
+		binary.NativeEndian.PutUint32(k, e.Lo)
+		out = append(out, nftables.SetElement{Key: k, VerdictData: jumps.to(e.Chain)})
 	}
 	return out
+}
+
+// keys hands out fixed-size keys carved from one allocation: a set of
+// 100,000 elements costs one buffer, not 100,000 small ones.
+type keys struct {
+	buf []byte
+	n   int
+}
+
+func newKeys(n, count int) *keys { return &keys{buf: make([]byte, n*count), n: n} }
+
+// next returns the next unused key (capacity capped, so an append to it
+// never writes into its neighbour). It panics past count keys.
+func (k *keys) next() []byte {
+	b := k.buf[:k.n:k.n]
+	k.buf = k.buf[k.n:]
+	return b
+}
+
+// jumpVerdicts shares one read-only jump verdict per chain among map
+// elements (nftables only reads VerdictData when marshalling).
+type jumpVerdicts map[string]*expr.Verdict
+
+func (j jumpVerdicts) to(chain string) *expr.Verdict {
+	v, ok := j[chain]
+	if !ok {
+		v = &expr.Verdict{Kind: expr.VerdictJump, Chain: chain}
+		j[chain] = v
+	}
+	return v
 }
 
 // interval is a half-open key range [start, end) in network byte order;
@@ -110,7 +155,7 @@ type interval struct {
 
 // setIntervals returns the intervals of a set's elements, in order.
 func setIntervals(s *ruleset.Set) []interval {
-	var out []interval
+	out := make([]interval, 0, len(s.Prefixes)+len(s.Ranges))
 	for _, p := range s.Prefixes {
 		out = append(out, prefixInterval(p))
 	}
@@ -122,7 +167,7 @@ func setIntervals(s *ruleset.Set) []interval {
 
 // mapIntervals returns the intervals of a map's entries, in order.
 func mapIntervals(m *ruleset.Map) []interval {
-	var out []interval
+	out := make([]interval, 0, len(m.Entries))
 	for _, e := range m.Entries {
 		iv := rangeInterval(e.Range, 4)
 		iv.chain = e.Chain
@@ -156,11 +201,16 @@ func rangeInterval(r ruleset.Range, n int) interval {
 // putUint writes v big-endian in n bytes.
 func putUint(v uint64, n int) []byte {
 	b := make([]byte, n)
-	for i := n - 1; i >= 0; i-- {
+	putUintTo(b, v)
+	return b
+}
+
+// putUintTo writes v big-endian into all of b.
+func putUintTo(b []byte, v uint64) {
+	for i := len(b) - 1; i >= 0; i-- {
 		b[i] = byte(v)
 		v >>= 8
 	}
-	return b
 }
 
 func getUint(b []byte) uint64 {
@@ -178,14 +228,15 @@ func getUint(b []byte) uint64 {
 // top of the key space has no end element; its start carries the
 // NFTNL_UDATA_SET_ELEM_F_INTERVAL_OPEN userdata flag.
 func elements(ivs []interval, n int) []nftables.SetElement {
-	var out []nftables.SetElement
+	out := make([]nftables.SetElement, 0, 2*len(ivs)+1)
+	jumps := jumpVerdicts{}
 	if len(ivs) > 0 && !allZero(ivs[0].start) {
 		out = append(out, nftables.SetElement{Key: make([]byte, n), IntervalEnd: true})
 	}
 	for _, iv := range ivs {
 		e := nftables.SetElement{Key: iv.start, IntervalOpen: iv.end == nil}
 		if iv.chain != "" {
-			e.VerdictData = &expr.Verdict{Kind: expr.VerdictJump, Chain: iv.chain}
+			e.VerdictData = jumps.to(iv.chain)
 		}
 		out = append(out, e)
 		if iv.end != nil {
