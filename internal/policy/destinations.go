@@ -120,6 +120,9 @@ type destList struct {
 	state int  // 0 not expanded, 1 expanding, 2 done
 	any   bool // contains any, directly or through another list
 	set   *netipx.IPSet
+	// dests is the list as a rule's whole `to` (rv.listDestinations),
+	// computed once: ten policies denying one long list share it.
+	dests *Destinations
 }
 
 // expandLists expands every destination list in file order, reporting each
@@ -191,9 +194,15 @@ func indexOf(list []string, s string) int {
 }
 
 // destinations resolves a rule's `to` list; nil means any destination.
+// The result is shared and must not be modified.
 func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 	if len(entries) == 0 {
 		return nil
+	}
+	if len(entries) == 1 {
+		if kind, _, _ := rv.classify(entries[0].Value); kind == toList {
+			return rv.listDestinations(rv.lists[entries[0].Value])
+		}
 	}
 	var b netipx.IPSetBuilder
 	any := false
@@ -204,8 +213,42 @@ func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 		return nil
 	}
 	set, _ := b.IPSet()
+	return splitFamilies(set)
+}
+
+// listDestinations is the expanded list l as a rule's whole `to`,
+// computed once per list.
+func (rv *resolver) listDestinations(l *destList) *Destinations {
+	rv.expand(l, nil)
+	if l.any {
+		return nil
+	}
+	if l.dests == nil {
+		l.dests = splitFamilies(l.set)
+	}
+	return l.dests
+}
+
+// splitFamilies lists set's merged prefixes by address family.
+func splitFamilies(set *netipx.IPSet) *Destinations {
 	d := &Destinations{}
-	for _, p := range set.Prefixes() {
+	if set == nil {
+		return d
+	}
+	ps := set.Prefixes()
+	n4 := 0
+	for _, p := range ps {
+		if p.Addr().Is4() {
+			n4++
+		}
+	}
+	if n4 > 0 {
+		d.V4 = make([]netip.Prefix, 0, n4)
+	}
+	if n4 < len(ps) {
+		d.V6 = make([]netip.Prefix, 0, len(ps)-n4)
+	}
+	for _, p := range ps {
 		if p.Addr().Is4() {
 			d.V4 = append(d.V4, p)
 		} else {

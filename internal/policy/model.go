@@ -138,6 +138,8 @@ type ResolvedRule struct {
 }
 
 // Destinations are merged, sorted, non-overlapping prefixes per family.
+// Rules whose `to` is the same single list share one Destinations: it is
+// read-only.
 type Destinations struct {
 	V4 []netip.Prefix `json:"v4,omitempty"`
 	V6 []netip.Prefix `json:"v6,omitempty"`
