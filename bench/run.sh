@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs leash's benchmarks as root and writes the results to bench/out/:
-#   go-bench-STAMP.txt    go test -bench: Compile (internal/compile), Apply (internal/nft)
+#   go-bench-STAMP.txt    go test -bench: Load (internal/policy), Compile (internal/compile),
+#                         Apply (internal/nft), with allocations
 #   egress-STAMP.txt/json the egress benchmark (bench/egress): UDP packet rate and
 #                         TCP connect rate under the compiled policy vs no ruleset
 # Extra arguments go to bench/egress (e.g. -rounds 10 -d 2s); see its -help.
@@ -23,8 +24,8 @@ sandboxes() { ls /run/netns 2>/dev/null | grep '^leash-sbx-' || true; }
 sandboxes >"$out/sandboxes.before"
 
 go build -o "$out/egress" ./bench/egress
-go test -run '^$' -bench 'BenchmarkCompile|BenchmarkApply' -benchtime 3x -count 1 \
-  ./internal/compile ./internal/nft | tee "$out/go-bench-$stamp.txt"
+go test -run '^$' -bench 'BenchmarkLoad|BenchmarkCompile|BenchmarkApply' -benchtime 3x -count 1 -benchmem \
+  ./internal/policy ./internal/compile ./internal/nft | tee "$out/go-bench-$stamp.txt"
 "$out/egress" -json "$out/egress-$stamp.json" "$@" | tee "$out/egress-$stamp.txt"
 
 nft list ruleset >"$out/host-ruleset.after"
