@@ -9,17 +9,20 @@ import (
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
-func TestSplitPrefixes(t *testing.T) {
-	pfx := netip.MustParsePrefix
-	// many returns n /28s 10.0.0.16, 10.0.0.48, ... (every other /28).
-	many := func(n, bits int) []netip.Prefix {
-		var out []netip.Prefix
-		for i := range n {
-			v := uint32(10<<24) + uint32(i)*2<<(32-bits)
-			out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits))
-		}
-		return out
+var pfx = netip.MustParsePrefix
+
+// many returns n disjoint prefixes of length bits in 10.0.0.0/8, every
+// other one (10.0.0.0/28, 10.0.0.32/28, ...).
+func many(n, bits int) []netip.Prefix {
+	var out []netip.Prefix
+	for i := range n {
+		v := uint32(10<<24) + uint32(i)*2<<(32-bits)
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), bits))
 	}
+	return out
+}
+
+func TestSplitPrefixes(t *testing.T) {
 	type part struct {
 		Mask     uint8
 		Interval bool
