@@ -41,9 +41,13 @@ func (p *Pending) Awaits(gen int) bool {
 // Pending returns the pending confirmation, nil when there is none, or a
 // *CorruptError when the record cannot be read.
 func (s *Store) Pending() (*Pending, error) {
-	return readRecord(s.PendingFile(), func(p *Pending) bool {
-		return p.Generation > 0 && p.Previous >= 0 && !p.Deadline.IsZero()
-	})
+	return readRecord(s.PendingFile(), (*Pending).complete)
+}
+
+// complete reports whether p, and the record it replaced if any, have
+// every field a reverter needs.
+func (p *Pending) complete() bool {
+	return p.Generation > 0 && p.Previous >= 0 && !p.Deadline.IsZero() && (p.Replaces == nil || p.Replaces.complete())
 }
 
 // SetPending records p, replacing any pending confirmation.

@@ -185,7 +185,8 @@ func TestPending(t *testing.T) {
 	if p, err := s.Pending(); p != nil || err != nil {
 		t.Errorf("Pending after clear = %v, %v; want nil, nil", p, err)
 	}
-	for _, bad := range []string{"{", `{"generation": 0, "deadline": "2026-11-21T12:00:00Z"}`, `{"generation": 3}`} {
+	for _, bad := range []string{"{", `{"generation": 0, "deadline": "2026-11-21T12:00:00Z"}`, `{"generation": 3}`,
+		`{"generation": 3, "deadline": "2026-11-21T12:00:00Z", "replaces": {"generation": 2}}`} {
 		if err := os.WriteFile(s.PendingFile(), []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
 		}
