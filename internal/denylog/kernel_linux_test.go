@@ -335,3 +335,37 @@ func TestKernelLossAccounting(t *testing.T) {
 		t.Errorf("reader counters %+v disagree with the records (delivered %d, lost %d)", cs, delivered, lost)
 	}
 }
+
+// Reading a log group must not change the namespace's logger settings:
+// go-nflog's bind rebinds the NFPROTO_UNSPEC logger (nf_log.0) as a side
+// effect, and the reader puts it back, also when the bind fails.
+func TestKernelReaderKeepsLoggerBinding(t *testing.T) {
+	ns := testNS(t)
+	read := func() string {
+		t.Helper()
+		b, err := saveLoggerBinding(ns.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.name
+	}
+	before := read()
+	r, err := OpenReader(ReaderConfig{NetNS: ns.Name, Group: testGrp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != before {
+		t.Errorf("nf_log.0 while reading = %q, want %q as before", got, before)
+	}
+	_, err = OpenReader(ReaderConfig{NetNS: ns.Name, Group: testGrp})
+	if err == nil {
+		t.Fatal("a second reader of the same group bound it")
+	}
+	if got := read(); got != before {
+		t.Errorf("nf_log.0 after a failed bind = %q, want %q as before", got, before)
+	}
+	r.Close()
+	if got := read(); got != before {
+		t.Errorf("nf_log.0 after the reader closed = %q, want %q as before", got, before)
+	}
+}

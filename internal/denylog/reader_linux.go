@@ -98,12 +98,31 @@ func OpenReader(cfg ReaderConfig) (*Reader, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Reader{nf: nf, msgs: make(chan Message, cfg.QueueLen), done: make(chan struct{}), cancel: cancel, now: cfg.Now}
-	if err := nf.RegisterWithErrorFunc(ctx, r.hook, r.onError(ctx)); err != nil {
+	if err := registerKeepingLogger(cfg, func() error { return nf.RegisterWithErrorFunc(ctx, r.hook, r.onError(ctx)) }); err != nil {
 		cancel()
 		nf.Close()
 		return nil, bindError(cfg, err)
 	}
 	return r, nil
+}
+
+// registerKeepingLogger runs register (go-nflog's bind) and then, whether
+// it succeeded or not, puts back the namespace's NFPROTO_UNSPEC logger,
+// which the bind replaces as a side effect before it binds the group
+// (logbinding_linux.go). Failing to read or restore it is logged, not
+// fatal: it affects no leash rule, only that sysctl.
+func registerKeepingLogger(cfg ReaderConfig, register func() error) error {
+	saved, err := saveLoggerBinding(cfg.NetNS)
+	if err != nil {
+		cfg.Log.Warn("denylog: binding the log group may leave net.netfilter.nf_log.0 changed", "err", err)
+	}
+	rerr := register()
+	if saved != nil {
+		if err := saved.restore(); err != nil {
+			cfg.Log.Warn("denylog: net.netfilter.nf_log.0 is left changed by binding the log group", "err", err)
+		}
+	}
+	return rerr
 }
 
 func (cfg ReaderConfig) withDefaults() ReaderConfig {
