@@ -84,27 +84,24 @@ func (l *Lookup) List(ctx context.Context, f sockdiag.Filter) ([]Owned, error) {
 // processes holding it. The error wraps sockdiag.ErrNotFound when the socket
 // is gone. Each call scans /proc once.
 func (l *Lookup) Find(ctx context.Context, p sockdiag.Proto, src, dst netip.AddrPort) (Owned, error) {
-	s, err := l.diag.Find(ctx, p, src, dst)
-	if err != nil {
-		return Owned{}, err
-	}
-	o := Owned{Socket: s}
-	if s.Inode == 0 {
-		return o, nil
-	}
-	pids, err := l.proc.Holders(ctx, s.Inode)
-	if err != nil {
-		return Owned{}, err
-	}
-	procs := processCache{reader: l.proc, seen: map[int]*procinfo.Process{}}
-	o.Processes = procs.get(pids)
-	return o, nil
+	return l.find(ctx, p, src, dst, l.proc.Holders)
 }
 
 // FindFirst is Find for when one process is enough (a log line): it stops
 // at the first holder, scanning the newest pids first (procinfo
 // FirstHolder), so Processes has at most one entry.
 func (l *Lookup) FindFirst(ctx context.Context, p sockdiag.Proto, src, dst netip.AddrPort) (Owned, error) {
+	return l.find(ctx, p, src, dst, func(ctx context.Context, inode uint64) ([]int, error) {
+		pid, ok, err := l.proc.FirstHolder(ctx, inode)
+		if err != nil || !ok {
+			return nil, err
+		}
+		return []int{pid}, nil
+	})
+}
+
+// find is Find with holders saying which pids hold the socket's inode.
+func (l *Lookup) find(ctx context.Context, p sockdiag.Proto, src, dst netip.AddrPort, holders func(context.Context, uint64) ([]int, error)) (Owned, error) {
 	s, err := l.diag.Find(ctx, p, src, dst)
 	if err != nil {
 		return Owned{}, err
@@ -113,12 +110,12 @@ func (l *Lookup) FindFirst(ctx context.Context, p sockdiag.Proto, src, dst netip
 	if s.Inode == 0 {
 		return o, nil
 	}
-	pid, ok, err := l.proc.FirstHolder(ctx, s.Inode)
-	if err != nil || !ok {
-		return o, err
+	pids, err := holders(ctx, s.Inode)
+	if err != nil {
+		return Owned{}, err
 	}
 	procs := processCache{reader: l.proc, seen: map[int]*procinfo.Process{}}
-	o.Processes = procs.get([]int{pid})
+	o.Processes = procs.get(pids)
 	return o, nil
 }
 
