@@ -21,17 +21,7 @@ func groupBound(name string, group uint16) (bool, error) {
 		data, err = os.ReadFile(groupsFile)
 		return err
 	}
-	var err error
-	if name == "" {
-		err = read()
-	} else {
-		var ns *netns.NS
-		if ns, err = netns.Open(name); err == nil {
-			err = ns.Do(read)
-			ns.Close()
-		}
-	}
-	if err != nil {
+	if err := netns.DoIn(name, read); err != nil {
 		return false, err
 	}
 	for _, g := range parseBoundGroups(data) {

@@ -25,7 +25,7 @@ type loggerBinding struct {
 // ("" the current one).
 func saveLoggerBinding(ns string) (*loggerBinding, error) {
 	b := &loggerBinding{netns: ns}
-	err := inNetNS(ns, func() error {
+	err := netns.DoIn(ns, func() error {
 		v, err := os.ReadFile(unspecLoggerSysctl)
 		b.name = strings.TrimSpace(string(v))
 		return err
@@ -40,24 +40,11 @@ func saveLoggerBinding(ns string) (*loggerBinding, error) {
 // a log group leaves the namespace's logger settings as they were.
 // Idempotent.
 func (b *loggerBinding) restore() error {
-	err := inNetNS(b.netns, func() error {
+	err := netns.DoIn(b.netns, func() error {
 		return os.WriteFile(unspecLoggerSysctl, []byte(b.name), 0)
 	})
 	if err != nil {
 		return fmt.Errorf("denylog: restore the NFPROTO_UNSPEC logger %q: %w", b.name, err)
 	}
 	return nil
-}
-
-// inNetNS runs fn in the named namespace, or directly for "".
-func inNetNS(name string, fn func() error) error {
-	if name == "" {
-		return fn()
-	}
-	ns, err := netns.Open(name)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	return ns.Do(fn)
 }

@@ -142,6 +142,20 @@ func (ns *NS) Do(fn func() error) error {
 	return <-errc
 }
 
+// DoIn runs fn in the namespace mounted at /run/netns/NAME, as Do does, or
+// directly on the calling goroutine when name is "" (the current one).
+func DoIn(name string, fn func() error) error {
+	if name == "" {
+		return fn()
+	}
+	ns, err := Open(name)
+	if err != nil {
+		return err
+	}
+	defer ns.Close()
+	return ns.Do(fn)
+}
+
 // Close releases the handle and, for a namespace made by Create, unmounts and
 // removes it; the kernel frees it once no process or descriptor refers to it.
 // Close is idempotent.

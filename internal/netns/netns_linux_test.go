@@ -70,3 +70,44 @@ func TestOpenDoesNotRemove(t *testing.T) {
 		t.Errorf("closing a borrowed handle removed the namespace: %v", err)
 	}
 }
+
+func TestDoIn(t *testing.T) {
+	kerneltest.Require(t)
+	ns, err := Create(fmt.Sprintf("leash-nstest-doin-%d", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	nsInode := func() uint64 {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Ino
+	}
+	var want unix.Stat_t
+	if err := unix.Stat(ns.Path(), &want); err != nil {
+		t.Fatal(err)
+	}
+	here := nsInode()
+	tests := []struct {
+		name string
+		in   string
+		want uint64
+	}{
+		{name: "empty name: the current namespace", in: "", want: here},
+		{name: "named namespace", in: ns.Name, want: want.Ino},
+	}
+	for _, tt := range tests {
+		var got uint64
+		if err := DoIn(tt.in, func() error { got = nsInode(); return nil }); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got != tt.want {
+			t.Errorf("%s: fn ran in namespace inode %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if err := DoIn("leash-nstest-missing", func() error { return nil }); err == nil {
+		t.Error("DoIn of a missing namespace succeeded")
+	}
+}

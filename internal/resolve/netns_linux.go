@@ -12,12 +12,7 @@ import (
 // that namespace and keeps it, whichever goroutine then uses it.
 func NetNSDial(name string) func(ctx context.Context, network, address string) (net.Conn, error) {
 	return func(ctx context.Context, network, address string) (conn net.Conn, err error) {
-		ns, err := netns.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer ns.Close()
-		err = ns.Do(func() error {
+		err = netns.DoIn(name, func() error {
 			var d net.Dialer
 			conn, err = d.DialContext(ctx, network, address)
 			return err
