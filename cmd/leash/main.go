@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/netns"
 )
 
@@ -31,7 +32,7 @@ func main() {
 		Sockets:      listSockets,
 		ReadFile:     os.ReadFile,
 		Now:          time.Now,
-		Clock:        time.Now,
+		Clock:        clock.Real{},
 		Spawn:        spawner(exe),
 		Executable:   exe,
 		Systemctl:    systemctl,

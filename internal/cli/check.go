@@ -171,9 +171,9 @@ func checkRuleset(ctx context.Context, d Deps, g *globals, path string) (*rulese
 		if err != nil {
 			return nil, err
 		}
-		return c.rs, nil
+		return c.Ruleset, nil
 	}
-	gen, _, err := viewCurrent(d, g, g.store())
+	gen, _, err := engineFor(nil, d, g, nil).View()
 	if err != nil {
 		return nil, fmt.Errorf("%w; give the policy with --policy FILE", err)
 	}

@@ -14,22 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/policy"
-	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
-
-// Kernel is leash's table in one network namespace.
-type Kernel interface {
-	// Apply atomically replaces leash's table with rs.
-	Apply(rs *ruleset.Ruleset) error
-	// Read returns leash's table with counters, or nil if there is none.
-	Read() (*ruleset.Ruleset, error)
-	// Reset removes leash's table, and only it.
-	Reset() error
-	Close() error
-}
 
 // EnvOptions select where names are resolved.
 type EnvOptions struct {
@@ -63,9 +52,10 @@ type Deps struct {
 	// ("" = the current one), in every state, with the processes holding
 	// them (sockowner.Lookup.List).
 	Sockets func(ctx context.Context, netns string) ([]OwnedSocket, error)
-	// Clock is the real time, for confirmation deadlines and lock waits
-	// (Now may be fixed in tests; deadlines must pass for real).
-	Clock func() time.Time
+	// Clock is the real time, for confirmation deadlines and waits (Now
+	// may be fixed in tests; deadlines must pass for real, or by a
+	// clock.Fake).
+	Clock clock.Clock
 	// Spawn starts this leash with args as a detached process (own session,
 	// stdin /dev/null, stdout and stderr appended to logPath) and returns its
 	// pid without waiting: the reverter of `apply --confirm`.

@@ -141,9 +141,9 @@ func connsJudge(ctx context.Context, d Deps, g *globals, path string) (judge, er
 		if err != nil {
 			return judge{}, err
 		}
-		return judge{rs: c.rs, name: path}, nil
+		return judge{rs: c.Ruleset, name: path}, nil
 	}
-	gen, _, err := viewCurrent(d, g, g.store())
+	gen, _, err := engineFor(nil, d, g, nil).View()
 	switch {
 	case errors.Is(err, state.ErrNone):
 		return judge{}, nil

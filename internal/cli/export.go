@@ -23,12 +23,12 @@ ruleset model instead.`,
 				return err
 			}
 			if g.json {
-				return printJSON(d.Stdout, c.rs)
+				return printJSON(d.Stdout, c.Ruleset)
 			}
 			fmt.Fprintf(d.Stdout, "# Compiled by leash from %s. Load with: nft -f FILE\n", args[0])
 			fmt.Fprintf(d.Stdout, "# Replaces only table inet %s.\n", ruleset.TableName)
 			fmt.Fprintf(d.Stdout, "table inet %s\ndelete table inet %s\n", ruleset.TableName, ruleset.TableName)
-			fmt.Fprint(d.Stdout, ruleset.Text(c.rs, ruleset.TextOptions{Sources: true}))
+			fmt.Fprint(d.Stdout, ruleset.Text(c.Ruleset, ruleset.TextOptions{Sources: true}))
 			return nil
 		},
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -45,7 +46,7 @@ always the current one and the ones a pending confirmation needs.`,
 			}
 			// A change a killed leash left half-recorded is shown as the
 			// next leash that takes the lock will record it.
-			gen, intr, _ := viewCurrent(d, g, st)
+			gen, intr, _ := engineFor(cmd, d, g, args).View()
 			if intr != nil && intr.Outcome == state.RolledForward && gen != nil {
 				cur = gen.ID
 			}
@@ -70,7 +71,7 @@ always the current one and the ones a pending confirmation needs.`,
 	}
 }
 
-func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *interrupted) []historyJSON {
+func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *engine.Interrupted) []historyJSON {
 	rows := make([]historyJSON, 0, len(entries))
 	for _, e := range entries {
 		r := historyJSON{Meta: e.Meta, Current: e.ID == cur}
@@ -105,7 +106,7 @@ func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
 		case r.Error != "":
 			line += fmt.Sprintf("%-19s  unreadable: %s", "?", r.Error)
 		default:
-			line += r.Time.UTC().Format("2006-01-02 15:04:05") + "  " + what(r.Meta)
+			line += r.Time.UTC().Format("2006-01-02 15:04:05") + "  " + engine.How(r.Meta)
 			if r.Summary != "" {
 				line += ": " + r.Summary
 			}
@@ -124,7 +125,7 @@ func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
 			if pend.Previous > 0 {
 				back = fmt.Sprintf("reverts to %d", pend.Previous)
 			}
-			line += fmt.Sprintf("  [pending: %s at %s unless confirmed]", back, clock(pend.Deadline))
+			line += fmt.Sprintf("  [pending: %s at %s unless confirmed]", back, stamp(pend.Deadline))
 		}
 		fmt.Fprintln(d.Stdout, line)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/denylog"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -133,7 +134,7 @@ func logGroup(cmd *cobra.Command, d Deps, g *globals, f *logFlags) uint16 {
 	if cmd.Flags().Changed("nflog-group") {
 		return f.group
 	}
-	if gen, _, err := viewCurrent(d, g, g.store()); err == nil && gen.Ruleset != nil {
+	if gen, _, err := engineFor(nil, d, g, nil).View(); err == nil && gen.Ruleset != nil {
 		for _, c := range gen.Ruleset.Chains {
 			for _, r := range c.Rules {
 				if r.Verdict.Kind == ruleset.Log && r.Verdict.Log != nil {
@@ -256,7 +257,7 @@ func logPipeline(ctx context.Context, d Deps, g *globals, log *slog.Logger) (*de
 	}
 	clock := logClock(d)
 	en := &denylog.Enricher{
-		Rules: (&denylog.CurrentRules{Store: generationView{d, g, g.store()}, Now: clock, Every: 2 * time.Second}).Book,
+		Rules: (&denylog.CurrentRules{Store: engine.Generations{E: engineFor(nil, d, g, nil)}, Now: clock, Every: 2 * time.Second}).Book,
 	}
 	if env.Directory != nil {
 		en.Users = denylog.UserNames(env.Directory)
@@ -291,7 +292,7 @@ func denyLogOpener(d Deps, g *globals, group uint16, log *slog.Logger) denylog.O
 // even where Now is fixed (tests).
 func logClock(d Deps) func() time.Time {
 	if d.Clock != nil {
-		return d.Clock
+		return d.Clock.Now
 	}
 	return d.Now
 }

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -25,16 +25,11 @@ counters left out). Changes nothing.`,
 			if err != nil {
 				return err
 			}
-			k, err := openKernel(d, g)
+			cur, delta, err := engineFor(cmd, d, g, args).Plan(c)
 			if err != nil {
 				return err
 			}
-			defer k.Close()
-			cur, err := k.Read()
-			if err != nil {
-				return fmt.Errorf("read table inet %s: %w", ruleset.TableName, err)
-			}
-			return printPlan(d, g, c, cur)
+			return printPlan(d, g, c, cur, delta)
 		},
 	}
 }
@@ -47,37 +42,35 @@ type planJSON struct {
 	Diff    string                  `json:"diff,omitempty"`
 }
 
-func printPlan(d Deps, g *globals, c *compiled, cur *ruleset.Ruleset) error {
-	// The kernel reads back in canonical form (protocol dependencies explicit).
-	delta := drift.TableDiff("kernel", cur, c.path, c.rs)
+func printPlan(d Deps, g *globals, c *engine.Compiled, cur *ruleset.Ruleset, delta string) error {
 	if g.json {
-		return printJSON(d.Stdout, planJSON{File: c.path, Hosts: c.resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
+		return printJSON(d.Stdout, planJSON{File: c.Path, Hosts: c.Resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
 	}
 	printHosts(d, c)
 	switch {
 	case cur == nil:
 		fmt.Fprintf(d.Stdout, "table inet %s does not exist; apply would create it:\n%s", ruleset.TableName, delta)
 	case delta == "":
-		fmt.Fprintf(d.Stdout, "No changes: the kernel already enforces %s.\n", c.path)
+		fmt.Fprintf(d.Stdout, "No changes: the kernel already enforces %s.\n", c.Path)
 	default:
 		fmt.Fprintf(d.Stdout, "apply would change table inet %s:\n%s", ruleset.TableName, delta)
 	}
 	return nil
 }
 
-func printHosts(d Deps, c *compiled) {
-	if len(c.resolved.Hosts) == 0 {
+func printHosts(d Deps, c *engine.Compiled) {
+	if len(c.Resolved.Hosts) == 0 {
 		return
 	}
-	names := make([]string, 0, len(c.resolved.Hosts))
-	for n := range c.resolved.Hosts {
+	names := make([]string, 0, len(c.Resolved.Hosts))
+	for n := range c.Resolved.Hosts {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	fmt.Fprintln(d.Stdout, "Hostnames, resolved now:")
 	for _, n := range names {
 		var addrs []string
-		for _, a := range c.resolved.Hosts[n] {
+		for _, a := range c.Resolved.Hosts[n] {
 			addrs = append(addrs, a.String())
 		}
 		fmt.Fprintf(d.Stdout, "  %s -> %s\n", n, strings.Join(addrs, ", "))

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/leash-dev/leash/internal/compile"
-	"github.com/leash-dev/leash/internal/ruleset"
-	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/engine"
 )
 
 func restoreCmd(d Deps, g *globals) *cobra.Command {
@@ -34,88 +30,22 @@ Needs no policy file, DNS or user database, so it runs early at boot
     table recorded by a failed revert.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ok, err := stateExists(g)
-			if err != nil || !ok {
-				if err == nil {
-					fmt.Fprintf(d.Stdout, "nothing to restore: %s does not exist (leash was never applied here)\n", g.stateDir)
-				}
+			res, err := engineFor(cmd, d, g, args).Restore(cmd.Context())
+			if err != nil {
 				return err
 			}
-			// At boot the kernel cannot say whether a change that was
-			// interrupted took effect: it is rolled back, and the last
-			// generation known to be committed is loaded.
-			return withLockedKernel(cmd, d, g, args, true, func(k Kernel) error {
-				return restore(d, g, g.store(), k)
-			})
+			switch {
+			case res.Nothing != "":
+				fmt.Fprintf(d.Stdout, "nothing to restore: %s\n", res.Nothing)
+			case res.Reverted != nil:
+				fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation when leash restarted: %s (now generation %d)\n",
+					res.Reverted.Generation, engine.RevertedTo(res.Reverted), res.RevertGeneration)
+			case res.NoTable:
+				fmt.Fprintf(d.Stdout, "restored %s: no table (leash enforces nothing)\n", describe(*res.Restored))
+			default:
+				fmt.Fprintf(d.Stdout, "restored %s, applied %s: %s\n", describe(*res.Restored), stamp(res.Restored.Time), res.Restored.Summary)
+			}
+			return nil
 		},
 	}
-}
-
-func restore(d Deps, g *globals, st *state.Store, k Kernel) error {
-	p, err := st.Pending()
-	if err != nil {
-		return emergency(st, k, 0, err)
-	}
-	if p != nil {
-		return restorePendingPrevious(d, st, k, p)
-	}
-	cur, err := st.Current()
-	if errors.Is(err, state.ErrNone) {
-		fmt.Fprintf(d.Stdout, "nothing to restore: no generation was ever applied in %s\n", st.Dir)
-		return nil
-	}
-	if err == nil && cur.Ruleset != nil {
-		if verr := ruleset.Validate(cur.Ruleset); verr != nil {
-			err = &state.CorruptError{Path: st.GenerationFile(cur.ID), Err: verr}
-		}
-	}
-	if err != nil {
-		return emergency(st, k, curID(st), err)
-	}
-	if err := enforce(k, cur.Ruleset); err != nil {
-		return emergency(st, k, cur.ID, fmt.Errorf("the kernel refused generation %d's table: %w", cur.ID, err))
-	}
-	if cur.What() == state.ActionEmergency {
-		return fmt.Errorf("restored %s: the EMERGENCY table is in force since %s. Fix: leash rollback N to an intact generation (see leash history) or leash apply FILE",
-			describe(cur.Meta), clock(cur.Time))
-	}
-	if cur.Ruleset == nil {
-		fmt.Fprintf(d.Stdout, "restored %s: no table (leash enforces nothing)\n", describe(cur.Meta))
-		return nil
-	}
-	fmt.Fprintf(d.Stdout, "restored %s, applied %s: %s\n", describe(cur.Meta), clock(cur.Time), cur.Summary)
-	return nil
-}
-
-// restorePendingPrevious handles a restart inside a confirmation window:
-// the unconfirmed generation is not trusted, the one before it is restored.
-func restorePendingPrevious(d Deps, st *state.Store, k Kernel, p *state.Pending) error {
-	id, err := revertPending(d, st, k, p, fmt.Sprintf("revert of %d at restore (not confirmed before leash restarted)", p.Generation))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation when leash restarted: %s (now generation %d)\n", p.Generation, revertedTo(p), id)
-	return nil
-}
-
-// curID is the current generation's number, or 0 when unreadable.
-func curID(st *state.Store) int {
-	id, _ := st.CurrentID() // only used to leave it out of repair hints
-	return id
-}
-
-// emergency loads the emergency table because the stored state (cause)
-// cannot be trusted, and returns the error that tells the admin what is
-// damaged and how to repair it. Nothing is written to the state directory:
-// the damaged files stay for inspection, and the next restore fails closed
-// the same way until an admin repairs it.
-func emergency(st *state.Store, k Kernel, bad int, cause error) error {
-	if err := k.Apply(compile.Emergency()); err != nil {
-		return fmt.Errorf("restore: %v; loading the emergency table failed too: %w", cause, err)
-	}
-	fix := "leash apply FILE"
-	if ids := intactIDs(st, bad); len(ids) > 0 {
-		fix = fmt.Sprintf("leash rollback N with an intact generation (%s; see leash history), or %s", strings.Join(ids, ", "), fix)
-	}
-	return fmt.Errorf("restore: %v.\nThe EMERGENCY table is loaded: loopback, established connections, neighbour discovery and DHCP pass; every other new outgoing packet is dropped.\nFix: %s", cause, fix)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/identity"
@@ -70,7 +71,7 @@ func fixtureLeash() {
 		Now:          func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
 		ProbeCommand: []string{probeExe()},
 		// Deadlines pass for real, so `apply --confirm 2s` reverts in 2s.
-		Clock: time.Now,
+		Clock: clock.Real{},
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
 		Spawn: func(args []string, logPath string) (int, error) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
-	"github.com/leash-dev/leash/internal/state"
 )
 
 // Limits of status's text output; --json always carries everything.
@@ -40,7 +39,7 @@ Exit status: 0 in sync or not applied, 1 drifted or missing (or an error),
 so that monitoring can run it as a check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runStatus(d, g)
+			return runStatus(cmd, d, g)
 		},
 	}
 }
@@ -54,7 +53,7 @@ type statusJSON struct {
 	Counters    []drift.ChainCounters `json:"counters,omitempty"`
 	// Interrupted is a change not recorded as done; Generation is then
 	// what the next leash that takes the lock will record as current.
-	Interrupted *interrupted `json:"interrupted,omitempty"`
+	Interrupted *engine.Interrupted `json:"interrupted,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -66,31 +65,15 @@ type generationJSON struct {
 	PolicyFile string    `json:"policy_file"`
 }
 
-func runStatus(d Deps, g *globals) error {
-	gen, intr, err := currentGeneration(d, g)
+func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
+	st, err := engineFor(cmd, d, g, nil).Status()
 	if err != nil {
 		return err
 	}
-	k, err := openKernel(d, g)
-	if err != nil {
-		return err
-	}
-	defer k.Close()
-	seen, err := observe(k)
-	if err != nil {
-		return err
-	}
-	out := statusJSON{StateDir: g.stateDir, TableExists: seen.Exists, Interrupted: intr}
-	var applied *ruleset.Ruleset
-	if gen != nil {
-		applied = gen.Ruleset
-		out.expectsTable = applied != nil
+	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Counters: st.Counters}
+	if gen := st.Generation; gen != nil {
+		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
-	}
-	out.Report = drift.Compare(applied, seen, generationName(gen))
-	if seen.Table != nil {
-		annotate(seen.Table, gen)
-		out.Counters = drift.Counters(seen.Table)
 	}
 	if g.json {
 		err = printJSON(d.Stdout, out)
@@ -101,43 +84,6 @@ func runStatus(d Deps, g *globals) error {
 		err = &exitError{code: 1}
 	}
 	return err
-}
-
-// currentGeneration is the generation in force, or nil if none was applied.
-// A generation without a ruleset (a reset) says there should be no table.
-// A change left half-recorded by a killed leash is decided in memory, as
-// the next leash that takes the lock will record it (viewCurrent); intr
-// describes it.
-func currentGeneration(d Deps, g *globals) (*state.Generation, *interrupted, error) {
-	gen, intr, err := viewCurrent(d, g, g.store())
-	switch {
-	case errors.Is(err, state.ErrNone):
-		return nil, intr, nil
-	case err != nil:
-		return nil, intr, fmt.Errorf("read the applied generation: %w (check --state-dir %s)", err, g.stateDir)
-	}
-	return gen, intr, nil
-}
-
-// observe reads leash's table; content leash did not write is reported,
-// not an error.
-func observe(k Kernel) (drift.Observed, error) {
-	rs, err := k.Read()
-	if items, ok := foreignItems(err); ok {
-		return drift.Observed{Exists: true, Foreign: items}, nil
-	}
-	if err != nil {
-		return drift.Observed{}, fmt.Errorf("read table inet %s: %w", ruleset.TableName, err)
-	}
-	return drift.Observed{Exists: rs != nil, Table: rs}, nil
-}
-
-// generationName is how status names a generation: "generation 3".
-func generationName(gen *state.Generation) string {
-	if gen == nil {
-		return "no generation"
-	}
-	return fmt.Sprintf("generation %d", gen.ID)
 }
 
 // describeGeneration is "generation 3 (/etc/leash/policy.yaml, applied 2026-11-21 12:00:00 UTC)".

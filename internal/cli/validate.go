@@ -4,35 +4,9 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/engine"
 )
-
-// summary counts what a policy file contains, for validate and apply.
-type summary struct {
-	File        string `json:"file"`
-	Policies    int    `json:"policies"`
-	Rules       int    `json:"rules"`
-	Hostnames   int    `json:"hostnames"`
-	Sets        int    `json:"sets"`
-	Chains      int    `json:"chains"`
-	KernelRules int    `json:"kernel_rules"`
-}
-
-func summarize(c *compiled) summary {
-	s := summary{File: c.path, Policies: len(c.resolved.Policies), Hostnames: len(c.resolved.Hosts),
-		Sets: len(c.rs.Sets) + len(c.rs.Maps), Chains: len(c.rs.Chains)}
-	for _, p := range c.resolved.Policies {
-		s.Rules += len(p.Rules)
-	}
-	for _, ch := range c.rs.Chains {
-		s.KernelRules += len(ch.Rules)
-	}
-	return s
-}
-
-func (s summary) String() string {
-	return fmt.Sprintf("%d policies, %d rules, %d hostnames resolved; compiles to %d chains, %d sets and maps, %d kernel rules",
-		s.Policies, s.Rules, s.Hostnames, s.Chains, s.Sets, s.KernelRules)
-}
 
 func validateCmd(d Deps, g *globals) *cobra.Command {
 	return &cobra.Command{
@@ -47,11 +21,11 @@ message and exit status 2 otherwise.`,
 			if err != nil {
 				return err
 			}
-			s := summarize(c)
+			s := c.Summary()
 			if g.json {
 				return printJSON(d.Stdout, struct {
 					Valid bool `json:"valid"`
-					summary
+					engine.Summary
 				}{true, s})
 			}
 			fmt.Fprintf(d.Stdout, "%s: valid: %s\n", args[0], s)

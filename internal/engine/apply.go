@@ -1,0 +1,202 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// ApplyOptions modify Apply.
+type ApplyOptions struct {
+	// Confirm, when > 0, is the confirmation window: unless Confirm is
+	// called within it, the reverter puts the last confirmed generation
+	// back (or removes the table if there was none).
+	Confirm time.Duration
+}
+
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	// Generation is the new generation, in force.
+	Generation int `json:"generation"`
+	// DroppedPending is the generation that was awaiting confirmation and
+	// that a plain apply replaced (0: none): nothing will be reverted.
+	DroppedPending int `json:"dropped_pending,omitempty"`
+	// Pending is the confirmation this apply awaits (with Confirm).
+	Pending *state.Pending `json:"pending,omitempty"`
+	// RevertsTo describes the generation a revert would restore (with
+	// Confirm; nil when the revert removes the table or it does not read).
+	RevertsTo *state.Meta `json:"-"`
+}
+
+// Apply enforces c: it replaces the kernel's table in one transaction and
+// records it as a new generation, in two phases (record). Without a
+// confirmation window, a pending confirmation is dropped. Atomic: on error
+// the kernel holds the old table, and the state says so. Idempotent in
+// effect (the same table again), though every call is a generation.
+func (e *Engine) Apply(ctx context.Context, c *Compiled, opt ApplyOptions) (*ApplyResult, error) {
+	if opt.Confirm < 0 {
+		return nil, fmt.Errorf("confirmation window %s: give a positive duration such as 60s", opt.Confirm)
+	}
+	var res *ApplyResult
+	err := e.locked(ctx, false, func(k Kernel) error {
+		pend, err := e.Store.Pending()
+		if err != nil {
+			return fmt.Errorf("%w: run %s to clear it, then apply again", err, e.command("confirm"))
+		}
+		if opt.Confirm > 0 {
+			res, err = e.applyConfirmed(k, c, pend, opt.Confirm)
+		} else {
+			res, err = e.applyPlain(k, c, pend)
+		}
+		return err
+	})
+	return res, err
+}
+
+// applyPlain enforces c and records it; a pending confirmation is dropped.
+func (e *Engine) applyPlain(k Kernel, c *Compiled, pend *state.Pending) (*ApplyResult, error) {
+	id, err := e.record(e.appliedGeneration(c), true, c.Path, func(int) error {
+		return applyTable(k, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &ApplyResult{Generation: id}
+	if pend != nil {
+		res.DroppedPending = pend.Generation
+	}
+	e.prune()
+	return res, nil
+}
+
+// applyConfirmed enforces c with a safety net. Order matters: the new
+// generation and its intent (record), then the pending record and the
+// reverter exist before the kernel changes, so that whatever happens to
+// this process afterwards, the change is reverted at the deadline unless
+// confirmed. The record keeps a confirmation it replaces (pend) in
+// Replaces: if this process dies before the kernel changes, recovery puts
+// pend back, and pend's reverter, which waits while the record may still
+// fall back to it (state.Pending.Awaits), reverts the generation in force.
+func (e *Engine) applyConfirmed(k Kernel, c *Compiled, pend *state.Pending, window time.Duration) (*ApplyResult, error) {
+	if e.StartReverter == nil {
+		return nil, errors.New("cannot apply with a confirmation window: this leash cannot start a reverter")
+	}
+	prev, err := e.revertTarget(pend)
+	if err != nil {
+		return nil, err
+	}
+	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
+	id, err := e.record(e.appliedGeneration(c), false, c.Path, func(next int) error {
+		p.Generation = next
+		return e.applyWithReverter(k, c, pend, p)
+	})
+	if err != nil && id != 0 {
+		return nil, fmt.Errorf("%w (it is still reverted at %s)", err, FormatTime(p.Deadline))
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.prune()
+	res := &ApplyResult{Generation: id, Pending: p}
+	if p.Previous > 0 {
+		if m, err := e.Store.Load(p.Previous); err == nil {
+			res.RevertsTo = &m.Meta
+		}
+	}
+	return res, nil
+}
+
+// settled is the pending confirmation pend as a new one keeps it in
+// Replaces: a copy without its own Replaces, which only mattered until
+// pend's change was settled (it is: the caller holds the lock and has
+// recovered). nil for nil.
+func settled(pend *state.Pending) *state.Pending {
+	if pend == nil {
+		return nil
+	}
+	c := *pend
+	c.Replaces = nil
+	return &c
+}
+
+// applyWithReverter records p, starts the reverter and then changes the
+// kernel. If anything fails, the pending record in force before (pend) is
+// put back, so the new reverter finds nothing to revert, and the kernel is
+// as it was.
+func (e *Engine) applyWithReverter(k Kernel, c *Compiled, pend, p *state.Pending) error {
+	if err := e.Store.SetPending(p); err != nil {
+		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
+	}
+	undo := func() { e.restorePending(pend) }
+	pid, err := e.StartReverter(p)
+	if err != nil {
+		undo()
+		return fmt.Errorf("start the automatic revert, nothing changed: %w", err)
+	}
+	p.ReverterPID = pid
+	if err := e.Store.SetPending(p); err != nil { // only adds the reverter's pid
+		e.warn("%v", err)
+	}
+	if err := applyTable(k, c); err != nil {
+		undo()
+		return err
+	}
+	return nil
+}
+
+// applyTable replaces the kernel's table with c's, saying so if refused.
+func applyTable(k Kernel, c *Compiled) error {
+	if err := k.Apply(c.Ruleset); err != nil {
+		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.Path, ruleset.TableName, err)
+	}
+	return nil
+}
+
+// revertTarget is the generation a revert goes back to: the last confirmed
+// one. While a confirmation is pending that is its Previous, otherwise the
+// current generation (0: none, the revert removes the table). It must be
+// loadable, or there would be nothing safe to revert to.
+func (e *Engine) revertTarget(pend *state.Pending) (int, error) {
+	prev, err := 0, error(nil)
+	if pend != nil {
+		prev = pend.Previous
+	} else if prev, err = e.Store.CurrentID(); errors.Is(err, state.ErrNone) {
+		return 0, nil
+	}
+	if err == nil && prev > 0 {
+		_, err = e.loadIntact(prev)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("cannot apply with --confirm: the generation a revert would restore is unusable: %w; apply without --confirm, or roll back to an intact generation first", err)
+	}
+	return prev, nil
+}
+
+// restorePending puts back the pending record that was in force before a
+// failed apply --confirm (or none); the new reverter then finds no record
+// naming its generation and exits.
+func (e *Engine) restorePending(pend *state.Pending) {
+	err := e.Store.ClearPending()
+	if pend != nil {
+		err = e.Store.SetPending(pend)
+	}
+	if err != nil {
+		e.warn("restore the pending confirmation record: %v", err)
+	}
+}
+
+// appliedGeneration is the record of applying c.
+func (e *Engine) appliedGeneration(c *Compiled) *state.Generation {
+	return &state.Generation{
+		Meta:    state.Meta{Time: e.now().UTC(), PolicyFile: c.absPath(), Action: state.ActionApply, Summary: c.Summary().Short()},
+		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: c.Source,
+	}
+}
+
+// RevertLog is where detached reverters log, in the state directory.
+func (e *Engine) RevertLog() string { return filepath.Join(e.Store.Dir, "revert.log") }

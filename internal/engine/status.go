@@ -1,0 +1,82 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// Status is the kernel's table judged against the generation in force.
+type Status struct {
+	drift.Report
+	// Generation is the generation in force (nil: none was applied). One
+	// without a ruleset (a reset) says there should be no table.
+	Generation *state.Generation
+	// Interrupted is a change not recorded as done; Generation is then
+	// what the next leash that takes the lock will record as current.
+	Interrupted *Interrupted
+	TableExists bool
+	// Counters are the kernel's, per chain and rule, with the
+	// generation's policy lines (Annotate).
+	Counters []drift.ChainCounters
+}
+
+// Status reads the kernel's table and compares it with the generation in
+// force (View), counters left out, and sums the counters. It never writes
+// or waits for the lock.
+func (e *Engine) Status() (*Status, error) {
+	gen, intr, err := e.View()
+	switch {
+	case errors.Is(err, state.ErrNone):
+		gen = nil
+	case err != nil:
+		return nil, fmt.Errorf("read the applied generation: %w (check --state-dir %s)", err, e.Store.Dir)
+	}
+	k, err := e.kernel()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	seen, err := Observe(k)
+	if err != nil {
+		return nil, err
+	}
+	st := &Status{Generation: gen, Interrupted: intr, TableExists: seen.Exists}
+	var applied *ruleset.Ruleset
+	name := "no generation"
+	if gen != nil {
+		applied = gen.Ruleset
+		name = fmt.Sprintf("generation %d", gen.ID)
+	}
+	st.Report = drift.Compare(applied, seen, name)
+	if seen.Table != nil {
+		Annotate(seen.Table, gen)
+		st.Counters = drift.Counters(seen.Table)
+	}
+	return st, nil
+}
+
+// Annotate copies policy origins (file, line, source text) from gen, the
+// generation in force, onto the kernel's rules with the same comment id.
+// Rules the generation does not know keep only their comment.
+func Annotate(rs *ruleset.Ruleset, gen *state.Generation) {
+	if gen == nil || gen.Ruleset == nil {
+		return
+	}
+	known := map[string]ruleset.Origin{}
+	for _, c := range gen.Ruleset.Chains {
+		for _, r := range c.Rules {
+			known[r.Origin.ID] = r.Origin
+		}
+	}
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			if o, ok := known[r.Origin.ID]; ok {
+				r.Origin = o
+			}
+		}
+	}
+}
