@@ -36,6 +36,7 @@ demo: deps build
 # Every test: unit, golden, CLI, kernel (namespaces), and leash test over the
 # examples. Kernel tests fail instead of skipping when CI is set.
 test: deps build
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	scripts/host-guard.sh snapshot bin/guard
 	$(GO) test -count=1 -timeout 20m ./...
