@@ -58,7 +58,7 @@ func TestApplyRefusedChangesNothing(t *testing.T) {
 	if !errors.Is(err, nft.ErrRefused) {
 		t.Fatalf("Apply = %v, want the kernel's refusal", err)
 	}
-	const want = "apply policy.yaml: the kernel refused table inet leash, nothing changed: nft fake: kernel refused the transaction"
+	const want = "apply policy.yaml: the kernel refused table inet leash, nothing changed: nft fake: injected refusal"
 	if err.Error() != want {
 		t.Errorf("error:\n got %q\nwant %q", err, want)
 	}

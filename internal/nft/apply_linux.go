@@ -36,7 +36,7 @@ func (c *Conn) apply(rs *ruleset.Ruleset) error {
 		return fmt.Errorf("nft: apply: %w", err)
 	}
 	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("nft: apply: kernel refused the transaction, nothing changed: %w", err)
+		return fmt.Errorf("nft: %w", err)
 	}
 	return nil
 }

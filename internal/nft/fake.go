@@ -46,7 +46,7 @@ type Fake struct {
 
 // ErrRefused is what a transaction refused by RefuseNext fails with unless
 // another error is given.
-var ErrRefused = errors.New("nft fake: kernel refused the transaction")
+var ErrRefused = errors.New("nft fake: injected refusal")
 
 // NewFake returns a fake kernel without leash's table.
 func NewFake() *Fake { return &Fake{} }
