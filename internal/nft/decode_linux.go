@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -475,19 +474,3 @@ func normalize(e expr.Any) expr.Any {
 	return e
 }
 
-// describe prints expressions for error messages.
-func describe(ex []expr.Any) string {
-	var parts []string
-	for i, e := range ex {
-		if i == 4 {
-			parts = append(parts, "...")
-			break
-		}
-		if f, ok := e.(*foreignExpr); ok {
-			parts = append(parts, f.name)
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%T%+v", e, e))
-	}
-	return "[" + strings.Join(parts, " ") + "]"
-}
