@@ -133,32 +133,23 @@ func subject(dir *identity.Directory, f *checkFlags) (string, uint32, uint32, er
 	if (f.user == "") == (f.uid < 0) {
 		return "", 0, 0, usage("give exactly one of --user or --uid")
 	}
-	var u identity.User
-	known := false
-	switch {
-	case f.user != "":
-		if u, known = dir.User(f.user); !known {
-			n, err := strconv.ParseUint(f.user, 10, 32)
-			if err != nil {
-				return "", 0, 0, usage("unknown user %q (not in the passwd database)", f.user)
-			}
-			f.uid = int64(n)
+	arg := f.user
+	if arg == "" {
+		if f.uid > identity.MaxUID {
+			return "", 0, 0, usage("--uid %d is out of range", f.uid)
 		}
-	case f.uid > 4294967294:
-		return "", 0, 0, usage("--uid %d is out of range", f.uid)
+		arg = strconv.FormatInt(f.uid, 10)
 	}
-	if !known {
-		u, known = dir.UserByUID(uint32(f.uid))
-		if !known {
-			u = identity.User{UID: uint32(f.uid)}
-		}
+	u, known, err := dir.UserArg(arg)
+	if err != nil {
+		return "", 0, 0, usage("--user: %v", err)
 	}
 	gid := u.GID
 	switch {
 	case f.gid >= 0:
 		gid = uint32(f.gid)
 	case !known:
-		return "", 0, 0, usage("uid %d has no passwd entry: give its socket group with --gid", f.uid)
+		return "", 0, 0, usage("uid %d has no passwd entry: give its socket group with --gid", u.UID)
 	}
 	return u.Name, u.UID, gid, nil
 }

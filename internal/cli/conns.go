@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -114,15 +113,11 @@ func userFilter(dir *identity.Directory, user string) (*uint32, error) {
 	if user == "" {
 		return nil, nil
 	}
-	if u, ok := dir.User(user); ok {
-		return &u.UID, nil
-	}
-	n, err := strconv.ParseUint(user, 10, 32)
+	u, _, err := dir.UserArg(user)
 	if err != nil {
-		return nil, usage("--user: unknown user %q (not in the user database); give a name or a uid", user)
+		return nil, usage("--user: %v", err)
 	}
-	uid := uint32(n)
-	return &uid, nil
+	return &u.UID, nil
 }
 
 // judge holds what connections are judged with: a ruleset and the local

@@ -9,13 +9,13 @@ import (
 	"io/fs"
 	"log/slog"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -333,12 +333,13 @@ func logUserFilter(ctx context.Context, d Deps, g *globals, user string) func(*d
 	if user == "" {
 		return func(*denylog.Event) bool { return true }
 	}
+	var dir *identity.Directory // without a user database, only uids are known
+	if env, err := d.Env(ctx, g.envOptions()); err == nil {
+		dir = env.Directory
+	}
 	var uid *uint32
-	if env, err := d.Env(ctx, g.envOptions()); err == nil && env.Directory != nil {
-		uid, _ = userFilter(env.Directory, user)
-	} else if n, err := strconv.ParseUint(user, 10, 32); err == nil {
-		u := uint32(n)
-		uid = &u
+	if u, _, err := dir.UserArg(user); err == nil {
+		uid = &u.UID
 	}
 	return func(e *denylog.Event) bool {
 		return e.User == user || (uid != nil && e.UID != nil && *e.UID == *uid)
