@@ -15,6 +15,8 @@ import (
 // by a later leash means the one that wrote it died in between: Recover
 // decides whether the change happened.
 type Intent struct {
+	// Format is the record format it was written in (see Format).
+	Format int `json:"format,omitempty"`
 	// Generation is the new generation: written, not yet current.
 	Generation int `json:"generation"`
 	// Previous is the generation that was current when the change began
@@ -67,7 +69,7 @@ func (s *Store) Begin(g *Generation, clearsPending bool) (*Intent, error) {
 		return nil, err
 	}
 	g.ID = id
-	in := &Intent{Generation: id, Previous: prev, Action: g.What(), Time: g.Time, ClearsPending: clearsPending}
+	in := &Intent{Format: Format, Generation: id, Previous: prev, Action: g.What(), Time: g.Time, ClearsPending: clearsPending}
 	if in.Time.IsZero() {
 		in.Time = time.Now().UTC()
 	}

@@ -311,7 +311,7 @@ func TestBeginCommitAbort(t *testing.T) {
 			s := &Store{Dir: t.TempDir()}
 			saveGenerations(t, s, 2)
 			in := begin(t, s, true)
-			wantIntent := &Intent{Generation: 3, Previous: 2, Action: ActionApply, Time: intentTime, ClearsPending: true}
+			wantIntent := &Intent{Format: Format, Generation: 3, Previous: 2, Action: ActionApply, Time: intentTime, ClearsPending: true}
 			if diff := cmp.Diff(wantIntent, in); diff != "" {
 				t.Errorf("Begin (-want +got):\n%s", diff)
 			}

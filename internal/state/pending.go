@@ -11,6 +11,8 @@ import (
 // Pending is a generation applied with `leash apply --confirm`: unless it is
 // confirmed by Deadline, the reverter re-applies Previous.
 type Pending struct {
+	// Format is the record format it was written in (see Format).
+	Format int `json:"format,omitempty"`
 	// Generation is the applied generation awaiting confirmation.
 	Generation int `json:"generation"`
 	// Previous is the last confirmed generation, which a revert re-applies;
@@ -52,6 +54,7 @@ func (p *Pending) complete() bool {
 
 // SetPending records p, replacing any pending confirmation.
 func (s *Store) SetPending(p *Pending) error {
+	p.Format = Format
 	return writeRecord(s.PendingFile(), "pending confirmation", p)
 }
 

@@ -9,7 +9,8 @@ import (
 
 // readRecord reads the small JSON record at path (the intent, the pending
 // confirmation): nil when there is none, a *CorruptError when it does not
-// decode or complete(v) reports it incomplete.
+// decode, is of a newer format (checkFormat) or complete(v) reports it
+// incomplete.
 func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -21,6 +22,13 @@ func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(b, v); err != nil {
 		return nil, &CorruptError{Path: path, Err: err}
+	}
+	var f struct {
+		Format int `json:"format"`
+	}
+	_ = json.Unmarshal(b, &f) // decoded above: it decodes
+	if err := checkFormat(path, f.Format); err != nil {
+		return nil, err
 	}
 	if !complete(v) {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("incomplete record %s", b)}

@@ -79,8 +79,28 @@ const (
 	ActionEmergency Action = "emergency" // the emergency table (stored state was unusable)
 )
 
+// Format is the version of the records this leash writes (generation.json,
+// pending.json, intent.json). Every record says its format; 0 is a record
+// written before formats were recorded, laid out as format 1. A leash reads
+// every format up to its own, and refuses a newer one as unusable (a
+// *CorruptError saying so) rather than guess at it. A change to the records
+// or to the ruleset model they hold that an older record would not survive
+// needs a new format and a reader for the old one; the fixtures of every
+// released format (internal/engine/testdata/formats) are restored by a test.
+const Format = 1
+
+// checkFormat refuses a record of a format newer than this leash's.
+func checkFormat(path string, f int) error {
+	if f > Format {
+		return &CorruptError{Path: path, Err: fmt.Errorf("written by a newer leash (record format %d; this leash reads formats up to %d): use that leash, or roll back with it", f, Format)}
+	}
+	return nil
+}
+
 // Meta describes a generation without its ruleset and policy source.
 type Meta struct {
+	// Format is the record format it was written in (see Format).
+	Format     int       `json:"format,omitempty"`
 	ID         int       `json:"id"`
 	Time       time.Time `json:"time"`
 	PolicyFile string    `json:"policy_file,omitempty"`
@@ -156,6 +176,7 @@ func (s *Store) writeGeneration(g *Generation) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}
+	g.Format = Format
 	meta, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state: encode generation %d: %w", g.ID, err)
@@ -232,6 +253,9 @@ func (s *Store) Load(id int) (*Generation, error) {
 	g := &Generation{}
 	if err := json.Unmarshal(meta, g); err != nil {
 		return nil, &CorruptError{Path: path, Err: err}
+	}
+	if err := checkFormat(path, g.Format); err != nil {
+		return nil, err
 	}
 	if g.ID != id {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("says it is generation %d", g.ID)}

@@ -2,8 +2,10 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,9 +146,9 @@ func TestHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Entry{
-		{Meta: Meta{ID: 1, PolicyFile: "/p/a.yaml", Action: ActionApply, Summary: "a"}},
+		{Meta: Meta{Format: Format, ID: 1, PolicyFile: "/p/a.yaml", Action: ActionApply, Summary: "a"}},
 		{Meta: Meta{ID: 2}, Err: &CorruptError{Path: s.GenerationFile(2)}},
-		{Meta: Meta{ID: 3, PolicyFile: "/p/a.yaml", Action: ActionRollback, Source: 1, Note: "rollback to 1", Summary: "a"}},
+		{Meta: Meta{Format: Format, ID: 3, PolicyFile: "/p/a.yaml", Action: ActionRollback, Source: 1, Note: "rollback to 1", Summary: "a"}},
 	}
 	opt := cmp.Comparer(func(a, b error) bool { // same kind of error, same file
 		var ca, cb *CorruptError
@@ -292,5 +294,56 @@ func TestPruneCorruptPending(t *testing.T) {
 	}
 	if ids, _ := s.IDs(); len(ids) != 3 {
 		t.Errorf("IDs after refused Prune = %v, want all 3", ids)
+	}
+}
+
+// TestFormat: records say their format; a newer format is refused as
+// unusable, naming the file and what to do, an older one (0: before
+// formats were recorded) is read.
+func TestFormat(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	id, err := s.Save(&Generation{Meta: Meta{Time: time.Unix(0, 0).UTC()}, Ruleset: testRuleset()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Load(id)
+	if err != nil || g.Format != Format {
+		t.Fatalf("Load = %+v, %v; want format %d", g, err, Format)
+	}
+	if err := s.SetPending(&Pending{Generation: id, Deadline: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		path string
+		read func() error
+	}{
+		{name: "generation", path: s.GenerationFile(id), read: func() error { _, err := s.Load(id); return err }},
+		{name: "pending", path: s.PendingFile(), read: func() error { _, err := s.Pending(); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := os.ReadFile(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			newer := strings.Replace(string(b), fmt.Sprintf(`"format": %d`, Format), fmt.Sprintf(`"format": %d`, Format+1), 1)
+			if newer == string(b) {
+				t.Fatalf("%s does not record its format:\n%s", tc.path, b)
+			}
+			if err := os.WriteFile(tc.path, []byte(newer), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var ce *CorruptError
+			if err := tc.read(); !errors.As(err, &ce) || !strings.Contains(err.Error(), "written by a newer leash") {
+				t.Errorf("read of a newer format = %v, want it refused", err)
+			}
+			old := strings.Replace(string(b), fmt.Sprintf(`"format": %d,`, Format), "", 1)
+			if err := os.WriteFile(tc.path, []byte(old), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.read(); err != nil {
+				t.Errorf("read of a record without a format = %v, want it read", err)
+			}
+		})
 	}
 }
