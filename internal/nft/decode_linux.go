@@ -473,4 +473,3 @@ func normalize(e expr.Any) expr.Any {
 	}
 	return e
 }
-
