@@ -12,9 +12,14 @@ type Clock interface {
 	// After returns a channel that receives the time once d has passed
 	// (like time.After). A d <= 0 fires at once.
 	After(d time.Duration) <-chan time.Time
+	// Mono is a monotonic reading from an arbitrary start: it never steps
+	// when the wall clock is set (NTP step, `date -s`, a VM restore) and
+	// keeps counting while the machine is suspended. Deadlines are waited
+	// for by it.
+	Mono() time.Duration
 }
 
-// Real is the system clock.
+// Real is the system clock; Mono is CLOCK_BOOTTIME.
 type Real struct{}
 
 // Now is time.Now.

@@ -8,16 +8,19 @@ import (
 // Fake is a clock that moves only when told to (Advance, Set), or, with
 // AutoAdvance, whenever somebody waits: After then moves the clock to the
 // waiter's deadline at once, so a loop that polls every second until a
-// deadline runs to it without sleeping. Safe for concurrent use.
+// deadline runs to it without sleeping. Like Go's timers, After counts on
+// the monotonic clock: a step of the wall clock (Set) neither fires nor
+// delays a waiter. Safe for concurrent use.
 type Fake struct {
 	mu      sync.Mutex
 	now     time.Time
+	mono    time.Duration
 	auto    bool
 	waiters []waiter
 }
 
 type waiter struct {
-	at time.Time
+	at time.Duration // monotonic
 	ch chan time.Time
 }
 
@@ -31,48 +34,66 @@ func (f *Fake) AutoAdvance(on bool) {
 	f.mu.Unlock()
 }
 
-// Now is the fake time.
+// Now is the fake wall-clock time.
 func (f *Fake) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.now
 }
 
-// After fires when the fake time reaches Now()+d.
+// Mono is the fake monotonic reading: the sum of every Advance.
+func (f *Fake) Mono() time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.mono
+}
+
+// After fires once d has passed on the monotonic clock.
 func (f *Fake) After(d time.Duration) <-chan time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	ch := make(chan time.Time, 1)
-	at := f.now.Add(d)
-	if f.auto && at.After(f.now) {
-		f.now = at
-	}
-	if !at.After(f.now) {
+	if d <= 0 {
 		ch <- f.now
 		return ch
 	}
-	f.waiters = append(f.waiters, waiter{at, ch})
+	if f.auto {
+		f.advance(d)
+		ch <- f.now
+		return ch
+	}
+	f.waiters = append(f.waiters, waiter{f.mono + d, ch})
 	return ch
 }
 
-// Advance moves the clock forward by d and fires the waiters that are due.
-func (f *Fake) Advance(d time.Duration) { f.Set(f.Now().Add(d)) }
+// Advance lets d pass: the wall clock and the monotonic one move forward by
+// d, and the waiters that are due fire.
+func (f *Fake) Advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advance(d)
+}
 
-// Set moves the clock to t, which may be in the past (a wall-clock step),
-// and fires the waiters that are due.
+func (f *Fake) advance(d time.Duration) {
+	f.mono += d
+	f.now = f.now.Add(d)
+	kept := f.waiters[:0]
+	for _, w := range f.waiters {
+		if w.at > f.mono {
+			kept = append(kept, w)
+			continue
+		}
+		w.ch <- f.now
+	}
+	f.waiters = kept
+}
+
+// Set steps the wall clock to t, which may be in the past (NTP, `date -s`,
+// a VM restore), without moving the monotonic clock or any waiter.
 func (f *Fake) Set(t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.now = t
-	kept := f.waiters[:0]
-	for _, w := range f.waiters {
-		if w.at.After(t) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- t
-	}
-	f.waiters = kept
 }
 
 // Waiters is how many Afters have not fired yet.

@@ -36,3 +36,30 @@ func TestFake(t *testing.T) {
 		t.Errorf("auto-advanced to %v, want %v", got, want)
 	}
 }
+
+func TestFakeMono(t *testing.T) {
+	f := NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	f.Advance(time.Minute)
+	f.Set(f.Now().Add(-time.Hour)) // the wall clock steps back
+	if got := f.Mono(); got != time.Minute {
+		t.Errorf("Mono = %v after a wall step, want 1m", got)
+	}
+}
+
+func TestFakeWallStepLeavesTimers(t *testing.T) {
+	f := NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	ch := f.After(time.Minute)
+	f.Set(f.Now().Add(time.Hour)) // forward: must not fire
+	f.Set(f.Now().Add(-2 * time.Hour))
+	select {
+	case <-ch:
+		t.Fatal("a wall-clock step fired a timer")
+	default:
+	}
+	f.Advance(time.Minute)
+	select {
+	case <-ch:
+	default:
+		t.Fatal("the timer did not fire after a minute passed")
+	}
+}
