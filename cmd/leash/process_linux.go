@@ -3,17 +3,47 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/detach"
 )
 
-// spawner starts exe (this leash) detached with the given arguments.
+// spawner starts exe (this leash) detached with the given arguments; where
+// systemd runs, in a transient scope of its own (systemd-run --scope), so
+// that stopping the caller's login session (logind's KillUserProcesses, a
+// user-slice stop) does not kill it.
 func spawner(exe string) func(args []string, logPath string) (int, error) {
 	return func(args []string, logPath string) (int, error) {
-		return detach.Start(append([]string{exe}, args...), logPath)
+		return detach.Start(detachedArgv(exe, args, systemdRun()), logPath)
 	}
+}
+
+// systemdRun is systemd-run's absolute path when systemd is the init
+// system (sd_booted: /run/systemd/system exists), else "".
+func systemdRun() string {
+	if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
+		return ""
+	}
+	for _, p := range []string{"/usr/bin/systemd-run", "/bin/systemd-run"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// detachedArgv is the command line that runs exe with args, through
+// `systemd-run --scope` when run is systemd-run's path. systemd-run --scope
+// execs the command in the new scope, so the pid it is started with is the
+// reverter's.
+func detachedArgv(exe string, args []string, run string) []string {
+	argv := append([]string{exe}, args...)
+	if run == "" {
+		return argv
+	}
+	return append([]string{run, "--scope", "--quiet", "--collect", "--description=leash automatic revert", "--"}, argv...)
 }
 
 // systemctl runs systemctl; a missing systemctl gives exec.ErrNotFound.

@@ -3,6 +3,7 @@
 package detach
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,4 +51,18 @@ func Start(argv []string, logPath string) (int, error) {
 		return pid, fmt.Errorf("detach: release %d: %w", pid, err)
 	}
 	return pid, nil
+}
+
+// Running reports whether pid is a live process whose command line
+// contains marker (so that a reused pid does not pass for the process
+// that was started). A pid of 0 or less is not running.
+func Running(pid int, marker string) bool {
+	if pid <= 0 {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return false
+	}
+	return bytes.Contains(b, []byte(marker))
 }

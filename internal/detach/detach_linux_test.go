@@ -40,3 +40,29 @@ func TestStart(t *testing.T) {
 		t.Errorf("log = %q, want %q", out, want)
 	}
 }
+
+func TestRunning(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "child.log")
+	pid, err := Start([]string{"/bin/sh", "-c", "sleep 5", "leash-marker"}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Kill(pid, unix.SIGKILL)
+	if !Running(pid, "leash-marker") {
+		t.Errorf("Running(%d) = false for a live child", pid)
+	}
+	if Running(pid, "other-marker") {
+		t.Errorf("Running(%d) = true with a marker its command line lacks", pid)
+	}
+	if Running(0, "") || Running(-1, "") {
+		t.Error("Running of pid 0 or -1 = true")
+	}
+	unix.Kill(pid, unix.SIGKILL)
+	for range 100 {
+		if !Running(pid, "leash-marker") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("Running(%d) = true after SIGKILL", pid)
+}
