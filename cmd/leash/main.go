@@ -12,6 +12,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/netns"
 )
 
@@ -34,6 +35,7 @@ func main() {
 		Now:          time.Now,
 		Clock:        clock.Real{},
 		Spawn:        spawner(exe),
+		Running:      detach.Running,
 		Executable:   exe,
 		Systemctl:    systemctl,
 

@@ -57,9 +57,14 @@ func printApplied(d Deps, g *globals, c *engine.Compiled, res *engine.ApplyResul
 		return printJSON(d.Stdout, struct {
 			Applied    bool `json:"applied"`
 			Generation int  `json:"generation"`
+			Unchanged  bool `json:"unchanged,omitempty"`
 			Dropped    int  `json:"dropped_pending,omitempty"`
 			engine.Summary
-		}{true, res.Generation, res.DroppedPending, s})
+		}{true, res.Generation, res.Unchanged, res.DroppedPending, s})
+	}
+	if res.Unchanged {
+		fmt.Fprintf(d.Stdout, "unchanged: generation %d already enforces %s (%s); nothing was changed\n", res.Generation, c.Path, s)
+		return nil
 	}
 	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", c.Path, res.Generation, s)
 	if res.DroppedPending != 0 {

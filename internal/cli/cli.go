@@ -16,6 +16,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/denylog"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -57,9 +58,13 @@ type Deps struct {
 	// clock.Fake).
 	Clock clock.Clock
 	// Spawn starts this leash with args as a detached process (own session,
-	// stdin /dev/null, stdout and stderr appended to logPath) and returns its
-	// pid without waiting: the reverter of `apply --confirm`.
+	// stdin /dev/null, stdout and stderr appended to logPath; outside the
+	// caller's login session where systemd runs) and returns its pid
+	// without waiting: the reverter of `apply --confirm`.
 	Spawn func(args []string, logPath string) (int, error)
+	// Running reports whether pid is a live process whose command line
+	// contains marker (detach.Running): is a reverter still there.
+	Running func(pid int, marker string) bool
 	// Executable is the path of the running leash binary (install-service
 	// writes its directory into the units unless --bindir is given).
 	Executable string
@@ -129,7 +134,9 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	return root
 }
 
-// ExitCode maps an error returned by the command tree to an exit status.
+// ExitCode maps an error returned by the command tree to an exit status:
+// 0 success, 1 failure, 2 invalid input, 130 interrupted before anything
+// changed.
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
@@ -137,6 +144,9 @@ func ExitCode(err error) int {
 	var ec *exitError
 	if errors.As(err, &ec) {
 		return ec.code
+	}
+	if errors.Is(err, engine.ErrInterrupted) || errors.Is(err, context.Canceled) {
+		return 130 // 128 + SIGINT, as shells report an interrupted command
 	}
 	var pl policy.ErrorList
 	if errors.As(err, &pl) {

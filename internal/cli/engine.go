@@ -33,6 +33,7 @@ func engineFor(cmd *cobra.Command, d Deps, g *globals, args []string) *engine.En
 		Clock:         d.Clock,
 		Now:           d.Now,
 		StartReverter: func(p *state.Pending) (int, error) { return startReverter(d, g, p) },
+		ReverterAlive: reverterAlive(d),
 		LockTimeout:   g.lockTimeout,
 		Holder:        holder,
 		Notify:        func(msg string) { fmt.Fprintf(d.Stderr, "leash: %s\n", msg) },
@@ -52,8 +53,17 @@ func startReverter(d Deps, g *globals, p *state.Pending) (int, error) {
 		args = append(args, "--netns", g.netns)
 	}
 	args = append(args, "--state-dir", dir, "--lock-timeout", reverterLockTimeout.String(),
-		"revert-pending", "--generation", fmt.Sprint(p.Generation), "--deadline", p.Deadline.Format(time.RFC3339Nano))
+		revertPendingName, "--generation", fmt.Sprint(p.Generation), "--previous", fmt.Sprint(p.Previous),
+		"--deadline", p.Deadline.Format(time.RFC3339Nano))
 	return d.Spawn(args, filepath.Join(dir, "revert.log"))
+}
+
+// reverterAlive tells whether a reverter runs (nil when Deps cannot say).
+func reverterAlive(d Deps) func(pid int) bool {
+	if d.Running == nil {
+		return nil
+	}
+	return func(pid int) bool { return d.Running(pid, revertPendingName) }
 }
 
 // stamp formats a time for people.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,10 +12,13 @@ import (
 
 type historyJSON struct {
 	state.Meta
-	Current  bool       `json:"current,omitempty"`
-	Pending  bool       `json:"pending,omitempty"`
-	Deadline *time.Time `json:"deadline,omitempty"`
-	Error    string     `json:"error,omitempty"`
+	Current bool `json:"current,omitempty"`
+	Pending bool `json:"pending,omitempty"`
+	// PendingState is how the pending confirmation stands: pending,
+	// overdue or orphaned (see engine.PendingState).
+	PendingState engine.PendingState `json:"pending_state,omitempty"`
+	Deadline     *time.Time          `json:"deadline,omitempty"`
+	Error        string              `json:"error,omitempty"`
 	// Interrupted is set on a generation whose change is not recorded as
 	// done: what the next leash that takes the lock does with it
 	// ("rolled forward", "rolled back"; "undecided" when the kernel could
@@ -35,43 +37,48 @@ confirmation with its deadline. leash keeps the newest 50 generations, and
 always the current one and the ones a pending confirmation needs.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st := g.store()
-			entries, err := st.History()
+			h, err := engineFor(cmd, d, g, args).History()
 			if err != nil {
 				return err
 			}
-			cur, err := st.CurrentID()
-			if err != nil && !errors.Is(err, state.ErrNone) {
-				fmt.Fprintf(d.Stderr, "leash: %v\n", err)
+			if h.CurrentErr != nil {
+				fmt.Fprintf(d.Stderr, "leash: %v\n", h.CurrentErr)
 			}
-			// A change a killed leash left half-recorded is shown as the
-			// next leash that takes the lock will record it.
-			gen, intr, _ := engineFor(cmd, d, g, args).View()
-			if intr != nil && intr.Outcome == state.RolledForward && gen != nil {
-				cur = gen.ID
-			}
-			pend, err := st.Pending()
-			if err != nil {
-				fmt.Fprintf(d.Stderr, "leash: %v\n", err)
-			}
-			rows := historyRows(entries, cur, pend, intr)
+			rows := historyRows(h.Entries, h.Current, h.Pending, h.Interrupted)
 			if g.json {
-				return printJSON(d.Stdout, rows)
+				if err := printJSON(d.Stdout, rows); err != nil {
+					return err
+				}
+				return historyHealth(d, h, false)
 			}
 			if len(rows) == 0 {
-				fmt.Fprintf(d.Stdout, "nothing applied yet: no generations in %s\n", st.Dir)
-				return nil
+				fmt.Fprintf(d.Stdout, "nothing applied yet: no generations in %s\n", g.stateDir)
+			} else {
+				printHistory(d, rows, h.Pending)
 			}
-			printHistory(d, rows, pend)
-			if intr != nil {
-				fmt.Fprintf(d.Stdout, "note: %s.\n", intr)
+			if h.Interrupted != nil {
+				fmt.Fprintf(d.Stdout, "note: %s.\n", h.Interrupted)
 			}
-			return nil
+			return historyHealth(d, h, true)
 		},
 	}
 }
 
-func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *engine.Interrupted) []historyJSON {
+// historyHealth is history's exit status: 1 when the pending confirmation
+// is overdue, orphaned or unreadable, said on stdout (text) or stderr.
+func historyHealth(d Deps, h *engine.History, text bool) error {
+	if h.Healthy() == nil {
+		return nil
+	}
+	if text {
+		fmt.Fprintf(d.Stdout, "%s.\n", h.Pending)
+	} else {
+		fmt.Fprintf(d.Stderr, "leash: %s\n", h.Pending)
+	}
+	return &exitError{code: 1}
+}
+
+func historyRows(entries []state.Entry, cur int, rep *engine.PendingReport, intr *engine.Interrupted) []historyJSON {
 	rows := make([]historyJSON, 0, len(entries))
 	for _, e := range entries {
 		r := historyJSON{Meta: e.Meta, Current: e.ID == cur}
@@ -84,8 +91,8 @@ func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *engi
 				r.Interrupted = "undecided"
 			}
 		}
-		if pend != nil && pend.Generation == e.ID {
-			r.Pending = true
+		if pend := pendingOf(rep); pend != nil && pend.Generation == e.ID {
+			r.Pending, r.PendingState = true, rep.State
 			dl := pend.Deadline
 			r.Deadline = &dl
 		}
@@ -94,7 +101,7 @@ func historyRows(entries []state.Entry, cur int, pend *state.Pending, intr *engi
 	return rows
 }
 
-func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
+func printHistory(d Deps, rows []historyJSON, rep *engine.PendingReport) {
 	fmt.Fprintln(d.Stdout, "  GEN  TIME (UTC)           WHAT")
 	for _, r := range rows {
 		mark := " "
@@ -121,13 +128,33 @@ func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
 			line += "  [interrupted: whether it is in force is unknown]"
 		}
 		if r.Pending {
-			back := "removes the table"
-			if pend.Previous > 0 {
-				back = fmt.Sprintf("reverts to %d", pend.Previous)
-			}
-			line += fmt.Sprintf("  [pending: %s at %s unless confirmed]", back, stamp(pend.Deadline))
+			line += "  " + pendingMark(rep)
 		}
 		fmt.Fprintln(d.Stdout, line)
 	}
 	fmt.Fprintln(d.Stdout, "(* = current)")
+}
+
+// pendingOf is rep's record (nil: none, or unreadable).
+func pendingOf(rep *engine.PendingReport) *state.Pending {
+	if rep == nil {
+		return nil
+	}
+	return rep.Pending
+}
+
+// pendingMark is history's note on the generation awaiting confirmation.
+func pendingMark(rep *engine.PendingReport) string {
+	p := rep.Pending
+	back := "removes the table"
+	if p.Previous > 0 {
+		back = fmt.Sprintf("reverts to %d", p.Previous)
+	}
+	switch rep.State {
+	case engine.PendingOverdue:
+		return fmt.Sprintf("[OVERDUE: %s at %s unless confirmed, and has not]", back, stamp(p.Deadline))
+	case engine.PendingOrphaned:
+		return fmt.Sprintf("[ORPHANED: %s at %s unless confirmed, but its reverter is gone]", back, stamp(p.Deadline))
+	}
+	return fmt.Sprintf("[pending: %s at %s unless confirmed]", back, stamp(p.Deadline))
 }

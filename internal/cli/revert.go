@@ -1,36 +1,53 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/engine"
 )
+
+// revertPendingName is the reverter's hidden command, also how a running
+// reverter is recognised in /proc.
+const revertPendingName = "revert-pending"
 
 func revertPendingCmd(d Deps, g *globals) *cobra.Command {
 	var (
-		gen      int
-		deadline string
+		gen, previous int
+		deadline      string
 	)
 	cmd := &cobra.Command{
-		Use:   "revert-pending --generation N --deadline TIME",
+		Use:   revertPendingName + " --generation N --previous M --deadline TIME",
 		Short: "The detached reverter started by apply --confirm",
-		Long: `Wait until TIME; if generation N is then still awaiting confirmation,
-re-apply the previous generation's stored ruleset (or remove the table if
-there was none), record that as a new generation and clear the pending
-record. Exits early once N is confirmed or superseded. Logs to stderr
-(the state directory's revert.log when started by apply).`,
+		Long: `Wait until TIME (on the monotonic clock); if generation N is then still
+awaiting confirmation, re-apply generation M's stored ruleset (M 0: remove
+the table), record that as a new generation and clear the pending record.
+Exits early once N is confirmed or superseded. A failed revert is retried
+until it succeeds; SIGTERM, SIGINT and SIGHUP do not stop it (SIGKILL does:
+then the next leash command that takes the lock reverts an overdue
+generation). Logs to stderr (the state directory's revert.log when started
+by apply).`,
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dl, err := time.Parse(time.RFC3339Nano, deadline)
-			if err != nil || gen <= 0 {
-				return usage("revert-pending: need --generation N and --deadline in RFC 3339")
+			if err != nil || gen <= 0 || previous < 0 || previous >= gen {
+				return usage("revert-pending: need --generation N, --previous M (0 <= M < N) and --deadline in RFC 3339")
 			}
+			// The reverter outlives the session that started it: a logout
+			// or a stop of the caller's session must not cancel the revert.
+			signal.Ignore(syscall.SIGHUP)
+			ctx := context.WithoutCancel(cmd.Context())
 			logf := func(format string, a ...any) {
 				fmt.Fprintf(d.Stderr, "%s leash revert-pending: generation %d: %s\n", d.Clock.Now().UTC().Format(time.RFC3339), gen, fmt.Sprintf(format, a...))
 			}
-			_, err = engineFor(cmd, d, g, nil).RevertPending(cmd.Context(), gen, dl, logf)
+			target := engine.RevertTarget{Generation: gen, Previous: previous, Deadline: dl}
+			_, err = engineFor(cmd, d, g, nil).RevertPending(ctx, target, logf)
 			if err != nil {
 				logf("FAILED: %v", err)
 			}
@@ -38,6 +55,7 @@ record. Exits early once N is confirmed or superseded. Logs to stderr
 		},
 	}
 	cmd.Flags().IntVar(&gen, "generation", 0, "the generation awaiting confirmation")
+	cmd.Flags().IntVar(&previous, "previous", -1, "the generation a revert re-applies (0: remove the table)")
 	cmd.Flags().StringVar(&deadline, "deadline", "", "when to revert (RFC 3339)")
 	return cmd
 }

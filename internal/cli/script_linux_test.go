@@ -74,6 +74,7 @@ func fixtureLeash() {
 		Clock: clock.Real{},
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
+		Running: detach.Running,
 		Spawn: func(args []string, logPath string) (int, error) {
 			return detach.Start(append([]string{probeExe()}, args...), logPath)
 		},

@@ -35,8 +35,14 @@ func statusCmd(d Deps, g *globals) *cobra.Command {
 Then the kernel's counters: for every policy, the packets and bytes it
 allowed and denied, and for every rule its counters, verdict and policy line.
 
-Exit status: 0 in sync or not applied, 1 drifted or missing (or an error),
-so that monitoring can run it as a check.`,
+A confirmation window (apply --confirm) is reported on its own line: pending
+(reverted at its deadline unless confirmed), OVERDUE (its deadline passed
+and the revert did not happen), ORPHANED (its reverter is gone) or
+UNREADABLE (the record is damaged).
+
+Exit status: 0 in sync or not applied, 1 drifted or missing, or while a
+confirmation is pending in any state (or on an error), so that monitoring
+can run it as a check.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStatus(cmd, d, g)
@@ -54,6 +60,8 @@ type statusJSON struct {
 	// Interrupted is a change not recorded as done; Generation is then
 	// what the next leash that takes the lock will record as current.
 	Interrupted *engine.Interrupted `json:"interrupted,omitempty"`
+	// Pending is the confirmation awaited, if any.
+	Pending *engine.PendingReport `json:"pending,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -70,7 +78,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 	if err != nil {
 		return err
 	}
-	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Counters: st.Counters}
+	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Counters: st.Counters}
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
@@ -80,7 +88,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 	} else {
 		printStatus(d.Stdout, out)
 	}
-	if err == nil && !out.State.Healthy() {
+	if err == nil && (!out.State.Healthy() || out.Pending != nil) {
 		err = &exitError{code: 1}
 	}
 	return err
@@ -117,6 +125,9 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "drifted: table inet %s holds content leash did not write (tampered?); it was %s.\n", t, describeGeneration(s.Generation))
 	default:
 		fmt.Fprintf(w, "drifted: table inet %s differs from %s.\n", t, describeGeneration(s.Generation))
+	}
+	if s.Pending != nil {
+		fmt.Fprintf(w, "  %s.\n", s.Pending)
 	}
 	if s.Interrupted != nil {
 		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)

@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -31,6 +33,10 @@ type ApplyResult struct {
 	// RevertsTo describes the generation a revert would restore (with
 	// Confirm; nil when the revert removes the table or it does not read).
 	RevertsTo *state.Meta `json:"-"`
+	// Unchanged: the current generation already is this policy (same
+	// file, source and table), the kernel holds it and nothing is pending:
+	// nothing was changed or recorded, and Generation is the current one.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Apply enforces c: it replaces the kernel's table in one transaction and
@@ -49,9 +55,9 @@ func (e *Engine) Apply(ctx context.Context, c *Compiled, opt ApplyOptions) (*App
 			return fmt.Errorf("%w: run %s to clear it, then apply again", err, e.command("confirm"))
 		}
 		if opt.Confirm > 0 {
-			res, err = e.applyConfirmed(k, c, pend, opt.Confirm)
+			res, err = e.applyConfirmed(ctx, k, c, pend, opt.Confirm)
 		} else {
-			res, err = e.applyPlain(k, c, pend)
+			res, err = e.applyPlain(ctx, k, c, pend)
 		}
 		return err
 	})
@@ -59,8 +65,12 @@ func (e *Engine) Apply(ctx context.Context, c *Compiled, opt ApplyOptions) (*App
 }
 
 // applyPlain enforces c and records it; a pending confirmation is dropped.
-func (e *Engine) applyPlain(k Kernel, c *Compiled, pend *state.Pending) (*ApplyResult, error) {
-	id, err := e.record(e.appliedGeneration(c), true, c.Path, func(int) error {
+// An apply that would change nothing records nothing (unchanged).
+func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *state.Pending) (*ApplyResult, error) {
+	if id := e.unchanged(k, c, pend); id > 0 {
+		return &ApplyResult{Generation: id, Unchanged: true}, nil
+	}
+	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
 		return applyTable(k, c)
 	})
 	if err != nil {
@@ -82,7 +92,7 @@ func (e *Engine) applyPlain(k Kernel, c *Compiled, pend *state.Pending) (*ApplyR
 // Replaces: if this process dies before the kernel changes, recovery puts
 // pend back, and pend's reverter, which waits while the record may still
 // fall back to it (state.Pending.Awaits), reverts the generation in force.
-func (e *Engine) applyConfirmed(k Kernel, c *Compiled, pend *state.Pending, window time.Duration) (*ApplyResult, error) {
+func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend *state.Pending, window time.Duration) (*ApplyResult, error) {
 	if e.StartReverter == nil {
 		return nil, errors.New("cannot apply with a confirmation window: this leash cannot start a reverter")
 	}
@@ -91,7 +101,7 @@ func (e *Engine) applyConfirmed(k Kernel, c *Compiled, pend *state.Pending, wind
 		return nil, err
 	}
 	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
-	id, err := e.record(e.appliedGeneration(c), false, c.Path, func(next int) error {
+	id, err := e.record(ctx, e.appliedGeneration(c), false, c.Path, func(next int) error {
 		p.Generation = next
 		return e.applyWithReverter(k, c, pend, p)
 	})
@@ -109,6 +119,24 @@ func (e *Engine) applyConfirmed(k Kernel, c *Compiled, pend *state.Pending, wind
 		}
 	}
 	return res, nil
+}
+
+// unchanged is the current generation's id when applying c would change
+// nothing: no confirmation is pending, the current generation was applied
+// from the same file with the same source and compiles to the same table,
+// and the kernel holds that table (counters aside). 0 otherwise.
+func (e *Engine) unchanged(k Kernel, c *Compiled, pend *state.Pending) int {
+	cur, err := e.Store.Current()
+	if pend != nil || err != nil || cur.Ruleset == nil || cur.PolicyFile != c.absPath() || !bytes.Equal(cur.Policy, c.Source) {
+		return 0
+	}
+	if drift.TableDiff("current", cur.Ruleset, "new", c.Ruleset) != "" {
+		return 0
+	}
+	if seen, err := Observe(k); err != nil || drift.Compare(cur.Ruleset, seen, "").State != drift.InSync {
+		return 0
+	}
+	return cur.ID
 }
 
 // settled is the pending confirmation pend as a new one keeps it in

@@ -67,6 +67,9 @@ type Engine struct {
 	// StartReverter launches the reverter of apply --confirm; nil refuses
 	// apply --confirm.
 	StartReverter StartReverter
+	// ReverterAlive reports whether the reverter with this pid still runs
+	// (detach.Running); nil means it cannot be told (assumed alive).
+	ReverterAlive func(pid int) bool
 	// LockTimeout is how long a locked operation waits for another leash.
 	LockTimeout time.Duration
 	// Holder names this leash in the lock file ("leash apply policy.yaml").

@@ -249,10 +249,10 @@ func TestConfirmOverPending(t *testing.T) {
 	}
 	h.waitWaiting(2)
 	h.clk.Advance(time.Minute)
-	if r := h.reverter(0); r.err != nil || r.res.Reverted {
+	if r := h.reverterAdvancing(0); r.err != nil || r.res.Reverted {
 		t.Errorf("first reverter = %+v, %v; want superseded", r.res, r.err)
 	}
-	if r := h.reverter(1); r.err != nil || !r.res.Reverted {
+	if r := h.reverterAdvancing(1); r.err != nil || !r.res.Reverted {
 		t.Fatalf("second reverter = %+v, %v; want a revert", r.res, r.err)
 	}
 	h.kernelHolds(first)
@@ -438,4 +438,68 @@ func TestReapply(t *testing.T) {
 	if cur.What() != state.ActionReapply || cur.Source != 1 || string(cur.Policy) != string(first.Source) {
 		t.Errorf("reapply record = %+v", cur.Meta)
 	}
+}
+
+// TestInterrupt: a cancelled context (Ctrl-C, SIGTERM) before the kernel
+// changes stops the apply with nothing changed; once the kernel change has
+// begun, it is finished and recorded.
+func TestInterrupt(t *testing.T) {
+	t.Run("before the change", func(t *testing.T) {
+		h := newHarness(t)
+		first := policyFor(t, "allow")
+		if _, err := h.engine().Apply(ctx, first, ApplyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err := h.engine().Apply(cctx, policyFor(t, "deny"), ApplyOptions{})
+		if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Apply = %v, want interrupted", err)
+		}
+		h.kernelHolds(first)
+		if ids, _ := h.store.IDs(); len(ids) != 1 {
+			t.Errorf("generations %v after an interrupted apply, want [1]", ids)
+		}
+	})
+	t.Run("during the change", func(t *testing.T) {
+		h := newHarness(t)
+		cctx, cancel := context.WithCancel(ctx)
+		h.k.Hook = func(op string, before bool) error {
+			if before {
+				cancel() // the signal arrives while the transaction is sent
+			}
+			return nil
+		}
+		c := policyFor(t, "deny")
+		res, err := h.engine().Apply(cctx, c, ApplyOptions{})
+		if err != nil || res.Generation != 1 {
+			t.Fatalf("Apply = %+v, %v; want it finished and recorded", res, err)
+		}
+		h.kernelHolds(c)
+		if h.current() != 1 {
+			t.Errorf("current = %d, want 1", h.current())
+		}
+	})
+}
+
+// TestApplyUnchanged: applying what is already enforced records nothing;
+// once the kernel drifted, the same apply repairs it as a new generation.
+func TestApplyUnchanged(t *testing.T) {
+	h := newHarness(t)
+	c := policyFor(t, "allow")
+	for i, want := range []struct {
+		gen       int
+		unchanged bool
+	}{{1, false}, {1, true}} {
+		res, err := h.engine().Apply(ctx, c, ApplyOptions{})
+		if err != nil || res.Generation != want.gen || res.Unchanged != want.unchanged {
+			t.Fatalf("apply %d = %+v, %v; want generation %d, unchanged %v", i+1, res, err, want.gen, want.unchanged)
+		}
+	}
+	h.k.Tamper(func(rs *ruleset.Ruleset) { rs.Chains[0].Rules = nil })
+	res, err := h.engine().Apply(ctx, c, ApplyOptions{})
+	if err != nil || res.Unchanged || res.Generation != 2 {
+		t.Fatalf("apply over a drifted table = %+v, %v; want generation 2", res, err)
+	}
+	h.kernelHolds(c)
 }

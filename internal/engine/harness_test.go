@@ -31,6 +31,11 @@ type harness struct {
 	notes     []string
 	reverters []chan reverted
 	pid       int
+	alive     map[int]bool
+	// stillborn makes StartReverter return a pid without starting
+	// anything: a reverter killed right away.
+	stillborn bool
+	ctx       context.Context
 }
 
 // reverted is how a reverter goroutine ended.
@@ -41,7 +46,9 @@ type reverted struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	return &harness{t: t, k: nft.NewFake(), clk: clock.NewFake(t0), store: &state.Store{Dir: t.TempDir()}}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // ends reverters still waiting or retrying
+	return &harness{t: t, k: nft.NewFake(), clk: clock.NewFake(t0), store: &state.Store{Dir: t.TempDir()}, alive: map[int]bool{}, ctx: ctx}
 }
 
 // engine is a new Engine on the harness, as one leash process would build it.
@@ -51,8 +58,13 @@ func (h *harness) engine() *Engine {
 		OpenKernel:    func() (Kernel, error) { return h.k, nil },
 		Clock:         h.clk,
 		StartReverter: h.startReverter,
-		LockTimeout:   time.Second,
-		Holder:        "leash test",
+		ReverterAlive: func(pid int) bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.alive[pid]
+		},
+		LockTimeout: 100 * time.Millisecond,
+		Holder:      "leash test",
 		Notify: func(msg string) {
 			h.mu.Lock()
 			h.notes = append(h.notes, msg)
@@ -62,17 +74,25 @@ func (h *harness) engine() *Engine {
 }
 
 func (h *harness) startReverter(p *state.Pending) (int, error) {
-	done := make(chan reverted, 1)
-	gen, deadline := p.Generation, p.Deadline
-	go func() {
-		res, err := h.engine().RevertPending(context.Background(), gen, deadline, func(string, ...any) {})
-		done <- reverted{res, err}
-	}()
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.reverters = append(h.reverters, done)
 	h.pid++
-	return 1000 + h.pid, nil
+	pid := 1000 + h.pid
+	if h.stillborn {
+		return pid, nil
+	}
+	done := make(chan reverted, 1)
+	target := RevertTarget{Generation: p.Generation, Previous: p.Previous, Deadline: p.Deadline}
+	h.alive[pid] = true
+	go func() {
+		res, err := h.engine().RevertPending(h.ctx, target, func(string, ...any) {})
+		h.mu.Lock()
+		h.alive[pid] = false
+		h.mu.Unlock()
+		done <- reverted{res, err}
+	}()
+	h.reverters = append(h.reverters, done)
+	return pid, nil
 }
 
 // reverter waits (for real, bounded) for the n-th reverter (from 0) to end.
@@ -94,16 +114,36 @@ func (h *harness) reverter(n int) reverted {
 	}
 }
 
+// reverterAdvancing is reverter, while the clock keeps moving a minute
+// every few real milliseconds, as time does for reverters that back off
+// (two reverters contending for the lock).
+func (h *harness) reverterAdvancing(n int) reverted {
+	h.t.Helper()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i := 0; i < 1000; i++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+				h.clk.Advance(time.Minute)
+			}
+		}
+	}()
+	return h.reverter(n)
+}
+
 // waitWaiting blocks (bounded) until n goroutines wait on the fake clock.
 func (h *harness) waitWaiting(n int) {
 	h.t.Helper()
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 2000; i++ {
 		if h.clk.Waiters() >= n {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	h.t.Fatalf("%d waiters on the fake clock after 500ms, want %d", h.clk.Waiters(), n)
+	h.t.Fatalf("%d waiters on the fake clock after 2s, want %d", h.clk.Waiters(), n)
 }
 
 // notesText is everything Notify received, one per line.

@@ -61,10 +61,10 @@ func (e *Engine) Reapply(ctx context.Context, recompile Recompile) (*ReapplyResu
 		return nil, err
 	}
 	defer lk.Unlock()
-	return e.reapply(cur, c)
+	return e.reapply(ctx, cur, c)
 }
 
-func (e *Engine) reapply(cur *state.Generation, c *Compiled) (*ReapplyResult, error) {
+func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled) (*ReapplyResult, error) {
 	if now, err := e.Store.CurrentID(); err != nil || now != cur.ID {
 		res := &ReapplyResult{Nothing: fmt.Sprintf("generation %d is no longer current (another leash changed it meanwhile)", cur.ID)}
 		return res, err
@@ -84,7 +84,7 @@ func (e *Engine) reapply(cur *state.Generation, c *Compiled) (*ReapplyResult, er
 			Note: fmt.Sprintf("reapply of %d", cur.ID), Summary: c.Summary().Short()},
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: cur.Policy,
 	}
-	id, err := e.record(gen, false, "the recompiled table", func(int) error {
+	id, err := e.record(ctx, gen, false, "the recompiled table", func(int) error {
 		if err := k.Apply(c.Ruleset); err != nil {
 			return fmt.Errorf("reapply of generation %d: the kernel refused table inet %s, nothing changed: %w", cur.ID, ruleset.TableName, err)
 		}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -17,16 +19,24 @@ import (
 // change's error is returned as it is, so the caller words it.
 // clearsPending says the change replaces a pending confirmation (cleared
 // when committed). what names the change for messages ("policy.yaml").
-// The caller holds the lock and has recovered.
-func (e *Engine) record(gen *state.Generation, clearsPending bool, what string, change func(id int) error) (int, error) {
+// The caller holds the lock and has recovered. If ctx ends (Ctrl-C,
+// SIGTERM) before change begins, nothing is changed and the error wraps
+// ErrInterrupted; once change has begun it is finished and recorded.
+// Reverts pass a context that never ends: they must not be interrupted.
+func (e *Engine) record(ctx context.Context, gen *state.Generation, clearsPending bool, what string, change func(id int) error) (int, error) {
+	if err := interrupted(ctx); err != nil {
+		return 0, err
+	}
 	in, err := e.Store.Begin(gen, clearsPending)
 	if err != nil {
-		return 0, fmt.Errorf("%s: recording the change before making it failed, nothing changed: %w", what, err)
+		return 0, &notRecordedError{what: what, err: err}
+	}
+	if err := interrupted(ctx); err != nil {
+		e.abort(in)
+		return 0, err
 	}
 	if err := change(in.Generation); err != nil {
-		if aerr := e.Store.Abort(in); aerr != nil {
-			e.warn("remove the unused generation %d: %v (the next leash command removes it)", in.Generation, aerr)
-		}
+		e.abort(in)
 		return 0, err
 	}
 	if err := e.Store.Commit(in); err != nil {
@@ -35,18 +45,50 @@ func (e *Engine) record(gen *state.Generation, clearsPending bool, what string, 
 	return in.Generation, nil
 }
 
+// abort removes the record of a change that was not made.
+func (e *Engine) abort(in *state.Intent) {
+	if err := e.Store.Abort(in); err != nil {
+		e.warn("remove the unused generation %d: %v (the next leash command removes it)", in.Generation, err)
+	}
+}
+
+// ErrInterrupted is wrapped by the error of an operation stopped by its
+// context (Ctrl-C, SIGTERM) before it changed anything.
+var ErrInterrupted = errors.New("interrupted, nothing changed")
+
+// interrupted is ErrInterrupted (with the context's reason) once ctx ended.
+func interrupted(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w (%w)", ErrInterrupted, err)
+	}
+	return nil
+}
+
+// notRecordedError is record's error when the change could not be recorded
+// before it was made: the kernel was not touched.
+type notRecordedError struct {
+	what string
+	err  error
+}
+
+func (e *notRecordedError) Error() string {
+	return fmt.Sprintf("%s: recording the change before making it failed, nothing changed: %v", e.what, e.err)
+}
+
+func (e *notRecordedError) Unwrap() error { return e.err }
+
 // replay records, in two phases around enforcing it (record), a new
 // generation that puts src's ruleset (and policy) in force again; src nil
 // means "no table". m gives the action and note, what names the change in
 // messages, and refused words the kernel's refusal (nothing changed).
-func (e *Engine) replay(k Kernel, src *state.Generation, m state.Meta, what string, refused func(error) error) (int, error) {
+func (e *Engine) replay(ctx context.Context, k Kernel, src *state.Generation, m state.Meta, what string, refused func(error) error) (int, error) {
 	m.Time = e.now().UTC()
 	g := &state.Generation{Meta: m}
 	if src != nil {
 		g.Source, g.PolicyFile, g.Summary = src.ID, src.PolicyFile, src.Summary
 		g.Ruleset, g.Hosts, g.Policy = src.Ruleset, src.Hosts, src.Policy
 	}
-	return e.record(g, true, what, func(int) error {
+	return e.record(ctx, g, true, what, func(int) error {
 		if err := enforce(k, g.Ruleset); err != nil {
 			return refused(err)
 		}

@@ -17,13 +17,13 @@ import (
 func (e *Engine) Reset(ctx context.Context) (int, error) {
 	var id int
 	err := e.locked(ctx, false, func(k Kernel) (err error) {
-		id, err = e.reset(k)
+		id, err = e.reset(ctx, k)
 		return err
 	})
 	return id, err
 }
 
-func (e *Engine) reset(k Kernel) (int, error) {
+func (e *Engine) reset(ctx context.Context, k Kernel) (int, error) {
 	refused := func(err error) error { return fmt.Errorf("remove table inet %s: %w", ruleset.TableName, err) }
 	ids, err := e.Store.IDs()
 	if err != nil {
@@ -38,7 +38,7 @@ func (e *Engine) reset(k Kernel) (int, error) {
 		}
 		return 0, e.Store.ClearPending() // a corrupt record too
 	}
-	id, err := e.replay(k, nil, state.Meta{Action: state.ActionReset, Note: "reset: table removed"},
+	id, err := e.replay(ctx, k, nil, state.Meta{Action: state.ActionReset, Note: "reset: table removed"},
 		fmt.Sprintf("the removal of table inet %s", ruleset.TableName), refused)
 	if err != nil {
 		return id, err

@@ -22,32 +22,50 @@ type RestoreResult struct {
 	NoTable bool
 	// Reverted is the confirmation that was pending when leash restarted:
 	// the generation before it was restored instead, recorded as
-	// RevertGeneration.
+	// RevertGeneration (0 when the state could not be written).
 	Reverted         *state.Pending
 	RevertGeneration int
+	// Unrecorded says why nothing could be recorded (the state directory
+	// is read-only, or its lock cannot be taken): the table was loaded
+	// from the state as it is.
+	Unrecorded error
 }
 
 // Restore loads the current generation's stored ruleset into the kernel,
-// without policy, DNS or user database (at boot). A confirmation pending
-// when leash restarted is reverted; a change interrupted by a kill is
-// rolled back (the kernel cannot tell at boot). Damaged state fails
-// closed: the emergency table is loaded and the error names the damage and
-// the fix.
+// without policy, DNS or user database (at boot). It fails closed in every
+// case: a confirmation pending when leash restarted is reverted; a change
+// interrupted by a kill is rolled back (the kernel cannot tell at boot);
+// when the lock cannot be taken (a read-only state directory) the table is
+// loaded from the state as it reads, recording nothing; when `current` is
+// missing or damaged but generations are stored, the newest intact one is
+// loaded (error, exit 1); when nothing usable is left, the emergency table
+// is loaded (error, exit 1). Only "never applied here" loads nothing.
 func (e *Engine) Restore(ctx context.Context) (*RestoreResult, error) {
 	if _, err := os.Stat(e.Store.Dir); errors.Is(err, os.ErrNotExist) {
 		return &RestoreResult{Nothing: fmt.Sprintf("%s does not exist (leash was never applied here)", e.Store.Dir)}, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	var res *RestoreResult
-	// At boot the kernel cannot say whether a change that was interrupted
-	// took effect: it is rolled back, and the last generation known to be
-	// committed is loaded.
-	err := e.locked(ctx, true, func(k Kernel) (err error) {
-		res, err = e.restore(k)
-		return err
-	})
-	return res, err
+	lk, err := e.lock(ctx, true)
+	var le *state.LockedError
+	switch {
+	case errors.As(err, &le) || ctx.Err() != nil:
+		return nil, err
+	case err != nil:
+		k, kerr := e.kernel()
+		if kerr != nil {
+			return nil, kerr
+		}
+		defer k.Close()
+		return e.restoreUnlocked(k, err)
+	}
+	defer lk.Unlock()
+	k, err := e.kernel()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	return e.restore(k)
 }
 
 func (e *Engine) restore(k Kernel) (*RestoreResult, error) {
@@ -63,26 +81,138 @@ func (e *Engine) restore(k Kernel) (*RestoreResult, error) {
 		return &RestoreResult{Reverted: p, RevertGeneration: id}, nil
 	}
 	cur, err := e.Store.Current()
-	if errors.Is(err, state.ErrNone) {
+	if errors.Is(err, state.ErrNone) && !e.anyStored() {
 		return &RestoreResult{Nothing: fmt.Sprintf("no generation was ever applied in %s", e.Store.Dir)}, nil
 	}
-	if err == nil && cur.Ruleset != nil {
-		if verr := ruleset.Validate(cur.Ruleset); verr != nil {
-			err = &state.CorruptError{Path: e.Store.GenerationFile(cur.ID), Err: verr}
-		}
+	if err == nil {
+		err = e.loadable(cur)
 	}
 	if err != nil {
-		id, _ := e.Store.CurrentID() // 0 when unreadable: only left out of repair hints
-		return nil, e.emergency(k, id, err)
+		return e.restoreNewest(k, err)
 	}
-	if err := enforce(k, cur.Ruleset); err != nil {
-		return nil, e.emergency(k, cur.ID, fmt.Errorf("the kernel refused generation %d's table: %w", cur.ID, err))
+	return e.restoreGeneration(k, cur)
+}
+
+// restoreGeneration loads gen's table, the emergency table if the kernel
+// refuses it.
+func (e *Engine) restoreGeneration(k Kernel, gen *state.Generation) (*RestoreResult, error) {
+	if err := enforce(k, gen.Ruleset); err != nil {
+		return nil, e.emergency(k, gen.ID, fmt.Errorf("the kernel refused generation %d's table: %w", gen.ID, err))
 	}
-	if cur.What() == state.ActionEmergency {
+	if gen.PolicyMissing {
+		e.warn("%s: the policy source is missing; its compiled table is intact and loaded. leash reapply and leash check --policy need the source: apply the policy file again to store it", Describe(gen.Meta))
+	}
+	if gen.What() == state.ActionEmergency {
 		return nil, fmt.Errorf("restored %s: the EMERGENCY table is in force since %s. Fix: leash rollback N to an intact generation (see leash history) or leash apply FILE",
-			Describe(cur.Meta), FormatTime(cur.Time))
+			Describe(gen.Meta), FormatTime(gen.Time))
 	}
-	return &RestoreResult{Restored: &cur.Meta, NoTable: cur.Ruleset == nil}, nil
+	return &RestoreResult{Restored: &gen.Meta, NoTable: gen.Ruleset == nil}, nil
+}
+
+// restoreNewest handles a `current` that is missing or unusable (cause)
+// while generations are stored: the newest intact committed generation is
+// loaded, and the error says so and how to record it; nothing intact
+// leaves the emergency table.
+func (e *Engine) restoreNewest(k Kernel, cause error) (*RestoreResult, error) {
+	gen := e.newestIntact()
+	if gen == nil {
+		id, _ := e.Store.CurrentID() // 0 when unreadable: only left out of repair hints
+		return nil, e.emergency(k, id, cause)
+	}
+	if _, err := e.restoreGeneration(k, gen); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("restore: %v; loaded the newest intact generation instead, %s, applied %s. Fix: leash rollback %d records it as current (or leash apply FILE)",
+		cause, Describe(gen.Meta), FormatTime(gen.Time), gen.ID)
+}
+
+// restoreUnlocked restores without the lock (cause: why it could not be
+// taken, such as a read-only state directory): at boot nothing else
+// changes the state. It decides as the locked restore would, in memory,
+// and loads that table; the revert of a pending confirmation is recorded
+// by the next leash command that can take the lock.
+func (e *Engine) restoreUnlocked(k Kernel, cause error) (*RestoreResult, error) {
+	e.warn("cannot take the state directory's lock (%v): restoring from the state as it reads, recording nothing", cause)
+	unrecorded := fmt.Errorf("the state directory's lock cannot be taken: %w", cause)
+	if p, err := e.Store.Pending(); err == nil && p != nil {
+		var prev *state.Generation
+		if p.Previous > 0 {
+			if prev, err = e.loadIntact(p.Previous); err != nil {
+				return nil, e.emergency(k, p.Previous, err)
+			}
+			if err := enforce(k, prev.Ruleset); err != nil {
+				return nil, e.emergency(k, prev.ID, fmt.Errorf("the kernel refused generation %d's table: %w", prev.ID, err))
+			}
+		} else if err := k.Reset(); err != nil {
+			return nil, fmt.Errorf("restore: remove table inet %s: %w", ruleset.TableName, err)
+		}
+		return &RestoreResult{Reverted: p, Unrecorded: unrecorded}, nil
+	}
+	var gen *state.Generation
+	r, _ := e.Store.Decide(nil) // at boot: an interrupted change is rolled back
+	if r != nil && r.Outcome == state.RolledForward {
+		gen = r.Generation
+	}
+	var err error
+	if gen == nil {
+		gen, err = e.Store.Current()
+	}
+	if errors.Is(err, state.ErrNone) && !e.anyStored() {
+		return &RestoreResult{Nothing: fmt.Sprintf("no generation was ever applied in %s", e.Store.Dir)}, nil
+	}
+	if err == nil {
+		err = e.loadable(gen)
+	}
+	if err != nil {
+		return e.restoreNewest(k, err)
+	}
+	res, err := e.restoreGeneration(k, gen)
+	if res != nil {
+		res.Unrecorded = unrecorded
+	}
+	return res, err
+}
+
+// loadable checks that gen's stored ruleset passes validation.
+func (e *Engine) loadable(gen *state.Generation) error {
+	if gen.Ruleset == nil {
+		return nil
+	}
+	if err := ruleset.Validate(gen.Ruleset); err != nil {
+		return &state.CorruptError{Path: e.Store.GenerationFile(gen.ID), Err: err}
+	}
+	return nil
+}
+
+// anyStored reports whether any generation directory exists.
+func (e *Engine) anyStored() bool {
+	ids, err := e.Store.IDs()
+	return err != nil || len(ids) > 0
+}
+
+// newestIntact is the newest generation that loads and validates and is
+// neither an interrupted change's nor awaiting confirmation (nil: none).
+func (e *Engine) newestIntact() *state.Generation {
+	ids, err := e.Store.IDs()
+	if err != nil {
+		return nil
+	}
+	skip := map[int]bool{}
+	if in, err := e.Store.Intent(); err == nil && in != nil {
+		skip[in.Generation] = true
+	}
+	if p, err := e.Store.Pending(); err == nil && p != nil {
+		skip[p.Generation] = true
+	}
+	for i := len(ids) - 1; i >= 0; i-- {
+		if skip[ids[i]] {
+			continue
+		}
+		if gen, err := e.loadIntact(ids[i]); err == nil {
+			return gen
+		}
+	}
+	return nil
 }
 
 // emergency loads the emergency table because the stored state (cause)

@@ -28,13 +28,13 @@ type RollbackResult struct {
 func (e *Engine) Rollback(ctx context.Context, target int) (*RollbackResult, error) {
 	var res *RollbackResult
 	err := e.locked(ctx, false, func(k Kernel) (err error) {
-		res, err = e.rollbackTo(k, target)
+		res, err = e.rollbackTo(ctx, k, target)
 		return err
 	})
 	return res, err
 }
 
-func (e *Engine) rollbackTo(k Kernel, target int) (*RollbackResult, error) {
+func (e *Engine) rollbackTo(ctx context.Context, k Kernel, target int) (*RollbackResult, error) {
 	if target == 0 {
 		var err error
 		if target, err = e.previousID(); err != nil {
@@ -49,7 +49,7 @@ func (e *Engine) rollbackTo(k Kernel, target int) (*RollbackResult, error) {
 		return nil, fmt.Errorf("generation %d cannot be used: %w; pick another (leash history)", target, err)
 	}
 	dropped := e.pendingGeneration()
-	id, err := e.replay(k, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)},
+	id, err := e.replay(ctx, k, gen, state.Meta{Action: state.ActionRollback, Note: fmt.Sprintf("rollback to %d", target)},
 		fmt.Sprintf("generation %d's table", target), func(err error) error {
 			return fmt.Errorf("rollback to %d: the kernel refused table inet %s, nothing changed: %w", target, ruleset.TableName, err)
 		})

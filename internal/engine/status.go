@@ -19,6 +19,8 @@ type Status struct {
 	// what the next leash that takes the lock will record as current.
 	Interrupted *Interrupted
 	TableExists bool
+	// Pending is the confirmation awaited, if any (see PendingState).
+	Pending *PendingReport
 	// Counters are the kernel's, per chain and rule, with the
 	// generation's policy lines (Annotate).
 	Counters []drift.ChainCounters
@@ -44,7 +46,7 @@ func (e *Engine) Status() (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &Status{Generation: gen, Interrupted: intr, TableExists: seen.Exists}
+	st := &Status{Generation: gen, Interrupted: intr, TableExists: seen.Exists, Pending: e.Pending()}
 	var applied *ruleset.Ruleset
 	name := "no generation"
 	if gen != nil {

@@ -133,6 +133,9 @@ type Generation struct {
 	Ruleset *ruleset.Ruleset    `json:"ruleset"`
 	Hosts   map[string][]string `json:"hosts,omitempty"`
 	Policy  []byte              `json:"-"` // stored as policy.yaml
+	// PolicyMissing says policy.yaml was not found: the generation's
+	// ruleset is usable, its source is not (Policy is nil).
+	PolicyMissing bool `json:"-"`
 }
 
 // Store reads and writes generations under Dir.
@@ -239,7 +242,9 @@ func (s *Store) Current() (*Generation, error) {
 }
 
 // Load reads generation id. A generation that does not exist gives an error
-// wrapping os.ErrNotExist; one whose files are damaged a *CorruptError.
+// wrapping os.ErrNotExist; one whose files are damaged a *CorruptError. A
+// missing policy.yaml is not damage to the ruleset: the generation loads
+// with PolicyMissing set.
 func (s *Store) Load(id int) (*Generation, error) {
 	dir := s.genDir(id)
 	if _, err := os.Stat(dir); err != nil {
@@ -261,7 +266,11 @@ func (s *Store) Load(id int) (*Generation, error) {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("says it is generation %d", g.ID)}
 	}
 	path = filepath.Join(dir, "policy.yaml")
-	if g.Policy, err = os.ReadFile(path); err != nil {
+	g.Policy, err = os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		g.PolicyMissing = true // the ruleset is what restore and rollback need
+	case err != nil:
 		return nil, &CorruptError{Path: path, Err: err}
 	}
 	return g, nil

@@ -86,8 +86,12 @@ func TestCorrupt(t *testing.T) {
 			}
 			return os.WriteFile(filepath.Join(dir, "generations/000002/generation.json"), b, 0o600)
 		}, wantFile: "generations/000002/generation.json"},
-		{name: "policy.yaml missing", damage: func(dir string) error {
-			return os.Remove(filepath.Join(dir, "generations/000002/policy.yaml"))
+		{name: "policy.yaml unreadable", damage: func(dir string) error {
+			p := filepath.Join(dir, "generations/000002/policy.yaml")
+			if err := os.Remove(p); err != nil {
+				return err
+			}
+			return os.Mkdir(p, 0o700)
 		}, wantFile: "generations/000002/policy.yaml"},
 	}
 	for _, tt := range tests {
@@ -345,5 +349,22 @@ func TestFormat(t *testing.T) {
 				t.Errorf("read of a record without a format = %v, want it read", err)
 			}
 		})
+	}
+}
+
+// TestPolicyMissing: a generation whose policy.yaml is gone still loads:
+// its ruleset is what restore and rollback need.
+func TestPolicyMissing(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	id, err := s.Save(&Generation{Ruleset: testRuleset(), Policy: []byte("version: 1\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(s.Dir, "generations/000001/policy.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Load(id)
+	if err != nil || !g.PolicyMissing || g.Policy != nil || g.Ruleset == nil {
+		t.Fatalf("Load = %+v, %v; want the ruleset, PolicyMissing", g, err)
 	}
 }
