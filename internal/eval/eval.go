@@ -9,12 +9,16 @@ package eval
 import (
 	"fmt"
 	"net/netip"
+	"sort"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
-// Packet is the part of an outgoing packet leash's rules look at.
+// Packet is the part of a packet leash's rules look at.
 type Packet struct {
+	// Hook is where the packet is judged: "output" (the zero value means
+	// output: packets of this host's sockets) or "forward".
+	Hook string
 	// Owned is false for packets without an owning socket; UID and GID are
 	// then meaningless.
 	Owned    bool
@@ -53,31 +57,50 @@ func (r Result) Allowed() bool { return r.Verdict.Allows() }
 // maxDepth bounds chain nesting, like the kernel's NFT_JUMP_STACK_SIZE.
 const maxDepth = 16
 
-// Evaluate runs pkt through rs from its output base chain.
+// Evaluate runs pkt through rs's base chains on pkt's hook (output by
+// default), in priority order, as the kernel does: a drop or reject in any
+// of them is final, an accept ends only that chain and the packet goes on to
+// the next; a packet no base chain decides is accepted by their policy.
+// Result names the last decision.
 func Evaluate(rs *ruleset.Ruleset, pkt Packet) (Result, error) {
-	base := baseChain(rs)
-	if base == nil {
-		return Result{Verdict: ruleset.Verdict{Kind: ruleset.Accept}}, nil
+	hook := pkt.Hook
+	if hook == "" {
+		hook = "output"
 	}
-	res := Result{}
-	done, err := walk(rs, base, pkt, &res, 0)
-	if err != nil {
-		return Result{}, err
-	}
-	if !done {
-		res.Verdict = ruleset.Verdict{Kind: ruleset.Accept} // base chain policy accept
-		res.Rule, res.Chain = nil, base.Name
+	res := Result{Verdict: ruleset.Verdict{Kind: ruleset.Accept}}
+	for _, base := range baseChains(rs, hook) {
+		one := Result{}
+		done, err := walk(rs, base, pkt, &one, 0)
+		if err != nil {
+			return Result{}, err
+		}
+		if !done {
+			one.Verdict = ruleset.Verdict{Kind: ruleset.Accept} // base chain policy accept
+			one.Rule, one.Chain = nil, base.Name
+		}
+		one.Path = append(res.Path, one.Path...)
+		if one.Logged == "" {
+			one.Logged = res.Logged
+		}
+		res = one
+		if !res.Verdict.Allows() {
+			break
+		}
 	}
 	return res, nil
 }
 
-func baseChain(rs *ruleset.Ruleset) *ruleset.Chain {
+// baseChains are rs's base chains on hook, by priority (stable: equal
+// priorities keep the table's order, as the kernel keeps insertion order).
+func baseChains(rs *ruleset.Ruleset, hook string) []*ruleset.Chain {
+	var out []*ruleset.Chain
 	for _, c := range rs.Chains {
-		if c.Hook != nil && c.Hook.Hook == "output" {
-			return c
+		if c.Hook != nil && c.Hook.Hook == hook {
+			out = append(out, c)
 		}
 	}
-	return nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Hook.Priority < out[j].Hook.Priority })
+	return out
 }
 
 // walk evaluates chain c; it reports done when a terminal verdict was taken.

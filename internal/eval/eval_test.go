@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/eval"
 	"github.com/leash-dev/leash/internal/policy"
@@ -133,5 +135,41 @@ func TestLoggedDenial(t *testing.T) {
 	}
 	if !res.Allowed() || res.Logged != "" {
 		t.Errorf("got allowed=%t logged=%q, want allowed and not logged", res.Allowed(), res.Logged)
+	}
+}
+
+// TestEvaluateHooks: only the packet's hook's base chains judge it, in
+// priority order; an accept ends a base chain, a drop is final.
+func TestEvaluateHooks(t *testing.T) {
+	accept := &ruleset.Rule{Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: ruleset.Origin{ID: "a"}}
+	drop := &ruleset.Rule{Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: ruleset.Origin{ID: "d"}}
+	rs := &ruleset.Ruleset{Chains: []*ruleset.Chain{
+		{Name: "late", Hook: &ruleset.Hook{Hook: "output", Priority: 10}, Rules: []*ruleset.Rule{drop}},
+		{Name: "early", Hook: &ruleset.Hook{Hook: "output", Priority: -10}, Rules: []*ruleset.Rule{accept}},
+		{Name: "fwd", Hook: &ruleset.Hook{Hook: "forward"}, Rules: []*ruleset.Rule{accept}},
+	}}
+	for _, tc := range []struct {
+		name      string
+		hook      string
+		wantChain string
+		wantPath  []string
+		allowed   bool
+	}{
+		{name: "output: accept in one chain, drop in the next", hook: "", wantChain: "late", wantPath: []string{"early", "late"}},
+		{name: "forward", hook: "forward", wantChain: "fwd", wantPath: []string{"fwd"}, allowed: true},
+		{name: "a hook without chains accepts", hook: "input", allowed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := eval.Evaluate(rs, eval.Packet{Hook: tc.hook})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Allowed() != tc.allowed || res.Chain != tc.wantChain {
+				t.Errorf("verdict %s in %q, want allowed=%v in %q", res.Verdict.Kind, res.Chain, tc.allowed, tc.wantChain)
+			}
+			if diff := cmp.Diff(tc.wantPath, res.Path); diff != "" {
+				t.Errorf("path (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
