@@ -9,6 +9,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // shortSummary is the one-line description history shows for a policy.
@@ -91,12 +92,12 @@ func what(m state.Meta) string {
 	var s string
 	switch {
 	case m.Note != "":
-		s = m.Note
+		s = termtext.Escape(m.Note)
 	default:
 		s = string(m.What())
 	}
 	if m.PolicyFile != "" {
-		s += " " + m.PolicyFile
+		s += " " + termtext.Escape(m.PolicyFile)
 	}
 	return s
 }

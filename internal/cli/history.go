@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 type historyJSON struct {
@@ -103,11 +104,11 @@ func printHistory(d Deps, rows []historyJSON, pend *state.Pending) {
 		line := fmt.Sprintf("%s %3d  ", mark, r.ID)
 		switch {
 		case r.Error != "":
-			line += fmt.Sprintf("%-19s  unreadable: %s", "?", r.Error)
+			line += fmt.Sprintf("%-19s  unreadable: %s", "?", termtext.Escape(r.Error))
 		default:
 			line += r.Time.UTC().Format("2006-01-02 15:04:05") + "  " + what(r.Meta)
 			if r.Summary != "" {
-				line += ": " + r.Summary
+				line += ": " + termtext.Escape(r.Summary)
 			}
 		}
 		switch r.Interrupted {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // lockState takes the state directory's exclusive lock for cmd, so that two
@@ -59,7 +60,7 @@ func takeLock(cmd *cobra.Command, d Deps, g *globals, args []string) (*state.Loc
 		Holder:  state.Holder{Command: command, Since: d.Clock()},
 		Timeout: g.lockTimeout,
 		Waiting: func(path string, other state.Holder) {
-			fmt.Fprintf(d.Stderr, "leash: waiting for another leash (%s) holding %s\n", other, path)
+			fmt.Fprintf(d.Stderr, "leash: waiting for another leash (%s) holding %s\n", termtext.Escape(other.String()), termtext.Escape(path))
 		},
 	})
 	var le *state.LockedError

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func planCmd(d Deps, g *globals) *cobra.Command {
@@ -80,6 +81,6 @@ func printHosts(d Deps, c *compiled) {
 		for _, a := range c.resolved.Hosts[n] {
 			addrs = append(addrs, a.String())
 		}
-		fmt.Fprintf(d.Stdout, "  %s -> %s\n", n, strings.Join(addrs, ", "))
+		fmt.Fprintf(d.Stdout, "  %s -> %s\n", termtext.Escape(n), strings.Join(addrs, ", "))
 	}
 }
