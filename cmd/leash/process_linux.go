@@ -3,10 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/detach"
+	"github.com/leash-dev/leash/internal/hostcmd"
 )
 
 // spawner starts exe (this leash) detached with the given arguments.
@@ -16,9 +16,10 @@ func spawner(exe string) func(args []string, logPath string) (int, error) {
 	}
 }
 
-// systemctl runs systemctl; a missing systemctl gives exec.ErrNotFound.
+// systemctl runs systemctl by absolute path (hostcmd), never through $PATH;
+// a missing systemctl gives exec.ErrNotFound.
 func systemctl(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "systemctl", args...).CombinedOutput()
+	out, err := hostcmd.CombinedOutput(ctx, "systemctl", args...)
 	if err != nil {
 		return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
