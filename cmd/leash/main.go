@@ -12,6 +12,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 func main() {
@@ -29,7 +30,7 @@ func main() {
 		OpenKernel:   openKernel,
 		LocalAddrs:   netns.LocalAddrs,
 		Sockets:      listSockets,
-		ReadFile:     os.ReadFile,
+		ReadFile:     safefile.Read,
 		Now:          time.Now,
 		Clock:        time.Now,
 		Spawn:        spawner(exe),

@@ -18,6 +18,7 @@ import (
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/safefile"
 	"github.com/leash-dev/leash/internal/state"
 	"github.com/leash-dev/leash/internal/termtext"
 )
@@ -151,7 +152,8 @@ func ExitCode(err error) int {
 		return ec.code
 	}
 	var pl policy.ErrorList
-	if errors.As(err, &pl) {
+	var fe *safefile.Error
+	if errors.As(err, &pl) || errors.As(err, &fe) {
 		return 2
 	}
 	return 1
