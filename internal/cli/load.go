@@ -2,11 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // compiled is a policy file taken all the way to a ruleset.
@@ -25,6 +27,18 @@ func loadPolicy(ctx context.Context, d Deps, g *globals, path string) (*compiled
 		return nil, &exitError{code: 2, err: fmt.Errorf("read policy: %w", err)}
 	}
 	return compileSource(ctx, d, g, path, src)
+}
+
+// trustedPolicy refuses a policy file to apply that someone other than root
+// and the user running leash could change (safefile.CheckTrustedFile):
+// exit 2, with the chmod or chown that fixes it. Other errors (no such
+// file) are left to loadPolicy.
+func trustedPolicy(path string) error {
+	var fe *safefile.Error
+	if err := safefile.CheckTrustedFile(path); errors.As(err, &fe) {
+		return &exitError{code: 2, err: fmt.Errorf("refusing to apply a policy file another user could change: %w", err)}
+	}
+	return nil
 }
 
 // compileSource validates, resolves and compiles src, the text of path

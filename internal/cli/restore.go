@@ -41,6 +41,9 @@ Needs no policy file, DNS or user database, so it runs early at boot
 				}
 				return err
 			}
+			if err := g.store().CheckDir(); err != nil {
+				return restoreUntrusted(d, g, err)
+			}
 			// At boot the kernel cannot say whether a change that was
 			// interrupted took effect: it is rolled back, and the last
 			// generation known to be committed is loaded.
@@ -85,6 +88,18 @@ func restore(d Deps, g *globals, st *state.Store, k Kernel) error {
 	}
 	fmt.Fprintf(d.Stdout, "restored %s, applied %s: %s\n", describe(cur.Meta), clock(cur.Time), cur.Summary)
 	return nil
+}
+
+// restoreUntrusted fails closed when the state directory is one another
+// user could have written (state.Store.CheckDir): nothing in it is loaded,
+// the emergency table is, and the error names the chmod or chown to run.
+func restoreUntrusted(d Deps, g *globals, cause error) error {
+	k, err := openKernel(d, g)
+	if err != nil {
+		return fmt.Errorf("%w; %w", cause, err)
+	}
+	defer k.Close()
+	return emergency(g.store(), k, 0, cause)
 }
 
 // restorePendingPrevious handles a restart inside a confirmation window:

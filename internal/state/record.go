@@ -10,8 +10,8 @@ import (
 // readRecord reads the small JSON record at path (the intent, the pending
 // confirmation): nil when there is none, a *CorruptError when it does not
 // decode or complete(v) reports it incomplete.
-func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
-	b, err := os.ReadFile(path)
+func readRecord[T any](s *Store, path string, complete func(*T) bool) (*T, error) {
+	b, err := s.readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -30,10 +30,10 @@ func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
 
 // writeRecord replaces the JSON record at path atomically; what names it
 // in errors ("pending confirmation").
-func writeRecord(path, what string, v any) error {
+func (s *Store) writeRecord(path, what string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state: encode %s: %w", what, err)
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return s.writeAtomic(path, append(b, '\n'))
 }
