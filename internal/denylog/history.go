@@ -251,6 +251,9 @@ func segmentName(num int) string { return fmt.Sprintf("%012d%s", num, segmentExt
 // listSegments returns the segments in dir, oldest first; none when dir
 // does not exist.
 func listSegments(dir string) ([]segment, error) {
+	if err := trustedDir(dir); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil

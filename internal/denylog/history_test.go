@@ -340,3 +340,25 @@ func TestHistorySymlinksNotFollowed(t *testing.T) {
 		t.Errorf("the symlinks' target changed: %q", b)
 	}
 }
+
+// TestUntrustedHistoryDirRefused: a history directory others may write is
+// refused by the collector and by leash log: denials could be forged there.
+func TestUntrustedHistoryDirRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "log")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	const want = "refusing the history directory, which another user could change"
+	if l, err := LockCollector(dir, CollectorInfo{PID: 1}); err == nil || !strings.Contains(err.Error(), want) {
+		if l != nil {
+			l.Close()
+		}
+		t.Errorf("LockCollector = %v, want %q", err, want)
+	}
+	if _, err := ReadHistory(dir, time.Time{}, func(Record) error { return nil }); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadHistory = %v, want %q", err, want)
+	}
+}

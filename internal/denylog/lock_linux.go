@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // LockName is the collector's lock file in the history directory. The
@@ -36,6 +38,9 @@ type CollectorLock struct{ f *os.File }
 // LockCollector takes the collector lock of dir without waiting and records
 // info in it.
 func LockCollector(dir string, info CollectorInfo) (*CollectorLock, error) {
+	if err := trustedDir(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("denylog: %w", err)
 	}
@@ -57,6 +62,16 @@ func LockCollector(dir string, info CollectorInfo) (*CollectorLock, error) {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
 	return &CollectorLock{f: f}, nil
+}
+
+// trustedDir refuses a history directory that another user could change
+// (safefile.CheckTrustedDir): she could forge or delete the denials leash
+// log shows.
+func trustedDir(dir string) error {
+	if err := safefile.CheckTrustedDir(dir); err != nil {
+		return fmt.Errorf("denylog: refusing the history directory, which another user could change: %w", err)
+	}
+	return nil
 }
 
 // openNoFollow opens a file of the history directory without following a
