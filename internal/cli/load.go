@@ -29,14 +29,16 @@ func loadPolicy(ctx context.Context, d Deps, g *globals, path string) (*compiled
 	return compileSource(ctx, d, g, path, src)
 }
 
-// trustedPolicy refuses a policy file to apply that someone other than root
-// and the user running leash could change (safefile.CheckTrustedFile):
-// exit 2, with the chmod or chown that fixes it. Other errors (no such
-// file) are left to loadPolicy.
-func trustedPolicy(path string) error {
-	var fe *safefile.Error
-	if err := safefile.CheckTrustedFile(path); errors.As(err, &fe) {
-		return &exitError{code: 2, err: fmt.Errorf("refusing to apply a policy file another user could change: %w", err)}
+// trustedInputs refuses to apply a policy file, or --passwd or --group
+// files, that someone other than root and the user running leash could
+// change (safefile.CheckTrustedFile): exit 2, with the chmod or chown that
+// fixes it. Other errors (no such file) are left to the readers.
+func trustedInputs(g *globals, policyPath string) error {
+	for _, f := range []struct{ what, path string }{{"policy file", policyPath}, {"--passwd file", g.passwd}, {"--group file", g.group}} {
+		var fe *safefile.Error
+		if err := safefile.CheckTrustedFile(f.path); f.path != "" && errors.As(err, &fe) {
+			return &exitError{code: 2, err: fmt.Errorf("refusing to apply with a %s another user could change: %w", f.what, err)}
+		}
 	}
 	return nil
 }
