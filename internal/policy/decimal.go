@@ -20,7 +20,9 @@ import (
 // 0x/0o/0b and digits of that base. Such text is read as a number, never as
 // a name.
 func numberShaped(s string) bool {
-	s = strings.TrimLeft(s, "+-")
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
 	if len(s) > 2 && s[0] == '0' && strings.ContainsRune("xXoObB", rune(s[1])) {
 		return allIn(s[2:], digitsOf(s[1])+"_")
 	}

@@ -28,6 +28,7 @@ func TestParseDecimal(t *testing.T) {
 		{name: "zeros and separator", in: "012_3", wantErr: "digit separators (_) are not allowed; write 123"},
 		{name: "huge hex", in: "0xffffffffffffffffffff", wantErr: "hexadecimal numbers are not allowed; write 1208925819614629174706175"},
 		{name: "negative", in: "-5", wantBad: true},
+		{name: "two signs", in: "+-5", wantBad: true},
 		{name: "name", in: "apache", wantBad: true},
 		{name: "hex-only letters", in: "beef", wantBad: true},
 		{name: "too big", in: "99999999999999999999", wantBad: true},

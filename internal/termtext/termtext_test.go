@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 func TestEscape(t *testing.T) {
@@ -63,4 +64,21 @@ func TestEscapeIsSafe(t *testing.T) {
 			t.Fatalf("Field output holds %U at byte %d", r, i)
 		}
 	}
+}
+
+// FuzzField: Field's output never holds a control byte, a space, invalid
+// UTF-8 or a non-printable rune, whatever the input.
+func FuzzField(f *testing.F) {
+	f.Add("\x1b[2J\n\r\t\u202e\xff a\\b")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Field(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("Field(%q) = %q: invalid UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r <= ' ' || r == 0x7f || !unicode.IsPrint(r) {
+				t.Fatalf("Field(%q) = %q holds %U", s, out, r)
+			}
+		}
+	})
 }
