@@ -48,12 +48,14 @@ unit:
 	$(GO) test -short ./...
 
 # Bounded fuzzing of the policy front end (FUZZTIME per target): the YAML
-# parser and validator, and everything accepted taken through the compiler.
+# parser and validator, and everything accepted taken through the compiler;
+# and the terminal escaping of user-controlled text.
 # A failure writes the input to the package's testdata/fuzz as a seed.
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/policy
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./internal/compile
+	$(GO) test -run '^$$' -fuzz '^FuzzField$$' -fuzztime $(FUZZTIME) ./internal/termtext
 
 bench: deps build
 	bench/run.sh

@@ -14,6 +14,7 @@ import (
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/netns"
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 func main() {
@@ -31,7 +32,7 @@ func main() {
 		OpenKernel:   openKernel,
 		LocalAddrs:   netns.LocalAddrs,
 		Sockets:      listSockets,
-		ReadFile:     os.ReadFile,
+		ReadFile:     safefile.Read,
 		Now:          time.Now,
 		Clock:        clock.Real{},
 		Spawn:        spawner(exe),

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/detach"
+	"github.com/leash-dev/leash/internal/hostcmd"
 )
 
 // spawner starts exe (this leash) detached with the given arguments; where
@@ -20,18 +20,17 @@ func spawner(exe string) func(args []string, logPath string) (int, error) {
 	}
 }
 
-// systemdRun is systemd-run's absolute path when systemd is the init
-// system (sd_booted: /run/systemd/system exists), else "".
+// systemdRun is systemd-run's absolute path (hostcmd, never $PATH) when
+// systemd is the init system (sd_booted: /run/systemd/system exists), else "".
 func systemdRun() string {
 	if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
 		return ""
 	}
-	for _, p := range []string{"/usr/bin/systemd-run", "/bin/systemd-run"} {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-			return p
-		}
+	path, err := hostcmd.Find("systemd-run")
+	if err != nil {
+		return ""
 	}
-	return ""
+	return path
 }
 
 // detachedArgv is the command line that runs exe with args, through
@@ -46,9 +45,10 @@ func detachedArgv(exe string, args []string, run string) []string {
 	return append([]string{run, "--scope", "--quiet", "--collect", "--description=leash automatic revert", "--"}, argv...)
 }
 
-// systemctl runs systemctl; a missing systemctl gives exec.ErrNotFound.
+// systemctl runs systemctl by absolute path (hostcmd), never through $PATH;
+// a missing systemctl gives exec.ErrNotFound.
 func systemctl(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "systemctl", args...).CombinedOutput()
+	out, err := hostcmd.CombinedOutput(ctx, "systemctl", args...)
 	if err != nil {
 		return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}

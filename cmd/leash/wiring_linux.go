@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os/exec"
 	"time"
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/denylog"
+	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
@@ -50,8 +50,9 @@ func loadDirectory(ctx context.Context, opt cli.EnvOptions) (*identity.Directory
 	return identity.LoadSystem(ctx, runCommand)
 }
 
+// runCommand runs getent by absolute path (hostcmd), never through $PATH.
 func runCommand(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return exec.CommandContext(ctx, name, args...).Output()
+	return hostcmd.Output(ctx, name, args...)
 }
 
 func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }

@@ -33,6 +33,9 @@ confirmation: nothing is reverted then.`,
 			if confirm < 0 {
 				return usage("--confirm %s: give a positive duration such as 60s", confirm)
 			}
+			if err := trustedInputs(g, args[0]); err != nil {
+				return err
+			}
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
 				return err

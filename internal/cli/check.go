@@ -14,6 +14,7 @@ import (
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 type checkFlags struct {
@@ -218,16 +219,16 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 	for _, v := range vs {
 		who := fmt.Sprintf("uid %d", v.UID)
 		if v.User != "" {
-			who = fmt.Sprintf("%s (uid %d)", v.User, v.UID)
+			who = fmt.Sprintf("%s (uid %d)", termtext.Field(v.User), v.UID)
 		}
-		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, v.Dest)
+		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, termtext.Escape(v.Dest))
 		switch {
 		case v.ID == "":
-			fmt.Fprintf(w, "       %s\n", v.What)
+			fmt.Fprintf(w, "       %s\n", termtext.Escape(v.What))
 		case v.Where != "":
-			fmt.Fprintf(w, "       by %s: %s  (%s)\n", v.ID, v.Text, v.Where)
+			fmt.Fprintf(w, "       by %s: %s  (%s)\n", termtext.Escape(v.ID), termtext.Escape(v.Text), termtext.Escape(v.Where))
 		default:
-			fmt.Fprintf(w, "       by %s: %s\n", v.ID, v.Text)
+			fmt.Fprintf(w, "       by %s: %s\n", termtext.Escape(v.ID), termtext.Escape(v.Text))
 		}
 		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
 		if v.Logged != "" {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,7 +19,9 @@ import (
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/safefile"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // EnvOptions select where names are resolved.
@@ -149,7 +152,8 @@ func ExitCode(err error) int {
 		return 130 // 128 + SIGINT, as shells report an interrupted command
 	}
 	var pl policy.ErrorList
-	if errors.As(err, &pl) {
+	var fe *safefile.Error
+	if errors.As(err, &pl) || errors.As(err, &fe) {
 		return 2
 	}
 	return 1
@@ -176,7 +180,8 @@ func usage(format string, args ...any) error {
 
 // Report prints err for a person: policy errors one per line as
 // FILE:LINE:COL: message (the format editors jump to), anything else as
-// "leash: message". Errors that only carry an exit status (check's "denied",
+// "leash: message". Messages may quote paths, names and kernel or DNS text:
+// each is escaped with termtext.Escape (one policy error is one line). Errors that only carry an exit status (check's "denied",
 // already explained on stdout) print nothing.
 func Report(w io.Writer, err error) {
 	var ec *exitError
@@ -185,9 +190,22 @@ func Report(w io.Writer, err error) {
 	}
 	var pl policy.ErrorList
 	if errors.As(err, &pl) {
-		fmt.Fprintln(w, pl.Error())
+		pl.Sort()
+		for _, e := range pl {
+			fmt.Fprintln(w, termtext.Escape(e.Error()))
+		}
 		fmt.Fprintf(w, "leash: %d error(s); nothing was changed\n", len(pl))
 		return
 	}
-	fmt.Fprintln(w, "leash: "+err.Error())
+	fmt.Fprintln(w, "leash: "+escapeLines(err.Error()))
+}
+
+// escapeLines escapes each line of s (errors joined with errors.Join stay
+// one per line).
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = termtext.Escape(l)
+	}
+	return strings.Join(lines, "\n")
 }

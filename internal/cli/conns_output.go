@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/leash-dev/leash/internal/identity"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // connsJSON is the output of conns: users by uid, their processes by pid.
@@ -130,7 +131,8 @@ func connOf(c judgedConn) connJSON {
 }
 
 // printConns prints the grouped connections for a person: a user line, a
-// line per process, and one aligned line per connection.
+// line per process, and one aligned line per connection. Names, paths and
+// units are escaped (termtext.Field): one line each, whatever they hold.
 func printConns(w io.Writer, out connsJSON) {
 	n := 0
 	for _, u := range out.Users {
@@ -143,7 +145,7 @@ func printConns(w io.Writer, out connsJSON) {
 		return
 	}
 	if out.JudgedBy != "" {
-		fmt.Fprintf(w, "verdicts of %s for a new connection like each one\n", out.JudgedBy)
+		fmt.Fprintf(w, "verdicts of %s for a new connection like each one\n", termtext.Escape(out.JudgedBy))
 	}
 	width := endpointsWidth(out)
 	for _, u := range out.Users {
@@ -162,22 +164,22 @@ func userLine(u connsUserJSON) string {
 	if u.User == "" {
 		return fmt.Sprintf("uid %d (no user of that uid)", u.UID)
 	}
-	return fmt.Sprintf("%s (uid %d)", u.User, u.UID)
+	return fmt.Sprintf("%s (uid %d)", termtext.Field(u.User), u.UID)
 }
 
 func processLine(p connsProcJSON) string {
 	if p.PID == 0 {
 		return "no process found (socket closed, process exited, or not visible)"
 	}
-	s := fmt.Sprintf("pid %d %s", p.PID, p.Comm)
+	s := fmt.Sprintf("pid %d %s", p.PID, termtext.Field(p.Comm))
 	if p.Exe != "" {
-		s += " (" + p.Exe + ")"
+		s += " (" + termtext.Field(p.Exe) + ")"
 	}
 	switch {
 	case p.UserUnit != "":
-		s += " unit " + p.Unit + " / " + p.UserUnit
+		s += " unit " + termtext.Field(p.Unit) + " / " + termtext.Field(p.UserUnit)
 	case p.Unit != "":
-		s += " unit " + p.Unit
+		s += " unit " + termtext.Field(p.Unit)
 	}
 	return s
 }
@@ -203,7 +205,7 @@ func connLine(c connJSON, width int) string {
 	case c.ID != "":
 		s += fmt.Sprintf("  %-6s by %s", c.Verdict, c.ID)
 	default:
-		s += fmt.Sprintf("  %-6s (%s)", c.Verdict, c.What)
+		s += fmt.Sprintf("  %-6s (%s)", c.Verdict, termtext.Escape(c.What))
 	}
 	if len(c.AlsoHeldBy) > 0 {
 		s += fmt.Sprintf("  (also held by pid %s)", joinInts(c.AlsoHeldBy))

@@ -156,6 +156,28 @@ uid 4321 (no user of that uid)
 	}
 }
 
+// TestConnsHostileNames checks that a process name, executable path and
+// unit chosen by a restricted user reach the terminal escaped, one line
+// each: no clear-screen, title or erase-line sequence, no forged line.
+func TestConnsHostileNames(t *testing.T) {
+	evil := procinfo.Process{PID: 300, FSUID: 2001, FSGID: 3000, Comm: "\x1b[2J\x1b]0;pwn\x07",
+		Exe: "/home/a/\r\x1b[2Kroot (uid 0)\n  pid 1 init", Unit: "u\u2066.service", UserUnit: "v\x00.service"}
+	out, _, err := runConnsTest(t, []OwnedSocket{
+		sock(sockdiag.TCP, sockdiag.Established, "10.0.0.5:40000", "192.0.2.25:25", 2001, evil),
+	}, "conns")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apache (uid 2001)
+  pid 300 \x1b[2J\x1b]0;pwn\x07 (/home/a/\r\x1b[2Kroot\x20(uid\x200)\n\x20\x20pid\x201\x20init) unit u\u2066.service / v\x00.service
+    tcp  10.0.0.5:40000 -> 192.0.2.25:25  established
+1 connection(s) of 1 user(s)
+`
+	if diff := cmp.Diff(want, out); diff != "" {
+		t.Errorf("stdout (-want +got):\n%s", diff)
+	}
+}
+
 func TestConnsJSON(t *testing.T) {
 	out, _, err := runConnsTest(t, connsFixture(), "--json", "conns", "--policy", "../../examples/webmail.yaml", "--user", "apache")
 	if err != nil {

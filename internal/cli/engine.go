@@ -10,6 +10,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // Kernel is leash's table in one network namespace (engine.Kernel).
@@ -36,7 +37,7 @@ func engineFor(cmd *cobra.Command, d Deps, g *globals, args []string) *engine.En
 		ReverterAlive: reverterAlive(d),
 		LockTimeout:   g.lockTimeout,
 		Holder:        holder,
-		Notify:        func(msg string) { fmt.Fprintf(d.Stderr, "leash: %s\n", msg) },
+		Notify:        func(msg string) { fmt.Fprintf(d.Stderr, "leash: %s\n", termtext.Escape(msg)) },
 		CommandLine:   func(sub string) string { return leashCommand(g, sub) },
 	}
 }
@@ -69,8 +70,9 @@ func reverterAlive(d Deps) func(pid int) bool {
 // stamp formats a time for people.
 func stamp(t time.Time) string { return engine.FormatTime(t) }
 
-// describe names a generation for people: "generation 3 (apply /etc/leash/policy.yaml)".
-func describe(m state.Meta) string { return engine.Describe(m) }
+// describe names a generation for people: "generation 3 (apply
+// /etc/leash/policy.yaml)", escaped for the terminal.
+func describe(m state.Meta) string { return termtext.Escape(engine.Describe(m)) }
 
 // leashCommand is the command line that repeats this invocation's
 // --netns and --state-dir, for messages that tell people what to run.

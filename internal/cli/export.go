@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func exportCmd(d Deps, g *globals) *cobra.Command {
@@ -25,7 +26,7 @@ ruleset model instead.`,
 			if g.json {
 				return printJSON(d.Stdout, c.Ruleset)
 			}
-			fmt.Fprintf(d.Stdout, "# Compiled by leash from %s. Load with: nft -f FILE\n", args[0])
+			fmt.Fprintf(d.Stdout, "# Compiled by leash from %s. Load with: nft -f FILE\n", termtext.Escape(args[0]))
 			fmt.Fprintf(d.Stdout, "# Replaces only table inet %s.\n", ruleset.TableName)
 			fmt.Fprintf(d.Stdout, "table inet %s\ndelete table inet %s\n", ruleset.TableName, ruleset.TableName)
 			fmt.Fprint(d.Stdout, ruleset.Text(c.Ruleset, ruleset.TextOptions{Sources: true}))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 type historyJSON struct {
@@ -111,11 +112,11 @@ func printHistory(d Deps, rows []historyJSON, rep *engine.PendingReport) {
 		line := fmt.Sprintf("%s %3d  ", mark, r.ID)
 		switch {
 		case r.Error != "":
-			line += fmt.Sprintf("%-19s  unreadable: %s", "?", r.Error)
+			line += fmt.Sprintf("%-19s  unreadable: %s", "?", termtext.Escape(r.Error))
 		default:
-			line += r.Time.UTC().Format("2006-01-02 15:04:05") + "  " + engine.How(r.Meta)
+			line += r.Time.UTC().Format("2006-01-02 15:04:05") + "  " + termtext.Escape(engine.How(r.Meta))
 			if r.Summary != "" {
-				line += ": " + r.Summary
+				line += ": " + termtext.Escape(r.Summary)
 			}
 		}
 		switch r.Interrupted {

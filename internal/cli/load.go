@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // loadPolicy reads, validates, resolves and compiles path. Errors in the
@@ -15,6 +17,20 @@ func loadPolicy(ctx context.Context, d Deps, g *globals, path string) (*engine.C
 		return nil, &exitError{code: 2, err: fmt.Errorf("read policy: %w", err)}
 	}
 	return compileSource(ctx, d, g, path, src)
+}
+
+// trustedInputs refuses to apply a policy file, or --passwd or --group
+// files, that someone other than root and the user running leash could
+// change (safefile.CheckTrustedFile): exit 2, with the chmod or chown that
+// fixes it. Other errors (no such file) are left to the readers.
+func trustedInputs(g *globals, policyPath string) error {
+	for _, f := range []struct{ what, path string }{{"policy file", policyPath}, {"--passwd file", g.passwd}, {"--group file", g.group}} {
+		var fe *safefile.Error
+		if err := safefile.CheckTrustedFile(f.path); f.path != "" && errors.As(err, &fe) {
+			return &exitError{code: 2, err: fmt.Errorf("refusing to apply with a %s another user could change: %w", f.what, err)}
+		}
+	}
+	return nil
 }
 
 // compileSource validates, resolves and compiles src, the text of path

@@ -10,6 +10,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func planCmd(d Deps, g *globals) *cobra.Command {
@@ -73,6 +74,6 @@ func printHosts(d Deps, c *engine.Compiled) {
 		for _, a := range c.Resolved.Hosts[n] {
 			addrs = append(addrs, a.String())
 		}
-		fmt.Fprintf(d.Stdout, "  %s -> %s\n", n, strings.Join(addrs, ", "))
+		fmt.Fprintf(d.Stdout, "  %s -> %s\n", termtext.Escape(n), strings.Join(addrs, ", "))
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/safefile"
 	"github.com/leash-dev/leash/internal/sandbox"
 	"github.com/leash-dev/leash/internal/sandbox/sandboxtest"
 	"github.com/leash-dev/leash/internal/sockowner"
@@ -67,7 +68,7 @@ func fixtureLeash() {
 			}
 			return sockowner.ListAll(ctx, ns)
 		},
-		ReadFile:     os.ReadFile,
+		ReadFile:     safefile.Read, // as in production
 		Now:          func() time.Time { return time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC) },
 		ProbeCommand: []string{probeExe()},
 		// Deadlines pass for real, so `apply --confirm 2s` reverts in 2s.

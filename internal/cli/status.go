@@ -11,6 +11,7 @@ import (
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // Limits of status's text output; --json always carries everything.
@@ -98,7 +99,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 func describeGeneration(gen *generationJSON) string {
 	file := ""
 	if gen.PolicyFile != "" {
-		file = gen.PolicyFile + ", "
+		file = termtext.Escape(gen.PolicyFile) + ", "
 	}
 	return fmt.Sprintf("generation %d (%sapplied %s)", gen.ID, file, gen.Time.UTC().Format("2006-01-02 15:04:05 MST"))
 }
@@ -113,7 +114,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	case s.State == drift.Missing:
 		fmt.Fprintf(w, "missing: %s is current, but table inet %s is not in the kernel: leash enforces nothing.\n", describeGeneration(s.Generation), t)
 		if s.Generation.PolicyFile != "" {
-			fmt.Fprintf(w, "  To restore it, run: leash apply %s\n", s.Generation.PolicyFile)
+			fmt.Fprintf(w, "  To restore it, run: leash apply %s\n", termtext.Escape(s.Generation.PolicyFile))
 		}
 	case s.State == drift.InSync:
 		fmt.Fprintf(w, "in sync: table inet %s is %s.\n", t, describeGeneration(s.Generation))
@@ -142,14 +143,14 @@ func printStatus(w io.Writer, s statusJSON) {
 // printDrift lists foreign content, changes and the diff, each bounded.
 func printDrift(w io.Writer, s statusJSON) {
 	for _, f := range s.Foreign {
-		fmt.Fprintf(w, "  foreign: %s\n", f)
+		fmt.Fprintf(w, "  foreign: %s\n", termtext.Escape(fmt.Sprint(f)))
 	}
 	for i, c := range s.Changes {
 		if i == maxStatusChanges {
 			fmt.Fprintf(w, "  ... and %d more changes (leash --json status lists them all)\n", len(s.Changes)-i)
 			break
 		}
-		fmt.Fprintf(w, "  %s\n", c)
+		fmt.Fprintf(w, "  %s\n", termtext.Escape(fmt.Sprint(c)))
 	}
 	if s.Diff != "" {
 		lines := strings.SplitAfter(strings.TrimSuffix(s.Diff, "\n"), "\n")
@@ -163,7 +164,7 @@ func printDrift(w io.Writer, s statusJSON) {
 		fmt.Fprintln(w)
 	}
 	if s.State == drift.Drifted && s.expectsTable && s.Generation.PolicyFile != "" {
-		fmt.Fprintf(w, "  To enforce the applied policy again, run: leash apply %s\n", s.Generation.PolicyFile)
+		fmt.Fprintf(w, "  To enforce the applied policy again, run: leash apply %s\n", termtext.Escape(s.Generation.PolicyFile))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/leash-dev/leash/internal/proof"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/sandbox"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func testCmd(d Deps, g *globals) *cobra.Command {
@@ -164,21 +165,21 @@ func printReport(w io.Writer, rep fileReport) {
 			expect = "-"
 		}
 		if r.Case.Err != "" {
-			fmt.Fprintf(w, "  %s  %s  %s\n        %s\n", status, r.Pos, r.Source, r.Case.Err)
+			fmt.Fprintf(w, "  %s  %s  %s\n        %s\n", status, r.Pos, termtext.Escape(r.Source), termtext.Escape(r.Case.Err))
 			continue
 		}
 		dest := r.Target.Describe(r.Addr)
 		if r.Target.Host != r.Addr.String() {
 			dest += " " + r.Target.Host
 		}
-		who := r.As.Name
+		who := termtext.Field(r.As.Name)
 		if who == "" {
 			who = fmt.Sprintf("uid %d", r.As.UID)
 		}
 		fmt.Fprintf(w, "  %s  %-10s %-44s expect %-6s kernel %-9s %7.1fms  check %-6s by %s\n", status,
-			who, dest, expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, r.CheckBy)
+			who, termtext.Escape(dest), expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, r.CheckBy)
 		if !r.Pass {
-			fmt.Fprintf(w, "        %s; as %s; case %s at %s\n", r.Why, r.As.Desc, r.Source, r.Pos)
+			fmt.Fprintf(w, "        %s; as %s; case %s at %s\n", termtext.Escape(r.Why), termtext.Escape(r.As.Desc), termtext.Escape(r.Source), r.Pos)
 		}
 	}
 	fmt.Fprintf(w, "%d passed, %d failed\n", rep.Passed, rep.Failed)

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // TimeLayout is how Format prints times: second precision with the zone
@@ -20,7 +22,8 @@ const TimeLayout = "2006-01-02T15:04:05Z07:00"
 // Fields: time, verdict, user(uid), pid/comm exe, unit, protocol,
 // destination (and hostnames), rule, file:line; "?" or "-" when unknown
 // (see the package doc), then "(N attempts)" when retransmissions were
-// folded, and any note in brackets.
+// folded, and any note in brackets. Every text field is escaped with
+// termtext.Field: a record is one line, and its fields cannot be forged.
 func Format(r Record, loc *time.Location) string {
 	if r.Loss != nil {
 		return formatLoss(r.Loss)
@@ -34,10 +37,10 @@ func Format(r Record, loc *time.Location) string {
 		orDash(e.Verdict),
 		formatUser(e),
 		formatProcess(e),
-		orDash(e.Unit),
+		orDash(termtext.Field(e.Unit)),
 		orDash(e.Proto),
 		formatDst(e),
-		orDash(e.RuleID),
+		orDash(termtext.Field(e.RuleID)),
 		formatWhere(e),
 	}
 	s := strings.Join(f, " ")
@@ -45,7 +48,7 @@ func Format(r Record, loc *time.Location) string {
 		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
 	}
 	if e.Note != "" {
-		s += " [" + e.Note + "]"
+		s += " [" + termtext.Escape(e.Note) + "]"
 	}
 	return s
 }
@@ -74,16 +77,16 @@ func formatUser(e *Event) string {
 	case e.User == "":
 		return fmt.Sprintf("(%d)", *e.UID)
 	}
-	return fmt.Sprintf("%s(%d)", e.User, *e.UID)
+	return fmt.Sprintf("%s(%d)", termtext.Field(e.User), *e.UID)
 }
 
 func formatProcess(e *Event) string {
 	if e.PID == 0 {
 		return "?"
 	}
-	s := strconv.Itoa(e.PID) + "/" + orDash(e.Comm)
+	s := strconv.Itoa(e.PID) + "/" + orDash(termtext.Field(e.Comm))
 	if e.Exe != "" {
-		s += " " + e.Exe
+		s += " " + termtext.Field(e.Exe)
 	}
 	return s
 }
@@ -101,7 +104,11 @@ func formatDst(e *Event) string {
 		s = netip.AddrPortFrom(e.Dst.Addr(), e.Dst.Port()).String()
 	}
 	if len(e.Hostnames) > 0 {
-		s += " (" + strings.Join(e.Hostnames, ",") + ")"
+		names := make([]string, len(e.Hostnames))
+		for i, h := range e.Hostnames {
+			names[i] = termtext.Field(h)
+		}
+		s += " (" + strings.Join(names, ",") + ")"
 	}
 	return s
 }
@@ -111,9 +118,9 @@ func formatWhere(e *Event) string {
 		return "-"
 	}
 	if e.Line == 0 {
-		return e.File
+		return termtext.Field(e.File)
 	}
-	return fmt.Sprintf("%s:%d", e.File, e.Line)
+	return fmt.Sprintf("%s:%d", termtext.Field(e.File), e.Line)
 }
 
 func orDash(s string) string {

@@ -40,6 +40,17 @@ func TestFormat(t *testing.T) {
 			want: "2020-11-21T12:00:00Z drop (no-owner) ? - icmp 198.51.100.7 type 8 code 0 baseline/unowned - [process lookup skipped under load]",
 		},
 		{
+			// A restricted user names her process, directory and unit to
+			// clear the admin's screen, set the title, and forge a line
+			// blaming root: everything stays on one visible line.
+			name: "hostile names are escaped, one record one line",
+			in: Record{Event: &Event{Time: t0, UID: uid(2001), User: "apache", PID: 4242,
+				Comm: "\x1b[2J\x1b]0;pwn\x07", Exe: "/tmp/a b\r\x1b[2K\n2020-11-21T12:00:00Z reject root(0) 1/init",
+				Unit: "x\u202e.service", Proto: "tcp", Dst: ap("192.0.2.10:80"), Hostnames: []string{"m\u009b2J.example"},
+				RuleID: "webmail/default", Verdict: "reject", File: "p\xff.yaml", Line: 3, Attempts: 1, Note: "n\x1b[1m"}},
+			want: `2020-11-21T12:00:00Z reject apache(2001) 4242/\x1b[2J\x1b]0;pwn\x07 /tmp/a\x20b\r\x1b[2K\n2020-11-21T12:00:00Z\x20reject\x20root(0)\x201/init x\u202e.service tcp 192.0.2.10:80 (m\u009b2J.example) webmail/default p\xff.yaml:3 [n\x1b[1m]`,
+		},
+		{
 			name: "loss",
 			in:   Record{Loss: &Loss{Time: t0, Lost: 37, Reason: ReasonOverflow}},
 			want: "!! 37 events lost (receive queue overflow)",

@@ -97,7 +97,7 @@ func OpenHistory(dir string, lim HistoryLimits) (*History, error) {
 
 // continueSegment opens s for appending after cutting off a torn last line.
 func (h *History) continueSegment(s segment) error {
-	f, err := os.OpenFile(filepath.Join(h.dir, s.name), os.O_RDWR|os.O_APPEND, 0o600)
+	f, err := openNoFollow(filepath.Join(h.dir, s.name), os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("denylog: history: %w", err)
 	}
@@ -133,7 +133,7 @@ func completeLines(f *os.File, size int64) (int64, error) {
 // startSegment creates segment num and makes it the one written.
 func (h *History) startSegment(num int) error {
 	name := segmentName(num)
-	f, err := os.OpenFile(filepath.Join(h.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
+	f, err := openNoFollow(filepath.Join(h.dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("denylog: history: %w", err)
 	}
@@ -251,6 +251,9 @@ func segmentName(num int) string { return fmt.Sprintf("%012d%s", num, segmentExt
 // listSegments returns the segments in dir, oldest first; none when dir
 // does not exist.
 func listSegments(dir string) ([]segment, error) {
+	if err := trustedDir(dir); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -312,7 +315,7 @@ type readResult struct {
 // for the records that ended at or after since.
 func readSegment(path string, offset int64, since time.Time, fn func(Record) error) (readResult, error) {
 	var res readResult
-	f, err := os.Open(path)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return res, err
 	}

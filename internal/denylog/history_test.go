@@ -304,3 +304,61 @@ func TestCollectorLock(t *testing.T) {
 		t.Error("still running after Close")
 	}
 }
+
+// TestHistorySymlinksNotFollowed: symlinks planted at the collector's lock
+// or at a history segment are refused; their targets are neither truncated
+// (the collector runs as root) nor read.
+func TestHistorySymlinksNotFollowed(t *testing.T) {
+	base := t.TempDir()
+	victim := filepath.Join(base, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "log")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, LockName)); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := LockCollector(dir, CollectorInfo{PID: 1}); err == nil {
+		l.Close()
+		t.Error("LockCollector followed a symlink at the lock")
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, segmentName(1))); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := OpenHistory(dir, HistoryLimits{}); err == nil {
+		h.Close()
+		t.Error("OpenHistory appended through a symlinked segment")
+	}
+	var read int
+	if skipped, err := ReadHistory(dir, time.Time{}, func(Record) error { read++; return nil }); err != nil || skipped+read != 0 {
+		t.Errorf("ReadHistory = %d records, %d skipped, %v; want the symlinked segment ignored", read, skipped, err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("the symlinks' target changed: %q", b)
+	}
+}
+
+// TestUntrustedHistoryDirRefused: a history directory others may write is
+// refused by the collector and by leash log: denials could be forged there.
+func TestUntrustedHistoryDirRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "log")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	const want = "refusing the history directory, which another user could change"
+	if l, err := LockCollector(dir, CollectorInfo{PID: 1}); err == nil || !strings.Contains(err.Error(), want) {
+		if l != nil {
+			l.Close()
+		}
+		t.Errorf("LockCollector = %v, want %q", err, want)
+	}
+	if _, err := ReadHistory(dir, time.Time{}, func(Record) error { return nil }); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ReadHistory = %v, want %q", err, want)
+	}
+}

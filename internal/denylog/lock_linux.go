@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // LockName is the collector's lock file in the history directory. The
@@ -35,11 +38,14 @@ type CollectorLock struct{ f *os.File }
 // LockCollector takes the collector lock of dir without waiting and records
 // info in it.
 func LockCollector(dir string, info CollectorInfo) (*CollectorLock, error) {
+	if err := trustedDir(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("denylog: %w", err)
 	}
 	path := filepath.Join(dir, LockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("denylog: %w", err)
 	}
@@ -58,13 +64,43 @@ func LockCollector(dir string, info CollectorInfo) (*CollectorLock, error) {
 	return &CollectorLock{f: f}, nil
 }
 
+// trustedDir refuses a history directory that another user could change
+// (safefile.CheckTrustedDir): she could forge or delete the denials leash
+// log shows.
+func trustedDir(dir string) error {
+	if err := safefile.CheckTrustedDir(dir); err != nil {
+		return fmt.Errorf("denylog: refusing the history directory, which another user could change: %w", err)
+	}
+	return nil
+}
+
+// openNoFollow opens a file of the history directory without following a
+// symlink (O_NOFOLLOW: ELOOP) and without blocking on a FIFO, and returns
+// it only if it is a regular file: the collector runs as root, and a
+// symlink planted at a segment or the lock must not make it write (or
+// leash log read) another file.
+func openNoFollow(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("not a regular file (%s)", fi.Mode().Type())}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
 // Close releases the lock.
 func (l *CollectorLock) Close() error { return l.f.Close() }
 
 // RunningCollector reports whether a collector holds dir's lock, and what
 // it wrote there.
 func RunningCollector(dir string) (CollectorInfo, bool, error) {
-	f, err := os.Open(filepath.Join(dir, LockName))
+	f, err := openNoFollow(filepath.Join(dir, LockName), os.O_RDONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return CollectorInfo{}, false, nil
 	}
@@ -80,7 +116,7 @@ func RunningCollector(dir string) (CollectorInfo, bool, error) {
 		return CollectorInfo{}, false, fmt.Errorf("denylog: probe %s: %w", f.Name(), err)
 	}
 	var info CollectorInfo
-	if b, err := os.ReadFile(f.Name()); err == nil {
+	if b, err := io.ReadAll(io.LimitReader(f, 4096)); err == nil {
 		json.Unmarshal(b, &info)
 	}
 	return info, true, nil

@@ -16,7 +16,8 @@ import (
 //   - in a new session (setsid), so it has no controlling terminal and a
 //     hangup or Ctrl-C of the caller's terminal does not reach it;
 //   - stdin from /dev/null, stdout and stderr appended to logPath (created
-//     with mode 0600 if needed);
+//     with mode 0600 if needed; a symlink or non-regular file there is
+//     refused);
 //   - working directory /, so it holds no directory busy.
 //
 // When the caller exits, the child is reparented to init and lives on.
@@ -24,9 +25,15 @@ func Start(argv []string, logPath string) (int, error) {
 	if len(argv) == 0 {
 		return 0, fmt.Errorf("detach: empty command")
 	}
-	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	// O_NOFOLLOW: a symlink at logPath is refused, so root never creates
+	// or appends to a file someone else chose.
+	log, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("detach: open log: %w", err)
+	}
+	if fi, err := log.Stat(); err != nil || !fi.Mode().IsRegular() {
+		log.Close()
+		return 0, fmt.Errorf("detach: log %s is not a regular file", logPath)
 	}
 	defer log.Close() // the child has its own copy
 	null, err := os.Open(os.DevNull)

@@ -66,3 +66,20 @@ func TestRunning(t *testing.T) {
 	}
 	t.Errorf("Running(%d) = true after SIGKILL", pid)
 }
+
+// TestStartLogSymlinkRefused: a symlink at the log path (a user's, at
+// revert.log) is refused: root neither creates nor appends to its target.
+func TestStartLogSymlinkRefused(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "created-by-root")
+	logPath := filepath.Join(dir, "revert.log")
+	if err := os.Symlink(target, logPath); err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := Start([]string{"/bin/true"}, logPath); err == nil {
+		t.Fatalf("Start with a symlinked log started pid %d", pid)
+	}
+	if _, err := os.Lstat(target); !os.IsNotExist(err) {
+		t.Errorf("the symlink's target was created: %v", err)
+	}
+}

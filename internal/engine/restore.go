@@ -46,6 +46,9 @@ func (e *Engine) Restore(ctx context.Context) (*RestoreResult, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
+	if err := e.Store.CheckDir(); err != nil {
+		return nil, e.untrusted(err)
+	}
 	lk, err := e.lock(ctx, true)
 	var le *state.LockedError
 	switch {
@@ -171,6 +174,18 @@ func (e *Engine) restoreUnlocked(k Kernel, cause error) (*RestoreResult, error) 
 		res.Unrecorded = unrecorded
 	}
 	return res, err
+}
+
+// untrusted fails closed when the state directory is one another user
+// could have written (state.Store.CheckDir): nothing in it is loaded, the
+// emergency table is, and the error names the chmod or chown to run.
+func (e *Engine) untrusted(cause error) error {
+	k, err := e.kernel()
+	if err != nil {
+		return fmt.Errorf("%w; %w", cause, err)
+	}
+	defer k.Close()
+	return e.emergency(k, 0, cause)
 }
 
 // loadable checks that gen's stored ruleset passes validation.

@@ -5,7 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // Default paths of the local databases.
@@ -19,16 +20,17 @@ const (
 // with Output is the real one.
 type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
 
-// LoadFiles reads a passwd and a group file. When lines were malformed it
+// LoadFiles reads a passwd and a group file (regular files of at most
+// safefile.MaxSize). When lines were malformed it
 // returns the directory of the good lines together with an error naming the
 // bad ones; the caller may treat that error as a warning. A file that cannot
 // be read returns a nil Directory.
 func LoadFiles(passwdPath, groupPath string) (*Directory, error) {
-	pw, err := os.ReadFile(passwdPath)
+	pw, err := safefile.Read(passwdPath)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	gr, err := os.ReadFile(groupPath)
+	gr, err := safefile.Read(groupPath)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}

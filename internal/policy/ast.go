@@ -31,11 +31,15 @@ const (
 type Scalar struct {
 	Pos  Pos
 	Kind ScalarKind
-	// Value is the scalar's value: a string's content, an integer in
-	// decimal, "true" or "false".
+	// Value is the scalar's value: a string's content, an integer as
+	// written (not converted: see decimalForm), "true" or "false".
 	Value string
 	// Raw is the value as written in the source, quotes included.
 	Raw string
+	// As is the key of a `users` or `groups` entry written as a one-key
+	// mapping ({user: NAME}, {uid: N}, {group: NAME}, {gid: N}), which
+	// says how the value is read; "" for a bare entry.
+	As string
 }
 
 // BaselineDecl is the `baseline` mapping.

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
@@ -104,7 +103,11 @@ func (rv *resolver) logSettings(d *LogDecl) LogSettings {
 }
 
 func (rv *resolver) logNumber(s *Scalar, what string, lo, hi uint64) (uint64, bool) {
-	v, err := strconv.ParseUint(s.Value, 10, 64)
+	v, err := parseDecimal(s.Value)
+	if s.Kind == KindInt && spelling(err) {
+		rv.errorf(s.Pos, "%s %s: %v", what, s.Raw, err)
+		return 0, false
+	}
 	if s.Kind != KindInt || err != nil || v < lo || v > hi {
 		rv.errorf(s.Pos, "%s must be a whole number from %d to %d; got %s", what, lo, hi, s.Raw)
 		return 0, false
@@ -115,8 +118,11 @@ func (rv *resolver) logNumber(s *Scalar, what string, lo, hi uint64) (uint64, bo
 // logRate parses "N/second", "N/minute", "N/hour" or "N/day".
 func (rv *resolver) logRate(s *Scalar) (uint32, string, bool) {
 	num, unit, ok := strings.Cut(s.Value, "/")
-	n, err := strconv.ParseUint(num, 10, 32)
+	n, err := parseDecimal(num)
 	switch {
+	case s.Kind == KindString && ok && spelling(err):
+		rv.errorf(s.Pos, "baseline.log.rate %s: %v", s.Raw, err)
+		return 0, "", false
 	case s.Kind != KindString || !ok || err != nil || n == 0 || n > maxLogRate:
 	case unit == "second", unit == "minute", unit == "hour", unit == "day":
 		return uint32(n), unit, true

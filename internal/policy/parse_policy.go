@@ -66,9 +66,9 @@ func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
 func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 	switch f.key {
 	case "users":
-		pol.Users = p.list(f.value, what+": users", "[apache, 1001, 2000-2999]")
+		pol.Users = p.subjectList(f.value, what+": users", "[apache, 1001, 2000-2999]", "user", "uid")
 	case "groups":
-		pol.Groups = p.list(f.value, what+": groups", "[supporters, 1500]")
+		pol.Groups = p.subjectList(f.value, what+": groups", "[supporters, 1500]", "group", "gid")
 	case "everyone":
 		s := p.scalar(f.value, what+": everyone")
 		if s != nil && s.Kind != KindBool {

@@ -3,7 +3,6 @@ package policy
 import (
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -110,11 +109,11 @@ func (rv *resolver) portNumbers(ps protoSet, e *Scalar) {
 		}
 		protos = []uint8{p}
 	}
-	if lo, hi, isRange := strings.Cut(base, "-"); isRange && isDigits(lo) && isDigits(hi) {
+	if lo, hi, isRange := strings.Cut(base, "-"); isRange && numberShaped(lo) && numberShaped(hi) {
 		rv.portRange(ps, e, protos, lo, hi)
 		return
 	}
-	if isDigits(base) {
+	if numberShaped(base) {
 		if port, ok := rv.port(e, base); ok {
 			for _, p := range protos {
 				ps.add(p, port, port)
@@ -154,8 +153,11 @@ func (rv *resolver) portRange(ps protoSet, e *Scalar, protos []uint8, lo, hi str
 
 // port parses a port number, 1 to 65535.
 func (rv *resolver) port(e *Scalar, text string) (uint32, bool) {
-	v, err := strconv.ParseUint(text, 10, 64)
+	v, err := parseDecimal(text)
 	switch {
+	case spelling(err):
+		rv.errorf(e.Pos, "port %s: %v", text, err)
+		return 0, false
 	case err != nil || v > 65535:
 		rv.errorf(e.Pos, "port %s is out of range; ports go from 1 to 65535", text)
 		return 0, false
@@ -197,8 +199,13 @@ func (rv *resolver) icmpEntry(ps protoSet, e *Scalar) {
 		ps.add(proto, uint32(n), uint32(n))
 		return
 	}
-	if isDigits(typ) {
-		if v, err := strconv.ParseUint(typ, 10, 64); err == nil && v <= 255 {
+	if numberShaped(typ) {
+		v, err := parseDecimal(typ)
+		if spelling(err) {
+			rv.errorf(e.Pos, "%s type %s: %v", family, typ, err)
+			return
+		}
+		if err == nil && v <= 255 {
 			ps.add(proto, uint32(v), uint32(v))
 			return
 		}

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -41,16 +40,35 @@ func (rv *resolver) subjects(pd *PolicyDecl, pol *ResolvedPolicy) (users, groups
 	return users, groups
 }
 
-// user resolves one `users` entry: a name, a uid or a uid range a-b.
+// user resolves one `users` entry: a name, a uid or a uid range a-b;
+// {user: NAME} is only a name and {uid: N} only a uid or range. A bare entry
+// spelled like a number that is also a user's name is refused: it would
+// otherwise be read as a uid without a word.
 func (rv *resolver) user(s *Scalar) (ruleset.Range, bool) {
 	if s.Kind != KindString && s.Kind != KindInt {
 		rv.errorf(s.Pos, "users: %s is not a user name, uid or uid range", s.Raw)
 		return ruleset.Range{}, false
 	}
-	if lo, hi, isRange := strings.Cut(s.Value, "-"); isRange && isDigits(lo) && isDigits(hi) {
-		return rv.idRange(s, lo, hi)
+	lo, hi, isRange := strings.Cut(s.Value, "-")
+	isRange = isRange && numberShaped(lo) && numberShaped(hi)
+	numeric := isRange || numberShaped(s.Value)
+	if s.As == "uid" && !numeric {
+		rv.errorf(s.Pos, "users: {uid: %s}: not a uid or uid range; write {user: %s} for a user name", s.Raw, s.Raw)
+		return ruleset.Range{}, false
 	}
-	if isDigits(s.Value) || strings.HasPrefix(s.Value, "-") && isDigits(s.Value[1:]) {
+	if u, named := rv.env.Directory.User(s.Value); named && numeric && s.As == "" {
+		kind := "uid"
+		if isRange {
+			kind = "uid range"
+		}
+		rv.errorf(s.Pos, "users: %s is both a %s and the name of user %s (uid %d); write {uid: %s} for the %s or {user: %q} for the user",
+			s.Raw, kind, u.Name, u.UID, s.Value, kind, u.Name)
+		return ruleset.Range{}, false
+	}
+	switch {
+	case numeric && s.As != "user" && isRange:
+		return rv.idRange(s, lo, hi)
+	case numeric && s.As != "user":
 		id, ok := rv.id(s, s.Value, "uid")
 		return ruleset.Range{Lo: id, Hi: id}, ok
 	}
@@ -78,7 +96,11 @@ func (rv *resolver) idRange(s *Scalar, lo, hi string) (ruleset.Range, bool) {
 
 // id parses a decimal uid or gid.
 func (rv *resolver) id(s *Scalar, text, what string) (uint32, bool) {
-	v, err := strconv.ParseUint(text, 10, 64)
+	v, err := parseDecimal(text)
+	if spelling(err) {
+		rv.errorf(s.Pos, "%s %s: %v", what, text, err)
+		return 0, false
+	}
 	if err != nil || v > maxID {
 		rv.errorf(s.Pos, "%s %s is out of range; ids go from 0 to %d", what, text, uint64(maxID))
 		return 0, false
@@ -86,13 +108,25 @@ func (rv *resolver) id(s *Scalar, text, what string) (uint32, bool) {
 	return uint32(v), true
 }
 
-// group resolves one `groups` entry: a name or a gid.
+// group resolves one `groups` entry: a name or a gid; {group: NAME} is
+// only a name and {gid: N} only a gid. A bare entry spelled like a number
+// that is also a group's name is refused, as for users.
 func (rv *resolver) group(s *Scalar) (uint32, bool) {
 	if s.Kind != KindString && s.Kind != KindInt {
 		rv.errorf(s.Pos, "groups: %s is not a group name or gid", s.Raw)
 		return 0, false
 	}
-	if isDigits(s.Value) || strings.HasPrefix(s.Value, "-") && isDigits(s.Value[1:]) {
+	numeric := numberShaped(s.Value)
+	if s.As == "gid" && !numeric {
+		rv.errorf(s.Pos, "groups: {gid: %s}: not a gid; write {group: %s} for a group name", s.Raw, s.Raw)
+		return 0, false
+	}
+	if g, named := rv.env.Directory.Group(s.Value); named && numeric && s.As == "" {
+		rv.errorf(s.Pos, "groups: %s is both a gid and the name of group %s (gid %d); write {gid: %s} for the gid or {group: %q} for the group",
+			s.Raw, g.Name, g.GID, s.Value, g.Name)
+		return 0, false
+	}
+	if numeric && s.As != "group" {
 		return rv.id(s, s.Value, "gid")
 	}
 	g, ok := rv.env.Directory.Group(s.Value)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -49,8 +48,12 @@ func ParseTarget(s string, svc *services.DB) (Target, error) {
 	if t.Proto == "icmp" || t.Proto == "icmpv6" {
 		return t, fmt.Errorf("%q: icmp takes no port", s)
 	}
-	n, err := strconv.ParseUint(port, 10, 16)
+	n, err := parseDecimal(port)
 	switch {
+	case spelling(err):
+		return t, fmt.Errorf("%q: port %s: %w", s, port, err)
+	case numberShaped(port) && (err != nil || n > 65535):
+		return t, fmt.Errorf("%q: port %s is out of range; ports go from 1 to 65535", s, port)
 	case err == nil && n > 0:
 		t.Port = uint16(n)
 	case err == nil:

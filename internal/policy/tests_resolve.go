@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 
 	"github.com/leash-dev/leash/internal/identity"
 )
@@ -60,6 +59,18 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 	return out
 }
 
+// idNumber parses a test case's uid or gid: plain decimal, 0 to maxID.
+func idNumber(s *Scalar) (uint64, error) {
+	v, err := parseDecimal(s.Value)
+	switch {
+	case spelling(err):
+		return 0, err
+	case err != nil || v > maxID:
+		return 0, fmt.Errorf("out of range; ids go from 0 to %d", uint64(maxID))
+	}
+	return v, nil
+}
+
 func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
 	switch {
 	case a.UID != nil && a.Group != nil:
@@ -67,7 +78,7 @@ func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
 		if !ok {
 			return Identity{}, fmt.Errorf("group %q does not exist on this host (getent group %s)", a.Group.Value, a.Group.Value)
 		}
-		uid, err := strconv.ParseUint(a.UID.Value, 10, 32)
+		uid, err := idNumber(a.UID)
 		if err != nil {
 			return Identity{}, fmt.Errorf("uid %s: %w", a.UID.Raw, err)
 		}
@@ -75,7 +86,7 @@ func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
 	case a.Group != nil:
 		return groupMember(dir, a.Group.Value)
 	case a.UID != nil:
-		uid, err := strconv.ParseUint(a.UID.Value, 10, 32)
+		uid, err := idNumber(a.UID)
 		if err != nil {
 			return Identity{}, fmt.Errorf("uid %s: %w", a.UID.Raw, err)
 		}
@@ -85,7 +96,7 @@ func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
 		if a.GID == nil {
 			return Identity{}, fmt.Errorf("uid %d has no passwd entry on this host; give its group too: {uid: %d, gid: N}", uid, uid)
 		}
-		gid, err := strconv.ParseUint(a.GID.Value, 10, 32)
+		gid, err := idNumber(a.GID)
 		if err != nil {
 			return Identity{}, fmt.Errorf("gid %s: %w", a.GID.Raw, err)
 		}

@@ -191,7 +191,9 @@ func (p *parser) scalar(n ast.Node, what string) *Scalar {
 	case *ast.StringNode:
 		return &Scalar{Pos: pos, Kind: KindString, Value: v.Value, Raw: rawString(v)}
 	case *ast.IntegerNode:
-		return &Scalar{Pos: pos, Kind: KindInt, Value: fmt.Sprint(v.Value), Raw: v.GetToken().Value}
+		// Kept as written: YAML 1.1 forms (01001, 0x10, 1_001) are refused
+		// where a number is read, never silently converted.
+		return &Scalar{Pos: pos, Kind: KindInt, Value: v.GetToken().Value, Raw: v.GetToken().Value}
 	case *ast.BoolNode:
 		return &Scalar{Pos: pos, Kind: KindBool, Value: strconv.FormatBool(v.Value), Raw: v.GetToken().Value}
 	case *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
@@ -230,6 +232,54 @@ func (p *parser) list(n ast.Node, what, hint string) []*Scalar {
 		}
 	}
 	return out
+}
+
+// subjectList is list for `users` and `groups`, whose entries may also be
+// one-key mappings {nameKey: NAME} or {idKey: N} that say whether the value
+// is a name or a number (for names that look like numbers); the key is kept
+// in the entry's As.
+func (p *parser) subjectList(n ast.Node, what, hint, nameKey, idKey string) []*Scalar {
+	if isNull(n) || p.unsupported(n) {
+		return nil
+	}
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok {
+		p.errorf(p.pos(n), "%s must be a list, e.g. %s; got %s", what, hint, describe(n))
+		return nil
+	}
+	var out []*Scalar
+	for _, item := range seq.Values {
+		if s := p.subjectEntry(item, what, nameKey, idKey); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// subjectEntry converts one entry of a `users` or `groups` list.
+func (p *parser) subjectEntry(item ast.Node, what, nameKey, idKey string) *Scalar {
+	if s := p.glued(item); s != nil {
+		return s
+	}
+	switch item.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+	default:
+		return p.scalar(item, "each entry of "+what)
+	}
+	keys := []string{nameKey, idKey}
+	fields, ok := p.mapping(item, "an entry of "+what, keys)
+	if !ok || len(fields) == 0 {
+		return nil
+	}
+	if len(fields) != 1 {
+		p.errorf(fields[1].keyPos, "%s: an entry has one key, %s or %s; write one entry per %s", what, nameKey, idKey, nameKey)
+		return nil
+	}
+	s := p.scalar(fields[0].value, what+": "+fields[0].key)
+	if s != nil {
+		s.As = fields[0].key
+	}
+	return s
 }
 
 // word converts a scalar that must be one of words.

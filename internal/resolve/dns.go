@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // Default paths and timeout of the DNS resolver.
@@ -120,15 +123,14 @@ func (d *DNS) fromHosts(host string) ([]netip.Addr, error) {
 	if path == "" {
 		path = DefaultHostsPath
 	}
-	f, err := os.Open(path)
+	src, err := safefile.Read(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("resolve: %w", err)
 	}
-	defer f.Close()
-	addrs, err := parseHosts(f, host)
+	addrs, err := parseHosts(bytes.NewReader(src), host)
 	if err != nil {
 		return nil, fmt.Errorf("resolve: %s: %w", path, err)
 	}
@@ -144,7 +146,11 @@ func (d *DNS) servers() ([]string, error) {
 	if path == "" {
 		path = DefaultResolvConfPath
 	}
-	conf, err := dns.ClientConfigFromFile(path)
+	src, err := safefile.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("resolve: %w", err)
+	}
+	conf, err := dns.ClientConfigFromReader(bytes.NewReader(src))
 	if err != nil {
 		return nil, fmt.Errorf("resolve: %s: %w", path, err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // TextOptions tune Text.
@@ -37,7 +39,7 @@ func Text(rs *Ruleset, opt TextOptions) string {
 }
 
 func writeSet(b *strings.Builder, s *Set) {
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", s.Name, s.Kind, flagsText(s.Interval))
+	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, flagsText(s.Interval))
 	var elems []string
 	for _, p := range s.Prefixes {
 		if s.Interval {
@@ -54,7 +56,7 @@ func writeSet(b *strings.Builder, s *Set) {
 }
 
 func writeMap(b *strings.Builder, m *Map) {
-	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", m.Name, m.Key, flagsText(m.Interval))
+	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", termtext.Field(m.Name), m.Key, flagsText(m.Interval))
 	var elems []string
 	for _, e := range m.Entries {
 		elems = append(elems, fmt.Sprintf("%s : jump %s", e.Range.String(), e.Chain))
@@ -93,7 +95,7 @@ func writeElements(b *strings.Builder, elems []string) {
 }
 
 func writeChain(b *strings.Builder, rs *Ruleset, c *Chain, opt TextOptions) {
-	fmt.Fprintf(b, "\tchain %s {\n", c.Name)
+	fmt.Fprintf(b, "\tchain %s {\n", termtext.Field(c.Name))
 	if c.Hook != nil {
 		fmt.Fprintf(b, "\t\ttype filter hook %s priority %s; policy accept;\n", c.Hook.Hook, priorityText(c.Hook.Priority))
 	}
@@ -106,11 +108,14 @@ func writeChain(b *strings.Builder, rs *Ruleset, c *Chain, opt TextOptions) {
 	b.WriteString("\t}\n")
 }
 
+// sourceComment is the `# FILE:LINE: source` comment of a rule, escaped
+// (termtext.Escape): a policy path or a name read back from the kernel
+// cannot end the comment line and inject nft commands or terminal controls.
 func sourceComment(o Origin) string {
 	if w := o.Where(); w != "" {
-		return w + ": " + o.Text
+		return termtext.Escape(w + ": " + o.Text)
 	}
-	return o.Text
+	return termtext.Escape(o.Text)
 }
 
 func priorityText(p int32) string {

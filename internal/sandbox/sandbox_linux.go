@@ -8,10 +8,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/exec"
 	"sync"
 	"time"
 
+	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/netns"
 )
 
@@ -70,7 +70,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	if run == nil {
 		run = ExecRunner
 	}
-	if err := preflight(os.Geteuid(), cfg.Runner == nil, exec.LookPath); err != nil {
+	if err := preflight(os.Geteuid(), cfg.Runner == nil, hostcmd.Find); err != nil {
 		return nil, err
 	}
 	z, err := newZone(cfg.Hosts)

@@ -4,12 +4,14 @@ package services
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/leash-dev/leash/internal/safefile"
 )
 
 // DB maps service names and aliases to ports, per protocol ("tcp", "udp", ...).
@@ -60,15 +62,15 @@ func (db *DB) Len() int {
 	return n
 }
 
-// Load reads a services file such as /etc/services. See Parse for the
+// Load reads a services file such as /etc/services (a regular file of at
+// most safefile.MaxSize). See Parse for the
 // treatment of malformed lines.
 func Load(path string) (*DB, error) {
-	f, err := os.Open(path)
+	src, err := safefile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
-	defer f.Close()
-	db, err := Parse(f)
+	db, err := Parse(bytes.NewReader(src))
 	if err != nil {
 		return db, fmt.Errorf("services: %s: %w", path, err)
 	}

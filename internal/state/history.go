@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/json"
-	"os"
 )
 
 // Entry is one generation in the history. Err is set, and Meta holds only
@@ -29,7 +28,7 @@ func (s *Store) History() ([]Entry, error) {
 
 func (s *Store) entry(id int) Entry {
 	path := s.GenerationFile(id)
-	b, err := os.ReadFile(path)
+	b, err := s.readFile(path)
 	if err != nil {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
 	}

@@ -38,7 +38,7 @@ func (s *Store) IntentFile() string { return filepath.Join(s.Dir, "intent.json")
 // Intent returns the recorded change in progress, nil when there is none,
 // or a *CorruptError when the record cannot be read.
 func (s *Store) Intent() (*Intent, error) {
-	return readRecord(s.IntentFile(), func(in *Intent) bool {
+	return readRecord(s, s.IntentFile(), func(in *Intent) bool {
 		return in.Generation > 0 && in.Previous >= 0 && in.Previous < in.Generation && in.Action != "" && !in.Time.IsZero()
 	})
 }
@@ -73,7 +73,7 @@ func (s *Store) Begin(g *Generation, clearsPending bool) (*Intent, error) {
 	if in.Time.IsZero() {
 		in.Time = time.Now().UTC()
 	}
-	if err := writeRecord(s.IntentFile(), "intent", in); err != nil {
+	if err := s.writeRecord(s.IntentFile(), "intent", in); err != nil {
 		return nil, err
 	}
 	if err := s.writeGeneration(g); err != nil {

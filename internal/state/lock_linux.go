@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,16 +73,21 @@ type Lock struct {
 func (s *Store) LockFile() string { return filepath.Join(s.Dir, "lock") }
 
 // Lock takes the exclusive lock of the state directory (flock(2) on
-// Dir/lock, creating the directory), polling every 100ms while another
+// Dir/lock, creating the directory; CheckDir first, and the lock file is
+// opened without following symlinks), polling every 100ms while another
 // process holds it, for up to o.Timeout or until ctx ends. The kernel drops
 // the lock when its holder exits, however it exits. The file descriptor is
 // close-on-exec, so processes the holder starts do not inherit the lock.
 func (s *Store) Lock(ctx context.Context, o LockOptions) (*Lock, error) {
+	if err := s.CheckDir(); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
 	path := s.LockFile()
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// O_NOFOLLOW: a symlink at lock is refused, never truncated through.
+	f, err := openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("state: open lock: %w", err)
 	}
@@ -137,7 +143,9 @@ func waitFlock(ctx context.Context, f *os.File, path string, o LockOptions) erro
 // says nothing usable).
 func readHolder(path string) Holder {
 	var h Holder
-	if b, err := os.ReadFile(path); err == nil {
+	if f, err := openNoFollow(path, os.O_RDONLY, 0); err == nil {
+		b, _ := io.ReadAll(io.LimitReader(f, 4096))
+		f.Close()
 		_ = json.Unmarshal(b, &h) // best effort: only used in messages
 	}
 	return h

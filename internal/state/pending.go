@@ -43,7 +43,7 @@ func (p *Pending) Awaits(gen int) bool {
 // Pending returns the pending confirmation, nil when there is none, or a
 // *CorruptError when the record cannot be read.
 func (s *Store) Pending() (*Pending, error) {
-	return readRecord(s.PendingFile(), (*Pending).complete)
+	return readRecord(s, s.PendingFile(), (*Pending).complete)
 }
 
 // complete reports whether p, and the record it replaced if any, have
@@ -55,7 +55,7 @@ func (p *Pending) complete() bool {
 // SetPending records p, replacing any pending confirmation.
 func (s *Store) SetPending(p *Pending) error {
 	p.Format = Format
-	return writeRecord(s.PendingFile(), "pending confirmation", p)
+	return s.writeRecord(s.PendingFile(), "pending confirmation", p)
 }
 
 // ClearPending removes the pending confirmation, if any.

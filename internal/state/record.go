@@ -11,8 +11,8 @@ import (
 // confirmation): nil when there is none, a *CorruptError when it does not
 // decode, is of a newer format (checkFormat) or complete(v) reports it
 // incomplete.
-func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
-	b, err := os.ReadFile(path)
+func readRecord[T any](s *Store, path string, complete func(*T) bool) (*T, error) {
+	b, err := s.readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -38,10 +38,10 @@ func readRecord[T any](path string, complete func(*T) bool) (*T, error) {
 
 // writeRecord replaces the JSON record at path atomically; what names it
 // in errors ("pending confirmation").
-func writeRecord(path, what string, v any) error {
+func (s *Store) writeRecord(path, what string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("state: encode %s: %w", what, err)
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return s.writeAtomic(path, append(b, '\n'))
 }

@@ -175,6 +175,9 @@ func (s *Store) Save(g *Generation) (int, error) {
 
 // writeGeneration writes g's files into its directory (g.ID must be set).
 func (s *Store) writeGeneration(g *Generation) error {
+	if err := s.CheckDir(); err != nil {
+		return err
+	}
 	dir := s.genDir(g.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
@@ -184,15 +187,15 @@ func (s *Store) writeGeneration(g *Generation) error {
 	if err != nil {
 		return fmt.Errorf("state: encode generation %d: %w", g.ID, err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "policy.yaml"), g.Policy); err != nil {
+	if err := s.writeAtomic(filepath.Join(dir, "policy.yaml"), g.Policy); err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, "generation.json"), meta)
+	return s.writeAtomic(filepath.Join(dir, "generation.json"), meta)
 }
 
 // setCurrent makes generation id the one in force.
 func (s *Store) setCurrent(id int) error {
-	return writeAtomic(s.currentPath(), []byte(strconv.Itoa(id)+"\n"))
+	return s.writeAtomic(s.currentPath(), []byte(strconv.Itoa(id)+"\n"))
 }
 
 // NextID is the id Save will give the next generation. It is stable only
@@ -212,7 +215,7 @@ func (s *Store) NextID() (int, error) {
 // wrapping ErrNone when nothing was applied, or a *CorruptError.
 func (s *Store) CurrentID() (int, error) {
 	path := s.currentPath()
-	b, err := os.ReadFile(path)
+	b, err := s.readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, fmt.Errorf("state: %s: %w", s.Dir, ErrNone)
 	}
@@ -246,12 +249,15 @@ func (s *Store) Current() (*Generation, error) {
 // missing policy.yaml is not damage to the ruleset: the generation loads
 // with PolicyMissing set.
 func (s *Store) Load(id int) (*Generation, error) {
+	if err := s.CheckDir(); err != nil {
+		return nil, err
+	}
 	dir := s.genDir(id)
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("state: generation %d: %w", id, err)
 	}
 	path := filepath.Join(dir, "generation.json")
-	meta, err := os.ReadFile(path)
+	meta, err := s.readFile(path)
 	if err != nil {
 		return nil, &CorruptError{Path: path, Err: err}
 	}
@@ -266,7 +272,7 @@ func (s *Store) Load(id int) (*Generation, error) {
 		return nil, &CorruptError{Path: path, Err: fmt.Errorf("says it is generation %d", g.ID)}
 	}
 	path = filepath.Join(dir, "policy.yaml")
-	g.Policy, err = os.ReadFile(path)
+	g.Policy, err = s.readFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		g.PolicyMissing = true // the ruleset is what restore and rollback need
@@ -289,6 +295,9 @@ func (s *Store) currentPath() string { return filepath.Join(s.Dir, "current") }
 
 // IDs lists stored generation numbers in ascending order.
 func (s *Store) IDs() ([]int, error) {
+	if err := s.CheckDir(); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(filepath.Join(s.Dir, "generations"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -307,8 +316,13 @@ func (s *Store) IDs() ([]int, error) {
 }
 
 // writeAtomic replaces path with data atomically (renameio: temporary file
-// in the same directory, fsync, rename), creating the directory if needed.
-func writeAtomic(path string, data []byte) error {
+// in the same directory created with O_CREAT|O_EXCL, fsync, rename, which
+// replaces a symlink at path rather than following it), creating the
+// directory if needed, after checking the state directory (CheckDir).
+func (s *Store) writeAtomic(path string, data []byte) error {
+	if err := s.CheckDir(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("state: %w", err)
 	}

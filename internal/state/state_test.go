@@ -264,7 +264,7 @@ func TestPrune(t *testing.T) {
 				}
 			}
 			if tt.current != 0 {
-				if err := writeAtomic(s.currentPath(), []byte{byte('0' + tt.current), '\n'}); err != nil {
+				if err := s.writeAtomic(s.currentPath(), []byte{byte('0' + tt.current), '\n'}); err != nil {
 					t.Fatal(err)
 				}
 			}
