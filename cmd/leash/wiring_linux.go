@@ -28,7 +28,7 @@ func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
 	if err != nil {
 		return policy.Env{}, err
 	}
-	r := &resolve.DNS{NoHosts: opt.NoHostsFile}
+	r := &resolve.DNS{NoHosts: opt.NoHostsFile, Deadline: opt.DNSTimeout}
 	if opt.Resolver != "" {
 		r.Servers = []string{opt.Resolver}
 	}
