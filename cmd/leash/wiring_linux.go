@@ -24,11 +24,8 @@ func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
 	if err != nil {
 		return policy.Env{}, err
 	}
-	svc, err := services.Load("/etc/services")
-	if err != nil {
-		return policy.Env{}, err
-	}
-	r := &resolve.DNS{NoHosts: opt.NoHostsFile}
+	svc := services.Load("/etc/services") // problems are warnings: Resolved.Warnings
+	r := &resolve.DNS{NoHosts: opt.NoHostsFile, Deadline: opt.DNSTimeout}
 	if opt.Resolver != "" {
 		r.Servers = []string{opt.Resolver}
 	}

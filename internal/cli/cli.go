@@ -30,6 +30,9 @@ type EnvOptions struct {
 	Resolver string
 	// NetNS, when set, is the namespace DNS queries are sent from.
 	NetNS string
+	// DNSTimeout bounds all the hostname lookups of one compile (0: the
+	// resolver's default).
+	DNSTimeout time.Duration
 	// NoHostsFile skips /etc/hosts (the sandbox's DNS is the only source).
 	NoHostsFile bool
 	// Passwd and Group, when set, are user and group files to use instead
@@ -93,12 +96,15 @@ type globals struct {
 	group    string
 	// lockTimeout is how long to wait for another leash holding the lock.
 	lockTimeout time.Duration
+
+	// dnsTimeout bounds all the hostname lookups of one compile.
+	dnsTimeout time.Duration
 }
 
 func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
 
 func (g *globals) envOptions() EnvOptions {
-	return EnvOptions{Resolver: g.resolver, NetNS: g.netns, Passwd: g.passwd, Group: g.group}
+	return EnvOptions{Resolver: g.resolver, DNSTimeout: g.dnsTimeout, NetNS: g.netns, Passwd: g.passwd, Group: g.group}
 }
 
 // New builds the root command.
@@ -121,6 +127,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	pf.BoolVar(&g.json, "json", false, "print data as JSON")
 	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS server HOST:PORT for hostnames (default: from /etc/resolv.conf)")
+	pf.DurationVar(&g.dnsTimeout, "dns-timeout", 30*time.Second, "how long all the hostname lookups of one policy may take together")
 	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
 	pf.StringVar(&g.passwd, "passwd", "", "read users from this passwd(5) file instead of the system database (with --group)")
 	pf.StringVar(&g.group, "group", "", "read groups from this group(5) file instead of the system database (with --passwd)")

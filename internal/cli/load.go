@@ -40,5 +40,12 @@ func compileSource(ctx context.Context, d Deps, g *globals, path string, src []b
 	if err != nil {
 		return nil, fmt.Errorf("load users, groups and services: %w", err)
 	}
-	return engine.Compile(ctx, env, path, src)
+	c, err := engine.Compile(ctx, env, path, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range c.Resolved.Warnings { // e.g. a malformed /etc/services line
+		fmt.Fprintf(d.Stderr, "leash: warning: %s\n", w)
+	}
+	return c, nil
 }

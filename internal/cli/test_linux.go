@@ -103,7 +103,7 @@ func testFile(ctx context.Context, d Deps, g *globals, path string, timeout time
 	}
 	defer sb.Close()
 	client := sb.Client().Name
-	env, err := d.Env(ctx, EnvOptions{Resolver: sb.DNSServer().String(), NetNS: client, NoHostsFile: true, Passwd: g.passwd, Group: g.group})
+	env, err := d.Env(ctx, EnvOptions{Resolver: sb.DNSServer().String(), DNSTimeout: g.dnsTimeout, NetNS: client, NoHostsFile: true, Passwd: g.passwd, Group: g.group})
 	if err != nil {
 		return rep, fmt.Errorf("load users, groups and services: %w", err)
 	}

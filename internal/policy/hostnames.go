@@ -4,17 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/leash-dev/leash/internal/resolve"
 	"go4.org/netipx"
 )
-
-// maxLookups bounds the number of concurrent hostname lookups.
-const maxLookups = 8
 
 // hostLookup is the outcome of resolving one hostname.
 type hostLookup struct {
@@ -25,32 +22,55 @@ type hostLookup struct {
 // hostKey is the canonical form of a hostname: lower case, no final dot.
 func hostKey(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
 
-// lookupHosts resolves every hostname of the file's lists and rules,
-// concurrently, into rv.hosts.
+// lookupHosts resolves every hostname of the file's lists and rules in one
+// batch (resolve.LookupAll: concurrently, under the resolver's overall
+// deadline) into rv.hosts. The failures of single names are reported where
+// the names are used (addHost); what the batch says about them all (how
+// many got no answer from the servers, and why) is reported once, at the
+// first of them.
 func (rv *resolver) lookupHosts() {
-	var names []string
+	first := map[string]Pos{}
 	for _, e := range rv.allDestinations() {
 		if kind, _, _ := rv.classify(e.Value); kind == toHost {
-			names = append(names, hostKey(e.Value))
+			key := hostKey(e.Value)
+			if p, ok := first[key]; !ok || before(e.Pos, p) {
+				first[key] = e.Pos
+			}
 		}
 	}
-	slices.Sort(names)
-	names = slices.Compact(names)
-	results := make([]hostLookup, len(names))
-	sem := make(chan struct{}, maxLookups)
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = lookup(rv.ctx, rv.env.Resolver, name)
-		})
-	}
-	wg.Wait()
+	names := slices.Sorted(maps.Keys(first))
+	results, summary := lookupAll(rv.ctx, rv.env.Resolver, names)
 	rv.hosts = make(map[string]hostLookup, len(names))
+	var at *Pos
 	for i, name := range names {
 		rv.hosts[name] = results[i]
+		if p := first[name]; results[i].err != nil && (at == nil || before(p, *at)) {
+			at = &p
+		}
 	}
+	if summary != nil && at != nil {
+		rv.errorf(*at, "%v", summary)
+	}
+}
+
+// before orders positions by line, then column.
+func before(a, b Pos) bool { return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col }
+
+// lookupAll resolves names with r in one batch, treating a nil resolver as
+// one that knows nothing.
+func lookupAll(ctx context.Context, r resolve.Resolver, names []string) ([]hostLookup, error) {
+	out := make([]hostLookup, len(names))
+	if r == nil {
+		for i := range out {
+			out[i] = lookup(ctx, r, names[i])
+		}
+		return out, nil
+	}
+	results, err := resolve.LookupAll(ctx, r, names)
+	for i, res := range results {
+		out[i] = checked(res.Addrs, res.Err)
+	}
+	return out, err
 }
 
 // lookup resolves one name, treating a nil resolver as one that knows nothing.
@@ -58,7 +78,11 @@ func lookup(ctx context.Context, r resolve.Resolver, name string) hostLookup {
 	if r == nil {
 		return hostLookup{err: errors.New("no resolver is configured")}
 	}
-	addrs, err := r.LookupHost(ctx, name)
+	return checked(r.LookupHost(ctx, name))
+}
+
+// checked is a lookup's outcome, with no addresses and no error an error.
+func checked(addrs []netip.Addr, err error) hostLookup {
 	if err == nil && len(addrs) == 0 {
 		err = errors.New("no addresses")
 	}

@@ -75,6 +75,10 @@ type Resolved struct {
 	Policies []*ResolvedPolicy `json:"policies"`
 	// Hosts records what every hostname in the file resolved to, for `plan`.
 	Hosts map[string][]netip.Addr `json:"hosts,omitempty"`
+	// Warnings are problems of the environment that did not stop the
+	// compile (malformed /etc/services lines, a missing /etc/services),
+	// one sentence each, for the caller to show.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Baseline holds the defaults that apply before and around all policies.

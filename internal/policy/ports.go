@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/services"
 )
 
 // protoAcc accumulates the ports or types of one protocol.
@@ -181,11 +182,21 @@ func (rv *resolver) service(ps protoSet, e *Scalar, name string, protos []uint8,
 	if found {
 		return
 	}
+	note := servicesNote(rv.env.Services)
 	if explicit {
-		rv.errorf(e.Pos, "unknown service %q for %s; check /etc/services or write the port number", name, ruleset.ProtoName(protos[0]))
+		rv.errorf(e.Pos, "unknown service %q for %s; check /etc/services or write the port number%s", name, ruleset.ProtoName(protos[0]), note)
 		return
 	}
-	rv.errorf(e.Pos, "%q is not a port, a port range, a known service or a protocol (tcp, udp, icmp, icmpv6, ping, any); check /etc/services or write the port number", name)
+	rv.errorf(e.Pos, "%q is not a port, a port range, a known service or a protocol (tcp, udp, icmp, icmpv6, ping, any); check /etc/services or write the port number%s", name, note)
+}
+
+// servicesNote is " (note: PROBLEM)" when db was not read completely, for
+// errors about an unknown service name, and "" otherwise.
+func servicesNote(db *services.DB) string {
+	if p := db.Problem(); p != "" {
+		return " (note: " + p + ")"
+	}
+	return ""
 }
 
 // icmpEntry handles icmp:TYPE and icmpv6:TYPE.

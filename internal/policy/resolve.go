@@ -46,7 +46,7 @@ func Load(ctx context.Context, file string, src []byte, env Env) (*Resolved, err
 // Parts that Parse already rejected (nil in f) are skipped silently.
 func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	rv := newResolver(ctx, f, env)
-	out := &Resolved{File: f.Name, Baseline: rv.baseline(f.Baseline)}
+	out := &Resolved{File: f.Name, Baseline: rv.baseline(f.Baseline), Warnings: env.Services.Warnings()}
 	rv.expandLists()
 	claims := newClaims()
 	for _, pd := range f.Policies {

@@ -61,7 +61,7 @@ func ParseTarget(s string, svc *services.DB) (Target, error) {
 	default:
 		p, ok := svc.Port(port, t.Proto)
 		if !ok {
-			return t, fmt.Errorf("%q: %q is neither a port number nor a %s service in /etc/services", s, port, t.Proto)
+			return t, fmt.Errorf("%q: %q is neither a port number nor a %s service in /etc/services%s", s, port, t.Proto, servicesNote(svc))
 		}
 		t.Port = p
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -16,32 +17,69 @@ import (
 	"github.com/leash-dev/leash/internal/safefile"
 )
 
-// Default paths and timeout of the DNS resolver.
+// Default paths, limits and parallelism of the DNS resolver.
 const (
 	DefaultHostsPath      = "/etc/hosts"
 	DefaultResolvConfPath = "/etc/resolv.conf"
-	DefaultTimeout        = 5 * time.Second
+	// DefaultTimeout bounds one try, as resolv.conf's timeout does.
+	DefaultTimeout = 5 * time.Second
+	// DefaultDeadline bounds a whole LookupAll (and each LookupHost).
+	DefaultDeadline = 30 * time.Second
+	// DefaultParallel is how many names LookupAll looks up at once (each
+	// with an A and an AAAA query in flight).
+	DefaultParallel = 64
 )
 
 // DNS resolves names from a hosts file first and then by asking DNS servers
 // for A and AAAA records in parallel. Names are treated as fully qualified:
 // search domains are not applied. The zero value reads /etc/hosts and
-// /etc/resolv.conf.
+// /etc/resolv.conf. A DNS must not be copied after first use.
+//
+// Servers are asked the way glibc asks them: for up to `attempts` rounds,
+// each server in turn (from the first, or, with rotate, from the next one
+// each query) gets one try of at most `timeout`; a lost datagram, a timeout,
+// a refused connection or an error code (SERVFAIL, REFUSED, ...) moves on to
+// the next server; a truncated UDP answer is asked again over TCP. Unlike
+// glibc, once a server has answered, later queries of this DNS start with
+// it: a dead first nameserver costs one timeout per batch, not per name.
 type DNS struct {
 	// HostsPath is the hosts file; "" means DefaultHostsPath. A missing
 	// file is treated as empty. Set NoHosts to skip it.
 	HostsPath string
 	NoHosts   bool
 	// Servers are "host:port" addresses to ask, in order. When empty, the
-	// nameservers of ResolvConfPath are used.
+	// nameservers of ResolvConfPath are used (the first three, like glibc),
+	// with its options timeout:N, attempts:N and rotate.
 	Servers []string
 	// ResolvConfPath is read when Servers is empty; "" means DefaultResolvConfPath.
 	ResolvConfPath string
-	// Timeout bounds each query; 0 means DefaultTimeout.
+	// Timeout bounds each try; 0 means resolv.conf's timeout, else
+	// DefaultTimeout.
 	Timeout time.Duration
+	// Attempts is the number of rounds over the servers; 0 means
+	// resolv.conf's attempts, else 2.
+	Attempts int
+	// Rotate spreads queries over the servers (also set by resolv.conf's
+	// options rotate).
+	Rotate bool
+	// Deadline bounds a whole LookupAll, and each LookupHost; 0 means
+	// DefaultDeadline. It is leash's --dns-timeout.
+	Deadline time.Duration
+	// Parallel is how many names LookupAll looks up at once; 0 means
+	// DefaultParallel.
+	Parallel int
 	// Dial, when set, opens the connections to the servers (for example
 	// inside another network namespace, see NetNSDial); nil uses net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
+
+	once    sync.Once
+	conf    config
+	confErr error
+	// turn counts queries, for rotate.
+	turn atomic.Uint32
+	// first is the server index queries start with when not rotating: the
+	// last one that answered.
+	first atomic.Uint32
 }
 
 // LookupHost implements Resolver.
@@ -50,10 +88,25 @@ func (d *DNS) LookupHost(ctx context.Context, host string) ([]netip.Addr, error)
 	return addrs, err
 }
 
+// LookupAll implements BatchResolver: it looks hosts up, d.Parallel at a
+// time, all within one d.Deadline, and returns one result per host. The
+// error, when not nil, sums up the hosts that got no answer from any server
+// (at least two of them): how many, and what every server did.
+func (d *DNS) LookupAll(ctx context.Context, hosts []string) ([]Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.deadline())
+	defer cancel()
+	parallel := d.Parallel
+	if parallel <= 0 {
+		parallel = DefaultParallel
+	}
+	results := lookupEach(ctx, d, hosts, parallel)
+	return results, summarize(results)
+}
+
 // LookupHostTTL is LookupHost that also returns the smallest TTL of the
 // records used. A name answered by the hosts file has TTL 0: it does not
 // expire. Errors wrap *NotFoundError when the name does not exist or has no
-// addresses.
+// addresses, and *NoAnswerError when no server answered.
 func (d *DNS) LookupHostTTL(ctx context.Context, host string) ([]netip.Addr, time.Duration, error) {
 	if _, ok := dns.IsDomainName(host); !ok || host == "" {
 		return nil, 0, fmt.Errorf("resolve: %q is not a valid domain name", host)
@@ -61,19 +114,35 @@ func (d *DNS) LookupHostTTL(ctx context.Context, host string) ([]netip.Addr, tim
 	if addrs, err := d.fromHosts(host); err != nil || len(addrs) > 0 {
 		return addrs, 0, err
 	}
-	servers, err := d.servers()
+	conf, err := d.config()
 	if err != nil {
 		return nil, 0, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, d.deadline())
+	defer cancel()
 	var (
 		wg      sync.WaitGroup
 		results [2]answer
 	)
 	for i, qtype := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		wg.Go(func() { results[i] = d.query(ctx, servers, host, qtype) })
+		wg.Go(func() { results[i] = d.query(ctx, conf, host, qtype) })
 	}
 	wg.Wait()
-	return merge(host, results[:])
+	return d.merge(host, results[:])
+}
+
+// deadline is d.Deadline or its default.
+func (d *DNS) deadline() time.Duration {
+	if d.Deadline > 0 {
+		return d.Deadline
+	}
+	return DefaultDeadline
+}
+
+// config reads the configuration once.
+func (d *DNS) config() (config, error) {
+	d.once.Do(func() { d.conf, d.confErr = d.loadConfig() })
+	return d.conf, d.confErr
 }
 
 // answer is the outcome of one query.
@@ -81,21 +150,37 @@ type answer struct {
 	addrs    []netip.Addr
 	ttl      uint32
 	nxdomain bool
-	err      error
+	// noAnswer says that no server answered; failures say why, cut that
+	// the deadline ran out first.
+	noAnswer bool
+	failures []ServerFailure
+	cut      bool
+	// err is any other error (the context was cancelled).
+	err error
 }
 
-// merge combines the A and AAAA answers: any hard error wins, then
-// NXDOMAIN, then "no records".
-func merge(host string, results []answer) ([]netip.Addr, time.Duration, error) {
+// merge combines the A and AAAA answers: any error wins (a name half
+// resolved is not resolved), then NXDOMAIN, then "no records".
+func (d *DNS) merge(host string, results []answer) ([]netip.Addr, time.Duration, error) {
 	var (
 		addrs []netip.Addr
 		ttl   uint32
 		nx    bool
 		errs  []error
+		none  *NoAnswerError
 	)
 	for _, r := range results {
 		if r.err != nil {
 			errs = append(errs, r.err)
+		}
+		if r.noAnswer {
+			if none == nil {
+				none = &NoAnswerError{Host: host}
+			}
+			none.Failures = mergeFailures(none.Failures, r.failures)
+			if r.cut {
+				none.Deadline = d.deadline()
+			}
 		}
 		nx = nx || r.nxdomain
 		if len(r.addrs) > 0 && (len(addrs) == 0 || r.ttl < ttl) {
@@ -106,6 +191,8 @@ func merge(host string, results []answer) ([]netip.Addr, time.Duration, error) {
 	switch {
 	case len(errs) > 0:
 		return nil, 0, fmt.Errorf("resolve %s: %w", host, errors.Join(errs...))
+	case none != nil:
+		return nil, 0, fmt.Errorf("resolve: %w", none)
 	case nx:
 		return nil, 0, fmt.Errorf("resolve: %w", &NotFoundError{Host: host, Reason: "no such host (NXDOMAIN)"})
 	case len(addrs) == 0:
@@ -123,7 +210,7 @@ func (d *DNS) fromHosts(host string) ([]netip.Addr, error) {
 	if path == "" {
 		path = DefaultHostsPath
 	}
-	src, err := safefile.Read(path)
+	src, err := safefile.Read(path) // a regular file of bounded size, never a FIFO
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -135,87 +222,6 @@ func (d *DNS) fromHosts(host string) ([]netip.Addr, error) {
 		return nil, fmt.Errorf("resolve: %s: %w", path, err)
 	}
 	return addrs, nil
-}
-
-// servers returns the servers to ask, as host:port.
-func (d *DNS) servers() ([]string, error) {
-	if len(d.Servers) > 0 {
-		return d.Servers, nil
-	}
-	path := d.ResolvConfPath
-	if path == "" {
-		path = DefaultResolvConfPath
-	}
-	src, err := safefile.Read(path)
-	if err != nil {
-		return nil, fmt.Errorf("resolve: %w", err)
-	}
-	conf, err := dns.ClientConfigFromReader(bytes.NewReader(src))
-	if err != nil {
-		return nil, fmt.Errorf("resolve: %s: %w", path, err)
-	}
-	if len(conf.Servers) == 0 {
-		return nil, fmt.Errorf("resolve: %s lists no nameserver", path)
-	}
-	out := make([]string, len(conf.Servers))
-	for i, s := range conf.Servers {
-		out[i] = net.JoinHostPort(s, conf.Port)
-	}
-	return out, nil
-}
-
-// query asks each server in turn for host's records of qtype until one
-// answers with NOERROR or NXDOMAIN.
-func (d *DNS) query(ctx context.Context, servers []string, host string, qtype uint16) answer {
-	msg := new(dns.Msg)
-	msg.SetQuestion(dns.Fqdn(host), qtype)
-	msg.RecursionDesired = true
-	var errs []error
-	for _, server := range servers {
-		resp, err := d.exchange(ctx, msg, server)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s %s: %w", dns.TypeToString[qtype], server, err))
-			continue
-		}
-		switch resp.Rcode {
-		case dns.RcodeSuccess:
-			return records(resp, qtype)
-		case dns.RcodeNameError:
-			return answer{nxdomain: true}
-		}
-		errs = append(errs, fmt.Errorf("%s %s: server answered %s", dns.TypeToString[qtype], server, dns.RcodeToString[resp.Rcode]))
-	}
-	return answer{err: errors.Join(errs...)}
-}
-
-// exchange sends msg over UDP and retries over TCP when the answer is truncated.
-func (d *DNS) exchange(ctx context.Context, msg *dns.Msg, server string) (*dns.Msg, error) {
-	timeout := d.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	resp, err := d.exchangeNet(ctx, msg, server, "udp", timeout)
-	if err == nil && resp.Truncated {
-		resp, err = d.exchangeNet(ctx, msg, server, "tcp", timeout)
-	}
-	return resp, err
-}
-
-func (d *DNS) exchangeNet(ctx context.Context, msg *dns.Msg, server, network string, timeout time.Duration) (*dns.Msg, error) {
-	c := &dns.Client{Net: network, Timeout: timeout}
-	if d.Dial == nil {
-		resp, _, err := c.ExchangeContext(ctx, msg, server)
-		return resp, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	conn, err := d.Dial(ctx, network, server)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	resp, _, err := c.ExchangeWithConnContext(ctx, msg, &dns.Conn{Conn: conn})
-	return resp, err
 }
 
 // records collects the addresses of qtype in resp's answer section (the

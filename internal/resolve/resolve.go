@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Resolver looks up the IPv4 and IPv6 addresses of a hostname. Results are
@@ -62,4 +63,47 @@ func canonical(name string) string {
 func sortUnique(addrs []netip.Addr) []netip.Addr {
 	slices.SortFunc(addrs, netip.Addr.Compare)
 	return slices.Compact(addrs)
+}
+
+// Result is the outcome of looking up one name: its addresses, or why not.
+type Result struct {
+	Addrs []netip.Addr
+	Err   error
+}
+
+// BatchResolver is a Resolver that looks many names up together, under one
+// deadline (DNS does).
+type BatchResolver interface {
+	Resolver
+	// LookupAll returns one Result per host, in order. The error, when
+	// not nil, sums up failures that concern the whole batch rather than
+	// one name (servers that did not answer); the Results still say what
+	// happened to each name.
+	LookupAll(ctx context.Context, hosts []string) ([]Result, error)
+}
+
+// LookupAll looks every host up with r: as one batch when r is a
+// BatchResolver, else DefaultParallel at a time with LookupHost.
+func LookupAll(ctx context.Context, r Resolver, hosts []string) ([]Result, error) {
+	if b, ok := r.(BatchResolver); ok {
+		return b.LookupAll(ctx, hosts)
+	}
+	return lookupEach(ctx, r, hosts, DefaultParallel), nil
+}
+
+// lookupEach looks every host up with r.LookupHost, parallel at a time.
+func lookupEach(ctx context.Context, r Resolver, hosts []string, parallel int) []Result {
+	results := make([]Result, len(hosts))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, host := range hosts {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			addrs, err := r.LookupHost(ctx, host)
+			results[i] = Result{Addrs: addrs, Err: err}
+		})
+	}
+	wg.Wait()
+	return results
 }

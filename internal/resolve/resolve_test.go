@@ -3,7 +3,6 @@ package resolve
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/miekg/dns"
 )
 
 func addrs(ss ...string) []netip.Addr {
@@ -53,49 +51,8 @@ func TestStatic(t *testing.T) {
 	}
 }
 
-// startServer runs a DNS server on 127.0.0.1 (random port) answering from
-// zone (name -> records) and returning SERVFAIL for "fail.test.".
-func startServer(t *testing.T, zone map[string][]string) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := dns.NewServeMux()
-	mux.HandleFunc(".", func(w dns.ResponseWriter, req *dns.Msg) {
-		resp := new(dns.Msg)
-		resp.SetReply(req)
-		q := req.Question[0]
-		rrs, ok := zone[q.Name]
-		switch {
-		case q.Name == "fail.test.":
-			resp.Rcode = dns.RcodeServerFailure
-		case !ok:
-			resp.Rcode = dns.RcodeNameError
-		}
-		for _, s := range rrs {
-			rr, err := dns.NewRR(s)
-			if err != nil {
-				t.Error(err)
-				continue
-			}
-			if rr.Header().Rrtype == q.Qtype {
-				resp.Answer = append(resp.Answer, rr)
-			}
-		}
-		_ = w.WriteMsg(resp)
-	})
-	srv := &dns.Server{PacketConn: pc, Handler: mux}
-	started := make(chan struct{})
-	srv.NotifyStartedFunc = func() { close(started) }
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
-}
-
 func TestDNS(t *testing.T) {
-	server := startServer(t, map[string][]string{
+	server := startServer(t, serverOptions{zone: map[string][]string{
 		"mail.example.com.": {
 			"mail.example.com. 300 IN A 192.0.2.25",
 			"mail.example.com. 60 IN AAAA 2001:db8::25",
@@ -103,7 +60,7 @@ func TestDNS(t *testing.T) {
 		},
 		"v4only.example.com.": {"v4only.example.com. 100 IN A 192.0.2.4"},
 		"empty.example.com.":  {},
-	})
+	}}).addr
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	if err := os.WriteFile(hosts, []byte("# hosts\n192.0.2.99 pinned.example.com pinned\nbogus line\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -142,29 +99,5 @@ func TestDNS(t *testing.T) {
 				t.Errorf("ttl = %v, want %v", ttl, tt.wantTTL)
 			}
 		})
-	}
-}
-
-func TestDNSResolvConf(t *testing.T) {
-	server := startServer(t, map[string][]string{"a.example.": {"a.example. 5 IN A 192.0.2.1"}})
-	host, port, _ := net.SplitHostPort(server)
-	conf := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(conf, []byte("nameserver "+host+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// resolv.conf cannot carry a port; check that servers() reads it, then
-	// query with the test port.
-	r := &DNS{NoHosts: true, ResolvConfPath: conf}
-	servers, err := r.servers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]string{host + ":53"}, servers); diff != "" {
-		t.Errorf("servers (-want +got):\n%s", diff)
-	}
-	r.Servers = []string{net.JoinHostPort(host, port)}
-	got, err := r.LookupHost(context.Background(), "a.example")
-	if err != nil || len(got) != 1 {
-		t.Errorf("LookupHost = %v, %v", got, err)
 	}
 }
