@@ -1,6 +1,13 @@
 package benchpolicy
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/leash-dev/leash/internal/identity"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/services"
+)
 
 // Shape is one of the YAML shapes, named for benchmark output.
 type Shape struct {
@@ -18,4 +25,11 @@ func Shapes() []Shape {
 		{"policies=50/rules=1000", ManyRules{Policies: 50, Rules: 1000}.YAML},
 		{"policies=200/rules=1000", ManyRules{Policies: 200, Rules: 1000}.YAML},
 	}
+}
+
+// Load parses and resolves a shape's YAML without a user database or DNS
+// (every uid is numeric, every destination an address).
+func (s Shape) Load() (*policy.Resolved, error) {
+	env := policy.Env{Directory: &identity.Directory{}, Services: services.New()}
+	return policy.Load(context.Background(), "bench.yaml", s.YAML(), env)
 }
