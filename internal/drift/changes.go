@@ -44,16 +44,17 @@ func (c Change) String() string {
 // elements and rules of those present on both sides. A set or chain that is
 // added or removed as a whole is one change, not one per element or rule.
 func Changes(want, got *ruleset.Ruleset) []Change {
+	wix, gix := ruleset.NewIndex(want), ruleset.NewIndex(got)
 	var out []Change
-	out = append(out, setChanges(want, got)...)
-	out = append(out, mapChanges(want, got)...)
-	out = append(out, chainChanges(want, got)...)
+	out = append(out, setChanges(want, got, gix)...)
+	out = append(out, mapChanges(want, got, gix)...)
+	out = append(out, chainChanges(want, got, wix, gix)...)
 	return out
 }
 
-// setChanges compares the sets of want and got by name.
-func setChanges(want, got *ruleset.Ruleset) []Change {
-	return byName("set", want.Sets, got.Sets, got.Set, func(w, g *ruleset.Set) []Change {
+// setChanges compares the sets of want and got (indexed in gix) by name.
+func setChanges(want, got *ruleset.Ruleset, gix *ruleset.Index) []Change {
+	return byName("set", want.Sets, got.Sets, gix.Set, func(w, g *ruleset.Set) []Change {
 		if g.Kind != w.Kind || g.Interval != w.Interval {
 			return []Change{{Op: Changed, What: "set", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Kind, g.Interval), setType(w.Kind, w.Interval))}}
 		}
@@ -61,9 +62,9 @@ func setChanges(want, got *ruleset.Ruleset) []Change {
 	})
 }
 
-// mapChanges compares the verdict maps of want and got by name.
-func mapChanges(want, got *ruleset.Ruleset) []Change {
-	return byName("map", want.Maps, got.Maps, got.Map, func(w, g *ruleset.Map) []Change {
+// mapChanges compares the verdict maps of want and got (indexed in gix) by name.
+func mapChanges(want, got *ruleset.Ruleset, gix *ruleset.Index) []Change {
+	return byName("map", want.Maps, got.Maps, gix.Map, func(w, g *ruleset.Map) []Change {
 		if g.Key != w.Key || g.Interval != w.Interval {
 			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))}}
 		}
@@ -120,15 +121,15 @@ func setType(k ruleset.SetKind, interval bool) string {
 	return string(k)
 }
 
-// chainChanges compares the chains of want and got by name, and the rules
-// of chains on both sides.
-func chainChanges(want, got *ruleset.Ruleset) []Change {
-	return byName("chain", want.Chains, got.Chains, got.Chain, func(w, g *ruleset.Chain) []Change {
+// chainChanges compares the chains of want and got (indexed in wix and gix)
+// by name, and the rules of chains on both sides.
+func chainChanges(want, got *ruleset.Ruleset, wix, gix *ruleset.Index) []Change {
+	return byName("chain", want.Chains, got.Chains, gix.Chain, func(w, g *ruleset.Chain) []Change {
 		var out []Change
 		if hookText(w) != hookText(g) {
 			out = append(out, Change{Op: Changed, What: "chain", Item: fmt.Sprintf("%s: %s, was %s", w.Name, hookText(g), hookText(w))})
 		}
-		wr, gr := ruleTexts(want, w), ruleTexts(got, g)
+		wr, gr := ruleTexts(wix, w), ruleTexts(gix, g)
 		rules := listChanges("rule", "chain "+w.Name, wr, gr)
 		if len(rules) == 0 && !slices.Equal(wr, gr) {
 			rules = []Change{{Op: Changed, What: "chain", Item: w.Name + ": same rules in another order"}}
@@ -181,7 +182,7 @@ func mapElements(m *ruleset.Map) []string {
 	return out
 }
 
-func ruleTexts(rs *ruleset.Ruleset, c *ruleset.Chain) []string {
+func ruleTexts(rs ruleset.Lookup, c *ruleset.Chain) []string {
 	var out []string
 	for _, r := range c.Rules {
 		out = append(out, ruleset.RuleText(rs, r, false))

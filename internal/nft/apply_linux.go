@@ -54,9 +54,10 @@ func batchReplace(nc *nftables.Conn, rs *ruleset.Ruleset) error {
 	if err != nil {
 		return err
 	}
+	ix := ruleset.NewIndex(rs)
 	for _, ch := range rs.Chains {
 		for i, r := range ch.Rules {
-			exprs, err := encodeRule(rs, r, refs)
+			exprs, err := encodeRule(ix, r, refs)
 			if err != nil {
 				return fmt.Errorf("chain %s rule %d (%s): %w", ch.Name, i+1, r.Origin.ID, err)
 			}

@@ -218,10 +218,11 @@ func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, isInt
 // decodeRules appends every rule to its chain in rs and returns the foreign
 // items found.
 func decodeRules(rs *ruleset.Ruleset, raws []rawRule) []string {
-	sets := decodedRefs(rs)
+	ix := ruleset.NewIndex(rs)
+	sets := decodedRefs(ix)
 	var foreign []string
 	for _, raw := range raws {
-		ch := rs.Chain(raw.chain)
+		ch := ix.Chain(raw.chain)
 		r, err := decodeRule(rs, raw, sets)
 		if err != nil || ch == nil {
 			foreign = append(foreign, fmt.Sprintf("chain %s handle %d: %v", raw.chain, raw.handle, err))
@@ -233,7 +234,7 @@ func decodeRules(rs *ruleset.Ruleset, raws []rawRule) []string {
 }
 
 // decodedRefs resolves set and map names of a decoded ruleset.
-func decodedRefs(rs *ruleset.Ruleset) setRef {
+func decodedRefs(rs ruleset.Lookup) setRef {
 	return func(name string) (setInfo, bool) {
 		if s := rs.Set(name); s != nil {
 			return setInfo{kind: s.Kind, interval: s.Interval}, true

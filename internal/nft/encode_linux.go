@@ -30,7 +30,7 @@ type setRef func(name string) (setInfo, bool)
 // matches (ruleset.ExplicitMatches), the verdict's part before the counter
 // (a log's rate limit), a counter, then the verdict, exactly as nft 1.0.6
 // encodes the rule's text form.
-func encodeRule(rs *ruleset.Ruleset, r *ruleset.Rule, sets setRef) ([]expr.Any, error) {
+func encodeRule(rs ruleset.Lookup, r *ruleset.Rule, sets setRef) ([]expr.Any, error) {
 	matches, err := ruleset.ExplicitMatches(rs, r)
 	if err != nil {
 		return nil, err

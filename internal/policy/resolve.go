@@ -54,6 +54,7 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 		claims.check(&rv.errorSink, pd, pol, users, groups)
 		out.Policies = append(out.Policies, pol)
 	}
+	claims.finish(&rv.errorSink)
 	if len(rv.hostAddrs) > 0 {
 		out.Hosts = rv.hostAddrs
 	}

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"cmp"
+	"container/heap"
 	"slices"
 	"strings"
 
@@ -155,19 +157,22 @@ type claim struct {
 	r      ruleset.Range
 	pos    Pos
 	policy string
+	seq    int // ordinal of the policy in the file
 }
 
 // claims detects subjects claimed by two policies and duplicate names.
 type claims struct {
-	uids, gids []claim
+	uids, gids []claim // in file order
 	everyone   *claim
 	names      map[string]Pos
+	policies   int // policies checked so far
 }
 
 func newClaims() *claims { return &claims{names: map[string]Pos{}} }
 
-// check reports what pol (declared as pd) claims that an earlier policy
-// already claimed, then records pol's claims.
+// check reports pol's (declared as pd) duplicate name or second everyone,
+// and records the ids its users and groups entries claim; finish reports
+// the ids an earlier policy already claimed.
 func (c *claims) check(sink *errorSink, pd *PolicyDecl, pol *ResolvedPolicy, users, groups []claim) {
 	if pd.Name != nil {
 		if first, dup := c.names[pol.Name]; dup {
@@ -183,21 +188,154 @@ func (c *claims) check(sink *errorSink, pd *PolicyDecl, pol *ResolvedPolicy, use
 			c.everyone = &claim{pos: pd.Everyone.Pos, policy: pol.Name}
 		}
 	}
-	c.uids = c.checkIDs(sink, pol.Name, "uid", "users", c.uids, users)
-	c.gids = c.checkIDs(sink, pol.Name, "gid", "groups", c.gids, groups)
+	c.uids = appendClaims(c.uids, users, c.policies)
+	c.gids = appendClaims(c.gids, groups, c.policies)
+	c.policies++
 }
 
-// checkIDs reports every claim in mine that overlaps one in earlier and
-// returns earlier extended by mine.
-func (c *claims) checkIDs(sink *errorSink, name, what, key string, earlier, mine []claim) []claim {
-	for _, m := range mine {
-		for _, e := range earlier {
-			if o, ok := overlap(m.r, e.r); ok {
-				sink.errorf(m.pos, "policy %q: %s %s is already in the %s of policy %q (line %d); a %s may belong to one policy's %s only",
-					name, what, o.String(), key, e.policy, e.pos.Line, what, key)
-				break
+func appendClaims(to, cs []claim, seq int) []claim {
+	for _, m := range cs {
+		m.seq = seq
+		to = append(to, m)
+	}
+	return to
+}
+
+// finish reports every uid or gid claim that overlaps a claim of an earlier
+// policy, naming the first such claim in file order.
+func (c *claims) finish(sink *errorSink) {
+	reportOverlaps(sink, "uid", "users", c.uids)
+	reportOverlaps(sink, "gid", "groups", c.gids)
+}
+
+// reportOverlaps reports, for every claim of all (in file order), the first
+// claim of an earlier policy that overlaps it, in O(n log n): the id space
+// is painted with the first claim covering each id (firstOwners), and the
+// first claim overlapping m is the smallest owner of the pieces m overlaps
+// (a range-minimum query). If that owner belongs to m's policy or a later
+// one, no earlier policy claims any of m's ids.
+func reportOverlaps(sink *errorSink, what, key string, all []claim) {
+	if len(all) < 2 {
+		return
+	}
+	pieces := firstOwners(all)
+	owners := make([]int, len(pieces))
+	for i, p := range pieces {
+		owners[i] = p.owner
+	}
+	rmq := newMinTree(owners)
+	for _, m := range all {
+		lo, _ := slices.BinarySearchFunc(pieces, m.r.Lo, func(p piece, v uint32) int { return cmp.Compare(p.r.Hi, v) })
+		hi, _ := slices.BinarySearchFunc(pieces, m.r.Hi, func(p piece, v uint32) int { return cmp.Compare(p.r.Lo, v+1) })
+		if lo >= hi { // cannot happen: m covers its own ids
+			continue
+		}
+		e := all[rmq.min(lo, hi)]
+		if e.seq >= m.seq {
+			continue
+		}
+		o, _ := overlap(m.r, e.r)
+		sink.errorf(m.pos, "policy %q: %s %s is already in the %s of policy %q (line %d); a %s may belong to one policy's %s only",
+			m.policy, what, o.String(), key, e.policy, e.pos.Line, what, key)
+	}
+}
+
+// piece is a maximal run of ids whose first claim (in file order) is owner,
+// an index into the claims.
+type piece struct {
+	r     ruleset.Range
+	owner int
+}
+
+// firstOwners paints the ids of all claims with the index of the first claim
+// covering them and returns the painted runs, sorted and disjoint: a sweep
+// over the claims by start, with the claims covering the current id in a
+// heap ordered by index.
+func firstOwners(all []claim) []piece {
+	order := make([]int, len(all))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(all[a].r.Lo, all[b].r.Lo) })
+	active := &claimHeap{}
+	var out []piece
+	next := 0
+	cur := uint64(all[order[0]].r.Lo) // first id not painted yet
+	for {
+		for active.Len() > 0 && uint64(all[active.top()].r.Hi) < cur {
+			heap.Pop(active)
+		}
+		if active.Len() == 0 {
+			if next == len(order) {
+				return out
 			}
+			cur = max(cur, uint64(all[order[next]].r.Lo))
+		}
+		for next < len(order) && uint64(all[order[next]].r.Lo) <= cur {
+			heap.Push(active, order[next])
+			next++
+		}
+		if active.Len() == 0 || uint64(all[active.top()].r.Hi) < cur {
+			continue
+		}
+		owner := active.top()
+		end := uint64(all[owner].r.Hi) // the owner stays first until it ends or a claim starts
+		if next < len(order) {
+			end = min(end, uint64(all[order[next]].r.Lo)-1)
+		}
+		if n := len(out); n > 0 && out[n-1].owner == owner && uint64(out[n-1].r.Hi)+1 == cur {
+			out[n-1].r.Hi = uint32(end)
+		} else {
+			out = append(out, piece{r: ruleset.Range{Lo: uint32(cur), Hi: uint32(end)}, owner: owner})
+		}
+		cur = end + 1
+	}
+}
+
+// claimHeap is a min-heap of claim indices.
+type claimHeap []int
+
+func (h claimHeap) Len() int           { return len(h) }
+func (h claimHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h claimHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *claimHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *claimHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+func (h claimHeap) top() int { return h[0] }
+
+// minTree answers "smallest value in v[lo:hi]" in O(log n): an iterative
+// segment tree.
+type minTree struct {
+	n int
+	t []int
+}
+
+func newMinTree(v []int) *minTree {
+	n := len(v)
+	t := make([]int, 2*n)
+	copy(t[n:], v)
+	for i := n - 1; i > 0; i-- {
+		t[i] = min(t[2*i], t[2*i+1])
+	}
+	return &minTree{n: n, t: t}
+}
+
+// min is the smallest of v[lo:hi]; hi > lo.
+func (m *minTree) min(lo, hi int) int {
+	best := int(^uint(0) >> 1)
+	for lo, hi = lo+m.n, hi+m.n; lo < hi; lo, hi = lo/2, hi/2 {
+		if lo&1 == 1 {
+			best = min(best, m.t[lo])
+			lo++
+		}
+		if hi&1 == 1 {
+			hi--
+			best = min(best, m.t[hi])
 		}
 	}
-	return append(earlier, mine...)
+	return best
 }

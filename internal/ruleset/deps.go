@@ -15,7 +15,7 @@ import "fmt"
 // The kernel holds exactly the explicit form, so this is the form the nft
 // decoder reads back. It fails on contradictions nft itself rejects
 // ("conflicting protocols specified").
-func ExplicitMatches(rs *Ruleset, r *Rule) ([]Match, error) {
+func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 	var (
 		out    []Match
 		family uint32 // 0: not established
@@ -77,7 +77,7 @@ func ExplicitMatches(rs *Ruleset, r *Rule) ([]Match, error) {
 }
 
 // setFamily returns 4 if set name has kind v4, 6 if it has kind v6.
-func setFamily(rs *Ruleset, name string, v4, v6 SetKind) (uint32, error) {
+func setFamily(rs Lookup, name string, v4, v6 SetKind) (uint32, error) {
 	s := rs.Set(name)
 	switch {
 	case s == nil:
@@ -95,6 +95,7 @@ func setFamily(rs *Ruleset, name string, v4, v6 SetKind) (uint32, error) {
 // rulesets that load into the same kernel state have equal canonical forms
 // (up to Origin fields other than ID, which the kernel does not store).
 func Canonical(rs *Ruleset) *Ruleset {
+	ix := NewIndex(rs)
 	out := &Ruleset{}
 	for _, s := range rs.Sets {
 		c := *s
@@ -117,7 +118,7 @@ func Canonical(rs *Ruleset) *Ruleset {
 		for _, r := range ch.Rules {
 			nr := *r
 			nr.Match = append(r.Match[:0:0], r.Match...)
-			if m, err := ExplicitMatches(rs, r); err == nil {
+			if m, err := ExplicitMatches(ix, r); err == nil {
 				nr.Match = m
 			}
 			c.Rules = append(c.Rules, &nr)

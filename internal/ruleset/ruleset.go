@@ -231,7 +231,8 @@ func (o Origin) Where() string {
 	return fmt.Sprintf("%s:%d:%d", o.File, o.Line, o.Col)
 }
 
-// Set returns the set named name, or nil.
+// Set returns the set named name, or nil, by linear search: a walk over
+// all rules looks sets up in an Index instead.
 func (rs *Ruleset) Set(name string) *Set {
 	for _, s := range rs.Sets {
 		if s.Name == name {

@@ -21,6 +21,7 @@ type TextOptions struct {
 // The output is deterministic: it is used for golden files and for diffs.
 func Text(rs *Ruleset, opt TextOptions) string {
 	var b strings.Builder
+	ix := NewIndex(rs)
 	fmt.Fprintf(&b, "table inet %s {\n", TableName)
 	for _, s := range rs.Sets {
 		writeSet(&b, s)
@@ -32,7 +33,7 @@ func Text(rs *Ruleset, opt TextOptions) string {
 		if i > 0 || len(rs.Sets)+len(rs.Maps) > 0 {
 			b.WriteString("\n")
 		}
-		writeChain(&b, rs, c, opt)
+		writeChain(&b, ix, c, opt)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -94,7 +95,7 @@ func writeElements(b *strings.Builder, elems []string) {
 	b.WriteString(" }\n")
 }
 
-func writeChain(b *strings.Builder, rs *Ruleset, c *Chain, opt TextOptions) {
+func writeChain(b *strings.Builder, rs Lookup, c *Chain, opt TextOptions) {
 	fmt.Fprintf(b, "\tchain %s {\n", termtext.Field(c.Name))
 	if c.Hook != nil {
 		fmt.Fprintf(b, "\t\ttype filter hook %s priority %s; policy accept;\n", c.Hook.Hook, priorityText(c.Hook.Priority))
@@ -131,7 +132,7 @@ func priorityText(p int32) string {
 
 // RuleText renders one rule in nft syntax, e.g.
 // `meta nfproto ipv4 ip daddr @s1 meta l4proto tcp th dport @s2 counter accept comment "web/r1"`.
-func RuleText(rs *Ruleset, r *Rule, counters bool) string {
+func RuleText(rs Lookup, r *Rule, counters bool) string {
 	var parts []string
 	for _, m := range r.Match {
 		parts = append(parts, MatchText(rs, m))
@@ -164,7 +165,7 @@ func counterText(r *Rule, counters bool) string {
 	return "counter"
 }
 
-func vmapText(rs *Ruleset, v Verdict) string {
+func vmapText(rs Lookup, v Verdict) string {
 	key := "skuid"
 	if m := rs.Map(v.Map); m != nil && m.Key == KindGID {
 		key = "skgid"
@@ -173,7 +174,7 @@ func vmapText(rs *Ruleset, v Verdict) string {
 }
 
 // MatchText renders one match in nft syntax.
-func MatchText(rs *Ruleset, m Match) string {
+func MatchText(rs Lookup, m Match) string {
 	switch m.Kind {
 	case MatchFamily:
 		if m.Value == 6 {

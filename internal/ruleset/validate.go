@@ -34,6 +34,8 @@ func Validate(rs *Ruleset) error {
 			errs = append(errs, err)
 		}
 	}
+	ix := NewIndex(rs)
+	masks := maskChecks{}
 	objects := map[string]string{} // sets and maps share one namespace
 	for _, s := range rs.Sets {
 		add(uniqueName(objects, "set", s.Name))
@@ -41,14 +43,14 @@ func Validate(rs *Ruleset) error {
 	}
 	for _, m := range rs.Maps {
 		add(uniqueName(objects, "map", m.Name))
-		add(validateMap(rs, m))
+		add(validateMap(ix, m))
 	}
 	chains := map[string]string{}
 	for _, c := range rs.Chains {
 		add(uniqueName(chains, "chain", c.Name))
 		add(validateHook(c))
 		for i, r := range c.Rules {
-			if err := validateRule(rs, r); err != nil {
+			if err := validateRule(ix, masks, r); err != nil {
 				add(fmt.Errorf("chain %s rule %d (%s): %w", c.Name, i+1, r.Origin.ID, err))
 			}
 		}
@@ -167,7 +169,7 @@ func validateRanges(what string, rs []Range, max uint32, interval bool) error {
 	return nil
 }
 
-func validateMap(rs *Ruleset, m *Map) error {
+func validateMap(rs Lookup, m *Map) error {
 	if m.Key != KindUID && m.Key != KindGID {
 		return fmt.Errorf("map %s: key kind %q, want %s or %s", m.Name, m.Key, KindUID, KindGID)
 	}
@@ -183,7 +185,7 @@ func validateMap(rs *Ruleset, m *Map) error {
 
 // jumpTarget checks that a jump or goto to name is loadable: the chain
 // exists and is a regular chain (the kernel refuses jumps to base chains).
-func jumpTarget(rs *Ruleset, name string) error {
+func jumpTarget(rs Lookup, name string) error {
 	c := rs.Chain(name)
 	switch {
 	case c == nil:
@@ -221,12 +223,12 @@ func HookNumber(name string) (uint32, bool) {
 	return 0, false
 }
 
-func validateRule(rs *Ruleset, r *Rule) error {
+func validateRule(rs Lookup, masks maskChecks, r *Rule) error {
 	if err := validateComment(r.Origin.ID); err != nil {
 		return err
 	}
 	for _, m := range r.Match {
-		if err := validateMatch(rs, m); err != nil {
+		if err := validateMatch(rs, masks, m); err != nil {
 			return err
 		}
 	}
@@ -247,7 +249,7 @@ func validateComment(c string) error {
 	return nil
 }
 
-func validateMatch(rs *Ruleset, m Match) error {
+func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 	switch m.Kind {
 	case MatchFamily:
 		if m.Value != 4 && m.Value != 6 {
@@ -262,7 +264,7 @@ func validateMatch(rs *Ruleset, m Match) error {
 		if err := setOfKind(rs, m, KindIPv4, KindIPv6); err != nil {
 			return err
 		}
-		return validateMask(rs.Set(m.Set), m.Mask)
+		return masks.check(rs.Set(m.Set), m.Mask)
 	case MatchDport:
 		return setOfKind(rs, m, KindPort)
 	case MatchICMPType:
@@ -271,6 +273,25 @@ func validateMatch(rs *Ruleset, m Match) error {
 		return fmt.Errorf("unknown match kind %q", m.Kind)
 	}
 	return nil
+}
+
+// maskChecks remembers validateMask's verdict per set and mask: a set that
+// many rules share is checked once, not once per rule.
+type maskChecks map[maskKey]error
+
+type maskKey struct {
+	set  *Set
+	mask uint8
+}
+
+func (mc maskChecks) check(s *Set, mask uint8) error {
+	k := maskKey{s, mask}
+	if err, ok := mc[k]; ok {
+		return err
+	}
+	err := validateMask(s, mask)
+	mc[k] = err
+	return err
 }
 
 // validateMask checks a masked address lookup: the set is a hash set of
@@ -298,7 +319,7 @@ func validateMask(s *Set, mask uint8) error {
 	return nil
 }
 
-func setOfKind(rs *Ruleset, m Match, kinds ...SetKind) error {
+func setOfKind(rs Lookup, m Match, kinds ...SetKind) error {
 	s := rs.Set(m.Set)
 	if s == nil {
 		return fmt.Errorf("match %s: set %q does not exist", m.Kind, m.Set)
@@ -311,7 +332,7 @@ func setOfKind(rs *Ruleset, m Match, kinds ...SetKind) error {
 	return fmt.Errorf("match %s: set %q has kind %s, want one of %v", m.Kind, m.Set, s.Kind, kinds)
 }
 
-func validateVerdict(rs *Ruleset, v Verdict) error {
+func validateVerdict(rs Lookup, v Verdict) error {
 	switch v.Kind {
 	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
 	case Log:
