@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -99,15 +100,34 @@ func (s *Store) Lock(ctx context.Context, o LockOptions) (*Lock, error) {
 	if h.PID == 0 {
 		h.PID = os.Getpid()
 	}
-	b, _ := json.Marshal(h) // a struct of plain fields always encodes
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt(append(b, '\n'), 0)
-	}
-	if err != nil {
+	if err := writeHolder(f, h); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("state: record lock holder in %s: %w", path, err)
 	}
+	s.removeTemp()
 	return &Lock{f: f}, nil
+}
+
+// holderSize is the fixed size of the holder record: written in one
+// write, never truncated first, so a waiter never reads it empty or half
+// new, half old.
+const holderSize = 1024
+
+// writeHolder records h in the lock file: JSON padded with spaces to
+// holderSize (a longer record is cut to its pid and time).
+func writeHolder(f *os.File, h Holder) error {
+	b, _ := json.Marshal(h) // a struct of plain fields always encodes
+	if len(b) >= holderSize {
+		h.Command = ""
+		b, _ = json.Marshal(h)
+	}
+	rec := bytes.Repeat([]byte(" "), holderSize)
+	copy(rec, b)
+	rec[holderSize-1] = '\n'
+	if _, err := f.WriteAt(rec, 0); err != nil {
+		return err
+	}
+	return f.Truncate(holderSize) // a record of an older leash may be longer
 }
 
 func waitFlock(ctx context.Context, f *os.File, path string, o LockOptions) error {
@@ -142,13 +162,20 @@ func waitFlock(ctx context.Context, f *os.File, path string, o LockOptions) erro
 // readHolder reads what the lock file says about its holder (zero if it
 // says nothing usable).
 func readHolder(path string) Holder {
-	var h Holder
-	if f, err := openNoFollow(path, os.O_RDONLY, 0); err == nil {
-		b, _ := io.ReadAll(io.LimitReader(f, 4096))
+	for range 20 { // a holder that is writing its record: read again
+		var h Holder
+		f, err := openNoFollow(path, os.O_RDONLY, 0)
+		if err != nil {
+			return h
+		}
+		b, _ := io.ReadAll(io.LimitReader(f, 2*holderSize))
 		f.Close()
-		_ = json.Unmarshal(b, &h) // best effort: only used in messages
+		if json.Unmarshal(b, &h) == nil && h.PID != 0 {
+			return h
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return h
+	return Holder{} // best effort: only used in messages
 }
 
 // Unlock clears the holder record and releases the lock.

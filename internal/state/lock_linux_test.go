@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,4 +140,60 @@ func TestLockHelper(t *testing.T) {
 	}
 	os.Stdout.WriteString("locked")
 	time.Sleep(30 * time.Second)
+}
+
+// TestLockRemovesTemp: temporary files a killed leash left are removed by
+// the next one that takes the lock.
+func TestLockRemovesTemp(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	if _, err := s.Save(&Generation{Ruleset: testRuleset()}); err != nil {
+		t.Fatal(err)
+	}
+	left := []string{
+		filepath.Join(s.Dir, "current1234.tmp"),
+		filepath.Join(s.Dir, "pending.json99.tmp"),
+		filepath.Join(s.Dir, "generations", "000001", "generation.json5.tmp"),
+	}
+	for _, p := range left {
+		if err := os.WriteFile(p, []byte("half"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := s.Lock(context.Background(), LockOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	for _, p := range left {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left behind: %v", p, err)
+		}
+	}
+	if _, err := s.Current(); err != nil {
+		t.Errorf("Current after the cleanup: %v", err)
+	}
+}
+
+// TestHolderRecord: the holder record has a fixed size and reads back
+// whole, also after a longer record of an earlier holder.
+func TestHolderRecord(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "lock")
+	if err := os.WriteFile(path, bytes.Repeat([]byte("x"), 3*holderSize), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := Holder{PID: 42, Command: "leash apply p.yaml", Since: time.Unix(1, 0).UTC()}
+	if err := writeHolder(f, want); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := f.Stat(); fi.Size() != holderSize {
+		t.Errorf("record size %d, want %d", fi.Size(), holderSize)
+	}
+	if got := readHolder(path); got != want {
+		t.Errorf("readHolder = %+v, want %+v", got, want)
+	}
 }

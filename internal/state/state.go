@@ -329,5 +329,35 @@ func (s *Store) writeAtomic(path string, data []byte) error {
 	if err := renameio.WriteFile(path, data); err != nil {
 		return fmt.Errorf("state: write %s: %w", path, err)
 	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir makes a rename or removal in dir durable: without it, a power
+// loss after the rename may bring back the old name.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("state: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("state: sync %s: %w", dir, err)
+	}
 	return nil
+}
+
+// removeTemp removes the temporary files of writes that a killed leash
+// left (renameio's NAME*.tmp in the state directory and the generation
+// directories). It runs under the lock, when no write is in progress;
+// failures are ignored: a leftover only takes space.
+func (s *Store) removeTemp() {
+	patterns := []string{filepath.Join(s.Dir, "*.tmp"), filepath.Join(s.Dir, "generations", "*", "*.tmp")}
+	for _, p := range patterns {
+		matches, _ := filepath.Glob(p)
+		for _, m := range matches {
+			if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() {
+				os.Remove(m)
+			}
+		}
+	}
 }
