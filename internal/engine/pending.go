@@ -43,11 +43,19 @@ type PendingReport struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Pending reports the pending confirmation (nil: none). It never writes.
+// Pending reports the pending confirmation (nil: none), as the next
+// locked command will find it: the record of an interrupted apply --confirm
+// that recovery rolls back is replaced by the confirmation it replaced. It
+// never writes.
 func (e *Engine) Pending() *PendingReport {
 	p, err := e.Store.Pending()
 	if err != nil {
 		return &PendingReport{State: PendingUnreadable, Error: err.Error()}
+	}
+	if p != nil {
+		if r, err := e.Store.Decide(e.enforces()); err == nil && r != nil && r.Outcome == state.RolledBack && r.Intent != nil && r.Intent.Generation == p.Generation {
+			p = p.Replaces
+		}
 	}
 	if p == nil {
 		return nil

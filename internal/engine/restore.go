@@ -91,9 +91,23 @@ func (e *Engine) restore(k Kernel) (*RestoreResult, error) {
 		err = e.loadable(cur)
 	}
 	if err != nil {
-		return e.restoreNewest(k, err)
+		return e.restoreDamaged(k, err)
 	}
 	return e.restoreGeneration(k, cur)
+}
+
+// restoreDamaged fails closed on state that cannot say what is in force
+// (cause): when only the pointer `current` is missing or damaged, the
+// newest intact generation is loaded (restoreNewest); when the current
+// generation itself is damaged, what it was (an apply, or the revert of
+// one) is lost with it, so the emergency table is loaded.
+func (e *Engine) restoreDamaged(k Kernel, cause error) (*RestoreResult, error) {
+	var ce *state.CorruptError
+	if errors.Is(cause, state.ErrNone) || (errors.As(cause, &ce) && ce.Path == e.Store.CurrentFile()) {
+		return e.restoreNewest(k, cause)
+	}
+	id, _ := e.Store.CurrentID() // 0 when unreadable: only left out of repair hints
+	return nil, e.emergency(k, id, cause)
 }
 
 // restoreGeneration loads gen's table, the emergency table if the kernel
@@ -113,9 +127,9 @@ func (e *Engine) restoreGeneration(k Kernel, gen *state.Generation) (*RestoreRes
 }
 
 // restoreNewest handles a `current` that is missing or unusable (cause)
-// while generations are stored: the newest intact committed generation is
-// loaded, and the error says so and how to record it; nothing intact
-// leaves the emergency table.
+// while generations are stored: the newest intact committed generation
+// that no later one reverted is loaded, and the error says so and how to
+// record it; nothing intact leaves the emergency table.
 func (e *Engine) restoreNewest(k Kernel, cause error) (*RestoreResult, error) {
 	gen := e.newestIntact()
 	if gen == nil {
@@ -167,7 +181,7 @@ func (e *Engine) restoreUnlocked(k Kernel, cause error) (*RestoreResult, error) 
 		err = e.loadable(gen)
 	}
 	if err != nil {
-		return e.restoreNewest(k, err)
+		return e.restoreDamaged(k, err)
 	}
 	res, err := e.restoreGeneration(k, gen)
 	if res != nil {
@@ -206,13 +220,21 @@ func (e *Engine) anyStored() bool {
 }
 
 // newestIntact is the newest generation that loads and validates and is
-// neither an interrupted change's nor awaiting confirmation (nil: none).
+// not an interrupted change's, not awaiting confirmation and not reverted
+// by a later generation (nil: none).
 func (e *Engine) newestIntact() *state.Generation {
 	ids, err := e.Store.IDs()
 	if err != nil {
 		return nil
 	}
 	skip := map[int]bool{}
+	if entries, err := e.Store.History(); err == nil {
+		for _, en := range entries {
+			if en.Err == nil && en.Reverts > 0 {
+				skip[en.Reverts] = true
+			}
+		}
+	}
 	if in, err := e.Store.Intent(); err == nil && in != nil {
 		skip[in.Generation] = true
 	}

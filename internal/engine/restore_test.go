@@ -35,9 +35,16 @@ func TestRestoreFailsClosed(t *testing.T) {
 		{name: "current garbage", damage: func(h *harness) {
 			must(h.t, os.WriteFile(filepath.Join(h.store.Dir, "current"), []byte("x\n"), 0o600))
 		}, want: "second", wantErr: "Fix: leash rollback 2 records it as current"},
-		{name: "current generation damaged", damage: func(h *harness) {
+		{name: "current generation damaged: what it was is lost", damage: func(h *harness) {
 			must(h.t, os.WriteFile(h.store.GenerationFile(2), []byte("{"), 0o600))
-		}, want: "first", wantErr: "loaded the newest intact generation instead, generation 1"},
+		}, want: "emergency", wantErr: "The EMERGENCY table is loaded"},
+		{name: "current deleted after a revert: the revert, not what it reverted", pending: true, damage: func(h *harness) {
+			h.clk.Advance(2 * time.Hour)
+			if _, err := h.engine().Confirm(ctx); err == nil { // the overdue revert: generation 3
+				h.t.Fatal("Confirm of an overdue generation succeeded")
+			}
+			must(h.t, os.Remove(filepath.Join(h.store.Dir, "current")))
+		}, want: "first", wantErr: "loaded the newest intact generation instead, generation 3"},
 		{name: "policy.yaml missing", damage: func(h *harness) {
 			must(h.t, os.Remove(filepath.Join(filepath.Dir(h.store.GenerationFile(2)), "policy.yaml")))
 		}, want: "second"},

@@ -293,6 +293,9 @@ func (s *Store) genDir(id int) string {
 
 func (s *Store) currentPath() string { return filepath.Join(s.Dir, "current") }
 
+// CurrentFile is the file that names the generation in force.
+func (s *Store) CurrentFile() string { return s.currentPath() }
+
 // IDs lists stored generation numbers in ascending order.
 func (s *Store) IDs() ([]int, error) {
 	if err := s.CheckDir(); err != nil {
