@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing leash needs on Debian, if missing:
 # iproute2 (sandbox namespaces), nftables (tests inspect the kernel with nft;
-# leash itself never runs it), conntrack, netbase (/etc/services), passwd
+# leash itself never runs it), iptables (tests load the rules iptables-nft
+# and iptables-legacy really write, to check that leash sees them),
+# conntrack, netbase (/etc/services), passwd
 # (useradd for test users), and the Go modules. Idempotent; needs root.
 set -euo pipefail
 
 need=()
-for pkg in iproute2 nftables conntrack netbase passwd ca-certificates; do
+for pkg in iproute2 nftables iptables conntrack netbase passwd ca-certificates; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

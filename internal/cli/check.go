@@ -78,6 +78,9 @@ type verdictJSON struct {
 	Where   string `json:"where,omitempty"`
 	Text    string `json:"text,omitempty"`
 	Logged  string `json:"logged,omitempty"` // NFLOG prefix when the denial is logged
+	// Caveats: where leash allows, the other firewalls on the output hook
+	// that may still drop the packet.
+	Caveats []string `json:"caveats,omitempty"`
 }
 
 func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
@@ -105,6 +108,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	if err != nil {
 		return fmt.Errorf("list local addresses: %w", err)
 	}
+	// Best effort: without the privileges to list the ruleset, check
+	// still answers for leash's table alone.
+	others, othersErr := engineFor(nil, d, g, nil).Others()
 	var out []verdictJSON
 	for _, a := range addrs {
 		proto, icmpType := t.IPProto(a)
@@ -112,7 +118,11 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, explain(name, uid, gid, t, a, res))
+		v := explain(name, uid, gid, t, a, res)
+		if othersErr == nil && res.Allowed() {
+			v.Caveats = others.Caveats("output", outputPriority(rs), family(a))
+		}
+		out = append(out, v)
 	}
 	if g.json {
 		if err := printJSON(d.Stdout, out); err != nil {
@@ -198,6 +208,24 @@ func explain(name string, uid, gid uint32, t policy.Target, a netip.Addr, res ev
 	return v
 }
 
+// outputPriority is the priority of rs's output base chain (0 if none).
+func outputPriority(rs *ruleset.Ruleset) int32 {
+	for _, c := range rs.Chains {
+		if c.Hook != nil && c.Hook.Hook == "output" {
+			return c.Hook.Priority
+		}
+	}
+	return 0
+}
+
+// family is 4 or 6.
+func family(a netip.Addr) int {
+	if a.Is4() || a.Is4In6() {
+		return 4
+	}
+	return 6
+}
+
 func verdictWord(v ruleset.Verdict) string {
 	switch v.Kind {
 	case ruleset.Accept:
@@ -231,6 +259,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 			fmt.Fprintf(w, "       by %s: %s\n", termtext.Escape(v.ID), termtext.Escape(v.Text))
 		}
 		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
+		for _, c := range v.Caveats {
+			fmt.Fprintf(w, "       note: %s\n", termtext.Escape(c))
+		}
 		if v.Logged != "" {
 			fmt.Fprintf(w, "       logged: %q (see leash log)\n", v.Logged)
 		}

@@ -19,18 +19,26 @@ func planCmd(d Deps, g *globals) *cobra.Command {
 		Short: "Show what apply would change in the kernel",
 		Long: `Compile FILE and compare it with leash's table in the kernel now. Prints
 what every hostname resolved to, then a diff of the table (nft syntax,
-counters left out). Changes nothing.`,
+counters left out), then the other firewalls' base chains on the same hooks
+(which may still drop what leash allows). Changes nothing.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
 				return err
 			}
-			cur, delta, err := engineFor(cmd, d, g, args).Plan(c)
+			e := engineFor(cmd, d, g, args)
+			cur, delta, err := e.Plan(c)
 			if err != nil {
 				return err
 			}
-			return printPlan(d, g, c, cur, delta)
+			if err := printPlan(d, g, c, cur, delta); err != nil || g.json {
+				return err
+			}
+			if o, err := e.Others(); err == nil {
+				printOthers(d.Stdout, o)
+			}
+			return nil
 		},
 	}
 }

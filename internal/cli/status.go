@@ -10,6 +10,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/termtext"
 )
@@ -63,6 +64,9 @@ type statusJSON struct {
 	Interrupted *engine.Interrupted `json:"interrupted,omitempty"`
 	// Pending is the confirmation awaited, if any.
 	Pending *engine.PendingReport `json:"pending,omitempty"`
+	// Others are the other firewalls' base chains and legacy iptables
+	// tables (nil when they could not be read).
+	Others *firewalls.Others `json:"others,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -79,7 +83,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 	if err != nil {
 		return err
 	}
-	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Counters: st.Counters}
+	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Others: st.Others, Counters: st.Counters}
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
@@ -134,6 +138,9 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)
 	}
 	printDrift(w, s)
+	if s.Others != nil {
+		printOthers(w, *s.Others)
+	}
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(w)
 		printCounters(w, s.Counters)
@@ -165,6 +172,26 @@ func printDrift(w io.Writer, s statusJSON) {
 	}
 	if s.State == drift.Drifted && s.expectsTable && s.Generation.PolicyFile != "" {
 		fmt.Fprintf(w, "  To enforce the applied policy again, run: leash apply %s\n", termtext.Escape(s.Generation.PolicyFile))
+	}
+}
+
+// printOthers lists the other firewalls on the hooks leash uses, which
+// judge the same packets: a drop in any of them is final.
+func printOthers(w io.Writer, o firewalls.Others) {
+	chains := append(o.OnHook("output"), o.OnHook("forward")...)
+	if len(chains) == 0 && len(o.Legacy) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nOther firewalls on the same hooks (each judges the same packets; a drop in any table is final, leash's accept ends only its own chain):")
+	for _, c := range chains {
+		what := "accepts only"
+		if c.MayDrop() {
+			what = "may drop"
+		}
+		fmt.Fprintf(w, "  %s: %s, %s\n", termtext.Escape(c.String()), what, c.Order(0))
+	}
+	for _, l := range o.Legacy {
+		fmt.Fprintf(w, "  legacy iptables table %s (%s): its rules are invisible to nftables and may drop\n", termtext.Escape(l.Table), l.Family)
 	}
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -44,6 +45,9 @@ type Kernel interface {
 	Read() (*ruleset.Ruleset, error)
 	// Reset removes leash's table, and only it. Idempotent.
 	Reset() error
+	// Others reads what else filters packets in the namespace: other
+	// tables' base chains and legacy iptables tables. Read-only.
+	Others() (firewalls.Others, error)
 	Close() error
 }
 

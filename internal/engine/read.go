@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"fmt"
+
 	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -24,6 +27,20 @@ func (e *Engine) Table() (*ruleset.Ruleset, error) {
 		}
 	}
 	return seen, nil
+}
+
+// Others reads the other firewalls on the hooks leash uses (read-only).
+func (e *Engine) Others() (firewalls.Others, error) {
+	k, err := e.kernel()
+	if err != nil {
+		return firewalls.Others{}, err
+	}
+	defer k.Close()
+	o, err := k.Others()
+	if err != nil {
+		return firewalls.Others{}, fmt.Errorf("read the other tables' base chains: %w", err)
+	}
+	return o, nil
 }
 
 // Plan is what Apply of c would change: the kernel's table now (nil: none)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -21,6 +22,10 @@ type Status struct {
 	TableExists bool
 	// Pending is the confirmation awaited, if any (see PendingState).
 	Pending *PendingReport
+	// Others are the other firewalls on the hooks leash uses (nil when
+	// they could not be read: OthersErr says why).
+	Others    *firewalls.Others
+	OthersErr error
 	// Counters are the kernel's, per chain and rule, with the
 	// generation's policy lines (Annotate).
 	Counters []drift.ChainCounters
@@ -54,6 +59,11 @@ func (e *Engine) Status() (*Status, error) {
 		name = fmt.Sprintf("generation %d", gen.ID)
 	}
 	st.Report = drift.Compare(applied, seen, name)
+	if o, err := k.Others(); err == nil {
+		st.Others = &o
+	} else {
+		st.OthersErr = err
+	}
 	if seen.Table != nil {
 		Annotate(seen.Table, gen)
 		st.Counters = drift.Counters(seen.Table)

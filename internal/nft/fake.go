@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -37,6 +38,10 @@ type Fake struct {
 	// also block (a slow kernel) or end the calling goroutine
 	// (runtime.Goexit, a killed leash) at either point.
 	Hook func(op string, before bool) error
+
+	// OtherFirewalls is what Others reports: the other tables' base
+	// chains and legacy iptables tables of the fake namespace.
+	OtherFirewalls firewalls.Others
 
 	refuse      []error
 	commits     int
@@ -121,6 +126,13 @@ func (f *Fake) Read() (*ruleset.Ruleset, error) {
 		return nil, nil
 	}
 	return deepCopy(f.table)
+}
+
+// Others returns OtherFirewalls.
+func (f *Fake) Others() (firewalls.Others, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.OtherFirewalls, nil
 }
 
 // Close counts closes; the fake stays usable (each Open of a real

@@ -1,6 +1,7 @@
 package nft
 
 import (
+	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/netns"
 )
 
@@ -32,6 +33,28 @@ func OpenNetNS(name string) (*NSConn, error) {
 		return nil, err
 	}
 	return &NSConn{Conn: c, ns: ns}, nil
+}
+
+// Others reads what filters packets besides leash's table in the
+// connection's namespace: other tables' base chains (OtherChains) and the
+// legacy iptables tables (firewalls.ReadLegacy, read from inside the
+// namespace).
+func (c *NSConn) Others() (firewalls.Others, error) {
+	chains, err := c.OtherChains()
+	if err != nil {
+		return firewalls.Others{}, err
+	}
+	o := firewalls.Others{Chains: chains}
+	read := func() error {
+		o.Legacy = firewalls.ReadLegacy("/proc/thread-self/net")
+		return nil
+	}
+	if c.ns == nil {
+		_ = read()
+	} else if err := c.ns.Do(read); err != nil {
+		return firewalls.Others{}, err
+	}
+	return o, nil
 }
 
 // Close releases the namespace handle.
