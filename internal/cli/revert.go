@@ -40,8 +40,11 @@ by apply).`,
 				return usage("revert-pending: need --generation N, --previous M (0 <= M < N) and --deadline in RFC 3339")
 			}
 			// The reverter outlives the session that started it: a logout
-			// or a stop of the caller's session must not cancel the revert.
-			signal.Ignore(syscall.SIGHUP)
+			// (SIGHUP), logind's cleanup of the session (SIGTERM) or a
+			// stray Ctrl-C must not cancel the revert. Only SIGKILL ends
+			// it; then the next leash command that takes the lock starts
+			// another reverter or performs the overdue revert.
+			signal.Ignore(syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
 			ctx := context.WithoutCancel(cmd.Context())
 			logf := func(format string, a ...any) {
 				fmt.Fprintf(d.Stderr, "%s leash revert-pending: generation %d: %s\n", d.Clock.Now().UTC().Format(time.RFC3339), gen, fmt.Sprintf(format, a...))
