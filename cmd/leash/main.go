@@ -37,6 +37,7 @@ func main() {
 		Clock:        clock.Real{},
 		Spawn:        spawner(exe),
 		Running:      detach.Running,
+		Namespace:    namespaceOf,
 		Executable:   exe,
 		Systemctl:    systemctl,
 

@@ -68,6 +68,9 @@ type Deps struct {
 	// caller's login session where systemd runs) and returns its pid
 	// without waiting: the reverter of `apply --confirm`.
 	Spawn func(args []string, logPath string) (int, error)
+	// Namespace identifies the named network namespace ("" = the one
+	// leash runs in), recorded with every generation.
+	Namespace func(name string) (*state.Namespace, error)
 	// Running reports whether pid is a live process whose command line
 	// contains marker (detach.Running): is a reverter still there.
 	Running func(pid int, marker string) bool
@@ -99,6 +102,29 @@ type globals struct {
 
 	// dnsTimeout bounds all the hostname lookups of one compile.
 	dnsTimeout time.Duration
+	// ns is the network namespace leash works in (nil: the host's, or not
+	// known); forceNetNS acts on another namespace's records anyway.
+	ns         *state.Namespace
+	forceNetNS bool
+}
+
+// resolveNamespace finds the namespace leash works in and, unless
+// --state-dir was given, that namespace's own state directory: the host's
+// namespace keeps the default, another gets DEFAULT/netns/NAME, so that a
+// container's generations never land in the host's (where the host's boot
+// would restore them).
+func (g *globals) resolveNamespace(cmd *cobra.Command, d Deps) {
+	if d.Namespace == nil {
+		return
+	}
+	ns, err := d.Namespace(g.netns)
+	if err != nil {
+		return // unknown (no privileges to tell): the host's
+	}
+	g.ns = ns
+	if !cmd.Flags().Changed("state-dir") {
+		g.stateDir = state.DirFor(state.DefaultDir, ns)
+	}
 }
 
 func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
@@ -120,17 +146,21 @@ nftables table, inet leash, replaced atomically.
 Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			g.resolveNamespace(cmd, d)
+		},
 	}
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print data as JSON")
-	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored")
+	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored (in another network namespace than the host's, the default is "+state.DefaultDir+"/netns/NAME)")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS server HOST:PORT for hostnames (default: from /etc/resolv.conf)")
 	pf.DurationVar(&g.dnsTimeout, "dns-timeout", 30*time.Second, "how long all the hostname lookups of one policy may take together")
 	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
 	pf.StringVar(&g.passwd, "passwd", "", "read users from this passwd(5) file instead of the system database (with --group)")
 	pf.StringVar(&g.group, "group", "", "read groups from this group(5) file instead of the system database (with --passwd)")
+	pf.BoolVar(&g.forceNetNS, "force-netns", false, "act on a state directory whose records are another network namespace's (taking it over)")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for another leash that holds the state directory's lock")
 	root.AddCommand(
 		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),

@@ -25,6 +25,7 @@ import (
 	"github.com/leash-dev/leash/internal/sandbox"
 	"github.com/leash-dev/leash/internal/sandbox/sandboxtest"
 	"github.com/leash-dev/leash/internal/sockowner"
+	"github.com/leash-dev/leash/internal/state"
 )
 
 // TestMain makes the test binary double as a `leash` command whose users,
@@ -76,6 +77,13 @@ func fixtureLeash() {
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
 		Running: detach.Running,
+		Namespace: func(name string) (*state.Namespace, error) {
+			id, err := netns.Identify(name)
+			if err != nil {
+				return nil, err
+			}
+			return &state.Namespace{Init: id.Init, Name: id.Name, Inode: id.Inode}, nil
+		},
 		Spawn: func(args []string, logPath string) (int, error) {
 			return detach.Start(append([]string{probeExe()}, args...), logPath)
 		},

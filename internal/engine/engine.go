@@ -82,6 +82,13 @@ type Engine struct {
 	// ("warning: ...") and what recovery or a wait for the lock did. nil
 	// drops them.
 	Notify func(msg string)
+	// NetNS is the network namespace the engine's kernel is in, recorded
+	// in every generation and intent; records of another namespace are
+	// refused (nil: the host's).
+	NetNS *state.Namespace
+	// ForceNetNS acts on another namespace's records anyway (taking the
+	// state directory over), saying so.
+	ForceNetNS bool
 	// CommandLine is how a person runs `leash SUB` against this engine's
 	// namespace and state directory, for hints in messages; nil gives
 	// "leash SUB".
