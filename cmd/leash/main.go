@@ -38,6 +38,9 @@ func main() {
 		Spawn:        spawner(exe),
 		Running:      detach.Running,
 		Namespace:    namespaceOf,
+		NewWatcher:   newWatcher,
+		Notify:       sdNotify,
+		Watchdog:     watchdogInterval,
 		Executable:   exe,
 		Systemctl:    systemctl,
 

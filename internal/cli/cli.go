@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/policy"
@@ -68,6 +69,13 @@ type Deps struct {
 	// caller's login session where systemd runs) and returns its pid
 	// without waiting: the reverter of `apply --confirm`.
 	Spawn func(args []string, logPath string) (int, error)
+	// NewWatcher starts a file watcher for leash daemon (inotify).
+	NewWatcher func() (daemon.Watcher, error)
+	// Notify sends a systemd notification (sd_notify); nil: none.
+	Notify func(state string)
+	// Watchdog is how often leash daemon must feed systemd's watchdog (0:
+	// no watchdog); nil: none.
+	Watchdog func() time.Duration
 	// Namespace identifies the named network namespace ("" = the one
 	// leash runs in), recorded with every generation.
 	Namespace func(name string) (*state.Namespace, error)
@@ -171,6 +179,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
 		restoreCmd(d, g), reapplyCmd(d, g), installServiceCmd(d, g))
 	root.AddCommand(logCmd(d, g))
+	root.AddCommand(daemonCmd(d, g))
 	return root
 }
 

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/identity"
@@ -76,7 +79,8 @@ func fixtureLeash() {
 		Clock: clock.Real{},
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
-		Running: detach.Running,
+		Running:    detach.Running,
+		NewWatcher: func() (daemon.Watcher, error) { return daemon.NewFileWatcher() },
 		Namespace: func(name string) (*state.Namespace, error) {
 			id, err := netns.Identify(name)
 			if err != nil {
@@ -104,7 +108,10 @@ func fixtureLeash() {
 			return denylog.OpenSocketOwners(ns)
 		},
 	})
-	err := root.Execute()
+	// As cmd/leash: Ctrl-C and SIGTERM cancel the command's context.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)
 	os.Exit(cli.ExitCode(err))
 }
