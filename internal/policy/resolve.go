@@ -76,6 +76,8 @@ type resolver struct {
 	hosts map[string]hostLookup
 	// hostAddrs are the successful lookups, for Resolved.Hosts.
 	hostAddrs map[string][]netip.Addr
+	// names are the directory's names for "did you mean" (namesuggest.go).
+	names nameSuggester
 }
 
 // newResolver prepares a resolver, resolving all hostnames up front.
