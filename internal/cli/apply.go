@@ -11,7 +11,10 @@ import (
 )
 
 func applyCmd(d Deps, g *globals) *cobra.Command {
-	var confirm time.Duration
+	var (
+		confirm time.Duration
+		strict  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Enforce a policy: replace leash's table atomically",
@@ -40,6 +43,9 @@ confirmation: nothing is reverted then.`,
 			if err != nil {
 				return err
 			}
+			if err := reportWarnings(d, c, strict); err != nil {
+				return err
+			}
 			res, err := engineFor(cmd, d, g, args).Apply(cmd.Context(), c, engine.ApplyOptions{Confirm: confirm})
 			if err != nil {
 				return err
@@ -50,6 +56,7 @@ confirmation: nothing is reverted then.`,
 			return printApplied(d, g, c, res)
 		},
 	}
+	strictFlag(cmd, &strict)
 	cmd.Flags().DurationVar(&confirm, "confirm", 0, "revert automatically after `DURATION` (e.g. 60s) unless leash confirm runs first")
 	return cmd
 }

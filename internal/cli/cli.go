@@ -171,7 +171,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	pf.BoolVar(&g.forceNetNS, "force-netns", false, "act on a state directory whose records are another network namespace's (taking it over)")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for another leash that holds the state directory's lock")
 	root.AddCommand(
-		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
+		validateCmd(d, g), lintCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
 		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
 	root.AddCommand(connsCmd(d, g))

@@ -14,7 +14,8 @@ import (
 )
 
 func planCmd(d Deps, g *globals) *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what apply would change in the kernel",
 		Long: `Compile FILE and compare it with leash's table in the kernel now. Prints
@@ -25,6 +26,9 @@ counters left out), then the other firewalls' base chains on the same hooks
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
+				return err
+			}
+			if err := reportWarnings(d, c, strict); err != nil {
 				return err
 			}
 			e := engineFor(cmd, d, g, args)
@@ -41,6 +45,8 @@ counters left out), then the other firewalls' base chains on the same hooks
 			return nil
 		},
 	}
+	strictFlag(cmd, &strict)
+	return cmd
 }
 
 type planJSON struct {

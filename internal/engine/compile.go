@@ -35,6 +35,10 @@ func Compile(ctx context.Context, env policy.Env, path string, src []byte) (*Com
 	return &Compiled{Path: path, Source: src, Resolved: res, Ruleset: rs}, nil
 }
 
+// Warnings are what a careful reviewer would flag in the policy (see
+// policy.Warning), in file order: validate, plan and apply print them.
+func (c *Compiled) Warnings() []policy.Warning { return c.Resolved.Lint }
+
 // Summary counts what a policy contains, for validate and apply.
 type Summary struct {
 	File        string `json:"file"`

@@ -61,6 +61,7 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	if err := rv.errs.err(); err != nil {
 		return nil, err
 	}
+	out.Lint = lint(f, out, rv.warns)
 	return out, nil
 }
 
