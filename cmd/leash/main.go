@@ -38,6 +38,7 @@ func main() {
 		Spawn:        spawner(exe),
 		Running:      detach.Running,
 		Namespace:    namespaceOf,
+		Getenv:       os.Getenv,
 		NewWatcher:   newWatcher,
 		Notify:       sdNotify,
 		Watchdog:     watchdogInterval,

@@ -69,6 +69,9 @@ type Deps struct {
 	// caller's login session where systemd runs) and returns its pid
 	// without waiting: the reverter of `apply --confirm`.
 	Spawn func(args []string, logPath string) (int, error)
+	// Getenv reads the environment (SSH_CONNECTION, for the lock-out
+	// warning of apply); nil reads nothing.
+	Getenv func(string) string
 	// NewWatcher starts a file watcher for leash daemon (inotify).
 	NewWatcher func() (daemon.Watcher, error)
 	// Notify sends a systemd notification (sd_notify); nil: none.

@@ -80,6 +80,7 @@ func fixtureLeash() {
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
 		Running:    detach.Running,
+		Getenv:     os.Getenv,
 		NewWatcher: func() (daemon.Watcher, error) { return daemon.NewFileWatcher() },
 		Namespace: func(name string) (*state.Namespace, error) {
 			id, err := netns.Identify(name)
