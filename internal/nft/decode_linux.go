@@ -138,8 +138,17 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	}
 	var foreign []string
 	for _, s := range sets {
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter
+		if fields, ok := fieldKinds(s); ok && plain {
+			f, err := readFieldsMap(nc, rs, s, fields)
+			if err != nil {
+				return nil, err
+			}
+			foreign = append(foreign, f...)
+			continue
+		}
 		kind, ok := kindOf(s.KeyType)
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
+		plain = plain && !s.Concatenation
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))
@@ -253,7 +262,7 @@ func decodedRefs(rs *ruleset.Ruleset) setRef {
 			return setInfo{kind: s.Kind, interval: s.Interval}, true
 		}
 		if m := rs.Map(name); m != nil {
-			return setInfo{kind: m.Key, interval: m.Interval}, true
+			return setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, true
 		}
 		return setInfo{}, false
 	}
@@ -294,6 +303,7 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 	if len(ex) == 0 {
 		return nil, errors.New("no counter")
 	}
+	learnMasks(rs, ex[1:])
 	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets); err != nil {
 		return nil, err
 	}
@@ -444,7 +454,7 @@ func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
 			return ruleset.Verdict{Kind: ruleset.RejectTCPRST}, true
 		}
 		return ruleset.Verdict{Kind: ruleset.RejectAdmin}, true
-	case *expr.Meta:
+	case *expr.Meta, *expr.Payload:
 		if l, ok := ex[len(ex)-1].(*expr.Lookup); ok {
 			return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName}, true
 		}

@@ -21,6 +21,7 @@ type setInfo struct {
 	kind     ruleset.SetKind
 	interval bool
 	id       uint32
+	fields   []ruleset.KeyField // maps keyed by fields (ruleset.Map.Fields)
 }
 
 // setRef resolves a set or map name.
@@ -224,7 +225,8 @@ func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
 	return nil, fmt.Errorf("unknown verdict kind %q", v.Kind)
 }
 
-// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`. For an
+// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`, or for a
+// map keyed by fields its key expression (fieldsLookup). For an
 // interval map the key is converted to network order first (interval
 // elements are stored big-endian, as nft does); a hash map is keyed by the
 // host-endian id as loaded.
@@ -232,6 +234,9 @@ func verdictMap(name string, sets setRef) ([]expr.Any, error) {
 	si, ok := sets(name)
 	if !ok {
 		return nil, fmt.Errorf("vmap: map %q does not exist", name)
+	}
+	if len(si.fields) > 0 {
+		return fieldsLookup(name, si)
 	}
 	key := expr.MetaKeySKUID
 	switch si.kind {

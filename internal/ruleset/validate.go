@@ -168,17 +168,147 @@ func validateRanges(what string, rs []Range, max uint32, interval bool) error {
 }
 
 func validateMap(rs *Ruleset, m *Map) error {
+	if len(m.Fields) > 0 {
+		return validateFieldsMap(rs, m)
+	}
 	if m.Key != KindUID && m.Key != KindGID {
 		return fmt.Errorf("map %s: key kind %q, want %s or %s", m.Name, m.Key, KindUID, KindGID)
 	}
 	ranges := make([]Range, len(m.Entries))
+	targets := jumpTargets{}
 	for i, e := range m.Entries {
 		ranges[i] = e.Range
-		if err := jumpTarget(rs, e.Chain); err != nil {
+		if err := targets.check(rs, e.Chain); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
 	return validateRanges("map "+m.Name, ranges, KindMax(m.Key), m.Interval)
+}
+
+// jumpTargets memoizes jumpTarget per chain name: a map of 100,000 entries
+// jumps to a few chains.
+type jumpTargets map[string]error
+
+func (t jumpTargets) check(rs *Ruleset, name string) error {
+	err, ok := t[name]
+	if !ok {
+		err = jumpTarget(rs, name)
+		t[name] = err
+	}
+	return err
+}
+
+// validateFieldsMap checks a map keyed by a concatenation (see KeyField):
+// known field kinds, at most one address field and it comes first, masks
+// only on addresses, a port field only after a protocol field, interval
+// only with a single field; every entry has one value per field that fits
+// it (single values in a hash map, network addresses at the field's mask)
+// and tcp or udp before a port. Entries are distinct (a hash holds each key
+// once); their order is free.
+func validateFieldsMap(rs *Ruleset, m *Map) error {
+	if m.Key != "" {
+		return fmt.Errorf("map %s: both a key kind and key fields", m.Name)
+	}
+	if len(m.Fields) > 5 {
+		return fmt.Errorf("map %s: %d key fields, at most 5", m.Name, len(m.Fields))
+	}
+	if m.Interval && len(m.Fields) > 1 {
+		return fmt.Errorf("map %s: flags interval with a concatenated key is not supported (pipapo)", m.Name)
+	}
+	for i, f := range m.Fields {
+		if err := validateField(m.Fields, i); err != nil {
+			return fmt.Errorf("map %s: key field %d (%s): %w", m.Name, i+1, f.Kind, err)
+		}
+	}
+	targets := jumpTargets{}
+	seen := make(map[string]struct{}, len(m.Entries))
+	for i, e := range m.Entries {
+		if err := validateEntry(m, e); err != nil {
+			return fmt.Errorf("map %s: entry %d: %w", m.Name, i+1, err)
+		}
+		if err := targets.check(rs, e.Chain); err != nil {
+			return fmt.Errorf("map %s: entry %s: %w", m.Name, entryKeyText(m, e), err)
+		}
+		if !m.Interval {
+			k := entryKeyText(m, e)
+			if _, dup := seen[k]; dup {
+				return fmt.Errorf("map %s: entry %s appears twice", m.Name, k)
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	if m.Interval {
+		return validatePrefixes(&Set{Name: m.Name, Kind: m.Fields[0].Kind, Prefixes: entryPrefixes(m)})
+	}
+	return nil
+}
+
+// entryPrefixes are the address values of a one-field address map.
+func entryPrefixes(m *Map) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(m.Entries))
+	for _, e := range m.Entries {
+		if len(e.Values) > 0 {
+			out = append(out, e.Values[0].Prefix)
+		}
+	}
+	return out
+}
+
+func validateField(fields []KeyField, i int) error {
+	f := fields[i]
+	switch f.Kind {
+	case KindIPv4, KindIPv6:
+		if i != 0 {
+			return fmt.Errorf("an address field must come first")
+		}
+		if bits := map[SetKind]int{KindIPv4: 32, KindIPv6: 128}[f.Kind]; int(f.Mask) >= bits {
+			return fmt.Errorf("mask /%d must be shorter than /%d (leave it 0 for none)", f.Mask, bits)
+		}
+		return nil
+	case KindPort:
+		if i == 0 || fields[i-1].Kind != KindProto {
+			return fmt.Errorf("th dport needs an inet_proto field right before it")
+		}
+	case KindProto, KindICMP, KindICMPv6:
+	default:
+		return fmt.Errorf("not a key field kind")
+	}
+	if f.Mask != 0 {
+		return fmt.Errorf("only address fields take a mask")
+	}
+	return nil
+}
+
+func validateEntry(m *Map, e MapEntry) error {
+	if len(e.Values) != len(m.Fields) {
+		return fmt.Errorf("%d values for %d key fields", len(e.Values), len(m.Fields))
+	}
+	for i, f := range m.Fields {
+		v := e.Values[i]
+		if f.Kind.IsAddr() {
+			p := v.Prefix
+			switch {
+			case !p.IsValid() || p != p.Masked() || p.Addr().Is4() != (f.Kind == KindIPv4) || p.Addr().Is4In6():
+				return fmt.Errorf("value %v is not a %s prefix", p, f.Kind)
+			case !m.Interval && !p.IsSingleIP():
+				return fmt.Errorf("value %v: a map without flags interval holds single addresses only", p)
+			case f.Mask > 0 && netip.PrefixFrom(p.Addr(), int(f.Mask)).Masked().Addr() != p.Addr():
+				return fmt.Errorf("value %v has bits beyond the mask /%d", p.Addr(), f.Mask)
+			}
+			continue
+		}
+		max := KindMax(f.Kind)
+		if f.Kind == KindProto {
+			max = 0xff
+		}
+		if v.Lo != v.Hi || v.Hi > max {
+			return fmt.Errorf("value %s of %s: want one value up to %d", v.Range.String(), f.Kind, max)
+		}
+		if f.Kind == KindPort && e.Values[i-1].Lo != ProtoTCP && e.Values[i-1].Lo != ProtoUDP {
+			return fmt.Errorf("port %d after protocol %s: ports are only matched for tcp and udp", v.Lo, ProtoName(uint8(e.Values[i-1].Lo)))
+		}
+	}
+	return nil
 }
 
 // jumpTarget checks that a jump or goto to name is loadable: the chain
