@@ -304,7 +304,7 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 		return nil, errors.New("no counter")
 	}
 	learnMasks(rs, ex[1:])
-	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets); err != nil {
+	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets, establishedFamily(r.Match)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -413,10 +413,10 @@ func prefixLen(mask []byte) uint8 {
 
 // decodeVerdict maps the expressions around the counter (pre before it, ex
 // after it) onto a verdict.
-func decodeVerdict(pre, ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
+func decodeVerdict(pre, ex []expr.Any, sets setRef, family uint32) (ruleset.Verdict, error) {
 	v, ok := guessVerdict(pre, ex)
 	if ok {
-		enc, err := encodeVerdict(v, sets)
+		enc, err := encodeVerdict(v, sets, family)
 		if err == nil && exprsEqual(enc, ex) && exprsEqual(beforeCounter(v), pre) {
 			return v, nil
 		}

@@ -18,10 +18,10 @@ func fieldKinds(s *nftables.Set) ([]ruleset.KeyField, bool) {
 	if !s.IsMap || s.DataType.Name != nftables.TypeVerdict.Name {
 		return nil, false
 	}
-	types := []nftables.SetDatatype{s.KeyType}
 	if s.Concatenation {
-		types = nftables.ConcatSetTypeElements(s.KeyType)
+		return nil, false // an interval concatenation (pipapo): not leash's
 	}
+	types := nftables.ConcatSetTypeElements(s.KeyType) // one type unless a concatenation
 	var fields []ruleset.KeyField
 	for _, t := range types {
 		k, ok := fieldKindOf(t)
@@ -30,7 +30,7 @@ func fieldKinds(s *nftables.Set) ([]ruleset.KeyField, bool) {
 		}
 		fields = append(fields, ruleset.KeyField{Kind: k})
 	}
-	return fields, s.Concatenation == (len(fields) > 1)
+	return fields, len(fields) > 0
 }
 
 // fieldKindOf is the inverse of fieldType, by name (a concatenation's
@@ -93,10 +93,7 @@ func decodeFieldIntervals(m *ruleset.Map, elems []nftables.SetElement) error {
 // decodeFieldKeys decodes the keys of a hash map keyed by fields, sorted
 // by key bytes (the kernel lists a hash in any order).
 func decodeFieldKeys(m *ruleset.Map, elems []nftables.SetElement) error {
-	var n uint32
-	for _, f := range m.Fields {
-		n += padded(fieldLen(f.Kind))
-	}
+	n := keyLenOf(m.Fields)
 	sort.Slice(elems, func(i, j int) bool { return bytes.Compare(elems[i].Key, elems[j].Key) < 0 })
 	for _, e := range elems {
 		if e.IntervalEnd || uint32(len(e.Key)) != n {
@@ -120,7 +117,7 @@ func getFields(key []byte, fields []ruleset.KeyField) ([]ruleset.KeyValue, error
 	out := make([]ruleset.KeyValue, len(fields))
 	var off uint32
 	for i, f := range fields {
-		l, p := fieldLen(f.Kind), padded(fieldLen(f.Kind))
+		l, p := fieldLen(f.Kind), slotLen(fields, i)
 		if !allZero(key[off+l : off+p]) {
 			return nil, fmt.Errorf("element %x: padding of field %d is not zero", key, i+1)
 		}
@@ -149,6 +146,11 @@ func learnMasks(rs *ruleset.Ruleset, ex []expr.Any) {
 		return
 	}
 	m := rs.Map(l.SetName)
+	if len(ex) > 2 { // skip a family check before the loads
+		if mt, ok := ex[0].(*expr.Meta); ok && mt.Key == expr.MetaKeyNFPROTO {
+			ex = ex[2:]
+		}
+	}
 	if m == nil || len(m.Fields) == 0 || !m.Fields[0].Kind.IsAddr() || len(ex) < 3 {
 		return
 	}

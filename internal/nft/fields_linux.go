@@ -12,9 +12,11 @@ import (
 // Maps keyed by fields (ruleset.Map.Fields): `ip daddr & MASK . meta
 // l4proto . th dport vmap @M`. Each field is loaded into the 32-bit
 // registers after the previous one and padded to 4 bytes, as nft 1.0.6
-// does: the first field into NFT_REG_1, the next ones into NFT_REG32_xx
-// (8 + the field's offset in 4-byte words); the lookup reads the whole
-// key from NFT_REG_1.
+// does and the kernel dumps it: a field at a 16-byte boundary into NFT_REG_x
+// (1 + offset/16), the others into NFT_REG32_xx (8 + offset/4); the lookup
+// reads the whole key from NFT_REG_1. An address field needs its family:
+// unless the rule's matches establish it, `meta nfproto` is checked right
+// before the loads, after the counter, where nft puts it.
 
 // reg32Base is NFT_REG32_00, the 32-bit name of the first word of NFT_REG_1.
 const reg32Base = 8
@@ -35,14 +37,32 @@ func fieldLen(k ruleset.SetKind) uint32 {
 // padded is n rounded up to the register word.
 func padded(n uint32) uint32 { return (n + 3) &^ 3 }
 
+// slotLen is the bytes a field takes in the key of a map with fields:
+// padded to the register word in a concatenation, as is otherwise.
+func slotLen(fields []ruleset.KeyField, i int) uint32 {
+	if len(fields) == 1 {
+		return fieldLen(fields[i].Kind)
+	}
+	return padded(fieldLen(fields[i].Kind))
+}
+
+// keyLenOf is the key length of a map with fields.
+func keyLenOf(fields []ruleset.KeyField) uint32 {
+	var n uint32
+	for i := range fields {
+		n += slotLen(fields, i)
+	}
+	return n
+}
+
 // fieldRegs is the register each field is loaded into.
 func fieldRegs(fields []ruleset.KeyField) []uint32 {
 	out := make([]uint32, len(fields))
 	var off uint32
 	for i, f := range fields {
 		out[i] = reg32Base + off/4
-		if off == 0 {
-			out[i] = reg
+		if off%16 == 0 {
+			out[i] = reg + off/16 // the kernel dumps 16-byte aligned registers by their 16-byte name
 		}
 		off += padded(fieldLen(f.Kind))
 	}
@@ -51,8 +71,11 @@ func fieldRegs(fields []ruleset.KeyField) []uint32 {
 
 // fieldsLookup loads every field of map name's key, masks address fields
 // that have a mask, and looks the key up as a verdict map.
-func fieldsLookup(name string, si setInfo) ([]expr.Any, error) {
+func fieldsLookup(name string, si setInfo, family uint32) ([]expr.Any, error) {
 	var out []expr.Any
+	if f := fieldsFamily(si.fields); f != 0 && family != f {
+		out = append(out, matchFamily(f)...)
+	}
 	regs := fieldRegs(si.fields)
 	for i, f := range si.fields {
 		r := regs[i]
@@ -76,6 +99,19 @@ func fieldsLookup(name string, si setInfo) ([]expr.Any, error) {
 	return append(out, &expr.Lookup{SourceRegister: reg, DestRegister: 0, IsDestRegSet: true, SetName: name, SetID: si.id}), nil
 }
 
+// fieldsFamily is the family an address field of the key needs (0: none).
+func fieldsFamily(fields []ruleset.KeyField) uint32 {
+	for _, f := range fields {
+		switch f.Kind {
+		case ruleset.KindIPv4:
+			return 4
+		case ruleset.KindIPv6:
+			return 6
+		}
+	}
+	return 0
+}
+
 // newFieldsMap is `map NAME { type F1 . F2 ... : verdict; [flags interval;] }`.
 // Every field kind is big-endian.
 func newFieldsMap(m *ruleset.Map) (*nftables.Set, error) {
@@ -94,7 +130,9 @@ func newFieldsMap(m *ruleset.Map) (*nftables.Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("map %s: %w", m.Name, err)
 		}
-		s.KeyType, s.Concatenation = t, true
+		// nft 1.0.6 sets NFT_SET_CONCAT (and the field lengths) only for
+		// interval concatenations (pipapo); a hash needs neither.
+		s.KeyType = t
 	}
 	return s, nil
 }
@@ -118,11 +156,7 @@ func fieldsElements(m *ruleset.Map) []nftables.SetElement {
 		}
 		return elements(ivs, int(fieldLen(m.Fields[0].Kind)))
 	}
-	var n uint32
-	for _, f := range m.Fields {
-		n += padded(fieldLen(f.Kind))
-	}
-	keys := newKeys(int(n), len(m.Entries))
+	keys := newKeys(int(keyLenOf(m.Fields)), len(m.Entries))
 	jumps := jumpVerdicts{}
 	out := make([]nftables.SetElement, 0, len(m.Entries))
 	for _, e := range m.Entries {
@@ -144,6 +178,6 @@ func putFields(key []byte, fields []ruleset.KeyField, values []ruleset.KeyValue)
 		} else {
 			putUintTo(key[off:off+l], uint64(values[i].Lo))
 		}
-		off += padded(l)
+		off += slotLen(fields, i)
 	}
 }

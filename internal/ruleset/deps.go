@@ -11,8 +11,10 @@ import "fmt"
 //     unless already established, preceded by `meta nfproto` if the family is
 //     not established either.
 //   - `reject with tcp reset` needs `meta l4proto tcp`; nft puts it first.
-//   - a vmap keyed by a concatenation (Map.Fields) needs the same for its
-//     address and ICMP type fields, inserted after the rule's matches.
+//   - a vmap keyed by fields (Map.Fields) with an ICMP type field needs
+//     its protocol like `icmp type @s`. Its address field needs the family
+//     too, but nft checks that inside the vmap statement, after the
+//     counter: the nft encoder adds it there, so it is not a match here.
 //
 // The kernel holds exactly the explicit form, so this is the form the nft
 // decoder reads back. It fails on contradictions nft itself rejects
@@ -59,10 +61,10 @@ func ExplicitMatches(rs *Ruleset, r *Rule) ([]Match, error) {
 					return nil, err
 				}
 			}
-			if family != 0 {
-				if err := d.needFamily(family, what); err != nil {
-					return nil, err
-				}
+			if family != 0 && d.family != 0 && d.family != family {
+				// nft checks the family inside the vmap statement, after the
+				// counter; the encoder adds it there, it is no match.
+				return nil, fmt.Errorf("%s: conflicting protocols: family ipv%d vs. ipv%d", what, d.family, family)
 			}
 		}
 	}
