@@ -78,7 +78,7 @@ type compiler struct {
 	// ruleChains are the rules' verdict chains made so far (flat.go);
 	// pending those of the policy being compiled, not yet in policies.
 	ruleChains map[string]*ruleset.Chain
-	pending    []*ruleset.Chain
+	pending    []ruleChain
 	warnings   []Warning
 }
 

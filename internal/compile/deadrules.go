@@ -45,9 +45,9 @@ func deadRules(p *policy.ResolvedPolicy, atoms []*atom, won map[*atom]bool) []Wa
 		deciders := earlierOverlapping(r, as, atoms)
 		out = append(out, Warning{
 			Pos: r.Pos, Policy: p.Name, Rule: r.Index,
-			Message: fmt.Sprintf("rule r%d of policy %q can never match: %s already decide every connection it matches",
+			Message: fmt.Sprintf("rule r%d of policy %q can never match: %s every connection it matches",
 				r.Index, p.Name, deciders),
-			Fix: fmt.Sprintf("remove it, or move it above the rules that shadow it if it should decide first"),
+			Fix: "remove it, or move it above the rules that shadow it if it should decide first",
 		})
 	}
 	return out
@@ -62,7 +62,8 @@ func allLost(as []*atom, won map[*atom]bool) bool {
 	return true
 }
 
-// earlierOverlapping names the earlier rules whose atoms overlap r's.
+// earlierOverlapping names the earlier rules whose atoms overlap r's, as
+// the subject of "decide": "rule r1 already decides", "rules r1, r2 already decide".
 func earlierOverlapping(r *policy.ResolvedRule, as, atoms []*atom) string {
 	var names []string
 	seen := map[int]bool{}
@@ -80,11 +81,11 @@ func earlierOverlapping(r *policy.ResolvedRule, as, atoms []*atom) string {
 	}
 	switch {
 	case len(names) == 0:
-		return "earlier rules"
+		return "earlier rules already decide"
 	case len(names) == 1:
-		return "rule " + names[0]
+		return "rule " + names[0] + " already decides"
 	case len(names) > maxNamed:
 		names = append(names[:maxNamed], fmt.Sprintf("%d more", len(names)-maxNamed))
 	}
-	return "rules " + strings.Join(names, ", ")
+	return "rules " + strings.Join(names, ", ") + " already decide"
 }

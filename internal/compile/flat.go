@@ -154,8 +154,26 @@ func (c *compiler) ruleChain(p *policy.ResolvedPolicy, r *policy.ResolvedRule) s
 	}
 	ch.Rules = append(ch.Rules, actionRules(r.Action, nil, o)...)
 	c.ruleChains[name] = ch
-	c.pending = append(c.pending, ch)
+	c.pending = append(c.pending, ruleChain{r.Index, ch})
 	return name
+}
+
+// ruleChain is a rule's verdict chain, with the rule's number.
+type ruleChain struct {
+	n  int
+	ch *ruleset.Chain
+}
+
+// takePending returns the verdict chains of the policy compiled last, in
+// rule order, and forgets them.
+func (c *compiler) takePending() []*ruleset.Chain {
+	sort.Slice(c.pending, func(i, j int) bool { return c.pending[i].n < c.pending[j].n })
+	out := make([]*ruleset.Chain, len(c.pending))
+	for i, p := range c.pending {
+		out[i] = p.ch
+	}
+	c.pending = nil
+	return out
 }
 
 // keyPart is one map of a group's lookup: the entries of one address

@@ -35,8 +35,7 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 	}
 	ch.Rules = append(ch.Rules, actionRules(p.Default, nil, def)...)
 	c.policies = append(c.policies, ch)
-	c.policies = append(c.policies, c.pending...) // the rules' verdict chains, in rule order
-	c.pending = nil
+	c.policies = append(c.policies, c.takePending()...) // the rules' verdict chains, in rule order
 }
 
 // loopbackRules compiles a policy's loopback access. Denied loopback traffic
