@@ -104,7 +104,7 @@ func TestFlatLayout(t *testing.T) {
 			},
 		},
 		{
-			name: "ports without destinations, a logged reject",
+			name:  "ports without destinations, a logged reject",
 			rules: []*policy.ResolvedRule{{Action: policy.Reject, Log: true, Protos: tcp(23)}, allow(nil, tcp(22, 443))},
 			want: []string{
 				`counter meta l4proto . th dport vmap @p_m1 comment "p/m1"`,
