@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -45,14 +46,19 @@ type planJSON struct {
 	Exists  bool                    `json:"table_exists"`
 	Changed bool                    `json:"changed"`
 	Diff    string                  `json:"diff,omitempty"`
+	// Warnings about the policy (dead rules), as validate prints them.
+	Warnings []compile.Warning `json:"warnings,omitempty"`
 }
 
 func printPlan(d Deps, g *globals, c *compiled, cur *ruleset.Ruleset) error {
 	// The kernel reads back in canonical form (protocol dependencies explicit).
 	delta := drift.TableDiff("kernel", cur, c.path, c.rs)
+	_, warnings := compile.CompileWithWarnings(c.resolved)
 	if g.json {
-		return printJSON(d.Stdout, planJSON{File: c.path, Hosts: c.resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
+		return printJSON(d.Stdout, planJSON{File: c.path, Hosts: c.resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta,
+			Warnings: warnings})
 	}
+	printWarnings(d, warnings)
 	printHosts(d, c)
 	switch {
 	case cur == nil:

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/compile"
 )
 
 // summary counts what a policy file contains, for validate and apply.
@@ -48,14 +50,25 @@ message and exit status 2 otherwise.`,
 				return err
 			}
 			s := summarize(c)
+			_, warnings := compile.CompileWithWarnings(c.resolved)
 			if g.json {
 				return printJSON(d.Stdout, struct {
 					Valid bool `json:"valid"`
 					summary
-				}{true, s})
+					Warnings []compile.Warning `json:"warnings,omitempty"`
+				}{true, s, warnings})
 			}
 			fmt.Fprintf(d.Stdout, "%s: valid: %s\n", args[0], s)
+			printWarnings(d, warnings)
 			return nil
 		},
+	}
+}
+
+// printWarnings writes each warning to stderr as FILE:LINE:COL: warning:
+// message; fix. Warnings never change the exit status.
+func printWarnings(d Deps, ws []compile.Warning) {
+	for _, w := range ws {
+		fmt.Fprintln(d.Stderr, w.String())
 	}
 }
