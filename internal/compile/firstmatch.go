@@ -2,7 +2,9 @@ package compile
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -58,17 +60,28 @@ func resolve(g *group, all []*atom, won map[*atom]bool) []element {
 	for _, a := range g.atoms {
 		inGroup[a] = true
 	}
-	var out []element
+	shadows := map[cell][]*atom{}
 	for _, c := range cells {
 		own := claims[c]
 		last := own[len(own)-1].idx
-		var shadows []*atom
 		for _, e := range all[:last] {
 			if !inGroup[e] && covers(e, g.shape, c) {
-				shadows = append(shadows, e)
+				shadows[c] = append(shadows[c], e)
 			}
 		}
-		out = append(out, sweepCell(g.shape, c, own, shadows, inGroup, won)...)
+	}
+	if len(shadows) == 0 && g.rules() == 1 {
+		// The atoms of one rule are disjoint and nothing earlier covers
+		// them: each wins all of itself. (The group keeps rules of its own,
+		// so its entries are not needed.)
+		for _, a := range g.atoms {
+			won[a] = true
+		}
+		return nil
+	}
+	var out []element
+	for _, c := range cells {
+		out = append(out, sweepCell(g.shape, c, claims[c], shadows[c], inGroup, won)...)
 	}
 	return out
 }
@@ -142,7 +155,13 @@ func sweepCell(s shape, c cell, own, shadows []*atom, inGroup, won map[*atom]boo
 		won[first] = true
 		return []element{{cell: c, atom: first}}
 	}
-	var segs []addrSeg
+	n := 0
+	for _, list := range [][]*atom{own, shadows} {
+		for _, a := range list {
+			n += max(len(a.pfx), 1)
+		}
+	}
+	segs := make([]addrSeg, 0, n)
 	for _, list := range [][]*atom{own, shadows} {
 		for _, a := range list {
 			if a.fam == 0 { // a shadow without destinations: the whole family
@@ -150,57 +169,167 @@ func sweepCell(s shape, c cell, own, shadows []*atom, inGroup, won map[*atom]boo
 				if s.fam == 4 {
 					whole = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 				}
-				segs = append(segs, addrSeg{lo: whole.Addr(), hi: ruleset.LastAddr(whole), a: a})
+				segs = append(segs, segOf(whole, a))
 				continue
 			}
 			for _, p := range a.pfx {
-				segs = append(segs, addrSeg{lo: p.Addr(), hi: ruleset.LastAddr(p), a: a})
+				segs = append(segs, segOf(p, a))
 			}
 		}
 	}
-	var out []element
-	for _, piece := range sweepAddrs(segs) {
+	segs = sortSegs(segs)
+	pieces := segs
+	if overlapping(segs) {
+		pieces = sweepAddrs(segs)
+	}
+	out := make([]element, 0, len(pieces))
+	for _, piece := range pieces {
 		if !inGroup[piece.a] {
 			continue
 		}
 		won[piece.a] = true
-		for _, p := range ruleset.RangePrefixes(piece.lo, piece.hi) {
+		if piece.p.IsValid() {
+			out = append(out, element{prefix: piece.p, cell: c, atom: piece.a})
+			continue
+		}
+		for _, p := range ruleset.RangePrefixes(piece.lo.addr(s.fam), piece.hi.addr(s.fam)) {
 			out = append(out, element{prefix: p, cell: c, atom: piece.a})
 		}
 	}
 	return out
 }
 
+// sortSegs returns segs sorted by lo. It sorts small pointer-free keys
+// and then places the segments: several times faster than sorting the
+// segments themselves for 100,000 claims.
+func sortSegs(segs []addrSeg) []addrSeg {
+	type key struct {
+		lo u128
+		i  int
+	}
+	keys := make([]key, len(segs))
+	for i, sg := range segs {
+		keys[i] = key{sg.lo, i}
+	}
+	slices.SortFunc(keys, func(x, y key) int { return x.lo.cmp(y.lo) })
+	out := make([]addrSeg, len(segs))
+	for i, k := range keys {
+		out[i] = segs[k.i]
+	}
+	return out
+}
+
+// overlapping reports whether segments sorted by lo overlap: the common
+// case (rules naming different destinations) needs no sweep.
+func overlapping(segs []addrSeg) bool {
+	for i := 1; i < len(segs); i++ {
+		if segs[i].lo.cmp(segs[i-1].hi) <= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// u128 is an address as a 128-bit number (IPv4 mapped into IPv6), cheap
+// to compare and step.
+type u128 struct{ hi, lo uint64 }
+
+func (x u128) cmp(y u128) int {
+	switch {
+	case x.hi != y.hi:
+		return cmpU64(x.hi, y.hi)
+	default:
+		return cmpU64(x.lo, y.lo)
+	}
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func (x u128) next() u128 {
+	if x.lo == ^uint64(0) {
+		return u128{x.hi + 1, 0}
+	}
+	return u128{x.hi, x.lo + 1}
+}
+
+func (x u128) prev() u128 {
+	if x.lo == 0 {
+		return u128{x.hi - 1, ^uint64(0)}
+	}
+	return u128{x.hi, x.lo - 1}
+}
+
+// addr converts x back to an address of family fam.
+func (x u128) addr(fam int) netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], x.hi)
+	binary.BigEndian.PutUint64(b[8:], x.lo)
+	a := netip.AddrFrom16(b)
+	if fam == 4 {
+		return a.Unmap()
+	}
+	return a
+}
+
+// segOf is the claim of prefix p for atom a: its first and last address.
+func segOf(p netip.Prefix, a *atom) addrSeg {
+	b := p.Addr().As16()
+	bits := p.Bits()
+	if p.Addr().Is4() {
+		bits += 96
+	}
+	lo := u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	hi := lo
+	switch {
+	case bits == 0:
+		hi = u128{^uint64(0), ^uint64(0)}
+	case bits <= 64:
+		hi = u128{lo.hi | (^uint64(0) >> bits), ^uint64(0)}
+	case bits < 128:
+		hi.lo |= ^uint64(0) >> (bits - 64)
+	}
+	return addrSeg{lo: lo, hi: hi, a: a, p: p}
+}
+
 // addrSeg claims the addresses [lo, hi] for atom a; the lower a.idx wins.
+// p is the prefix it came from, unset in the pieces of a sweep.
 type addrSeg struct {
-	lo, hi netip.Addr
+	lo, hi u128
 	a      *atom
+	p      netip.Prefix
 }
 
 // sweepAddrs resolves overlapping claims into sorted, disjoint pieces, each
 // going to the earliest atom covering it; touching pieces of one atom are
-// merged. It is assign (assign.go) over addresses.
+// merged. segs are sorted by lo. It is assign (assign.go) over addresses.
 func sweepAddrs(segs []addrSeg) []addrSeg {
 	if len(segs) == 0 {
 		return nil
 	}
-	sort.Slice(segs, func(i, j int) bool { return segs[i].lo.Less(segs[j].lo) })
 	var (
 		out    []addrSeg
 		active = &addrHeap{}
 		next   = 0
 		pos    = segs[0].lo
-		done   = false // pos went past the top of the address space
+		top128 = u128{^uint64(0), ^uint64(0)}
 	)
-	for !done && (next < len(segs) || active.Len() > 0) {
-		if active.Len() == 0 && segs[next].lo.Compare(pos) > 0 {
+	for next < len(segs) || active.Len() > 0 {
+		if active.Len() == 0 && segs[next].lo.cmp(pos) > 0 {
 			pos = segs[next].lo
 		}
-		for next < len(segs) && segs[next].lo.Compare(pos) <= 0 {
+		for next < len(segs) && segs[next].lo.cmp(pos) <= 0 {
 			heap.Push(active, segs[next])
 			next++
 		}
-		for active.Len() > 0 && (*active)[0].hi.Less(pos) {
+		for active.Len() > 0 && (*active)[0].hi.cmp(pos) < 0 {
 			heap.Pop(active) // ended before pos
 		}
 		if active.Len() == 0 {
@@ -208,17 +337,18 @@ func sweepAddrs(segs []addrSeg) []addrSeg {
 		}
 		top := (*active)[0]
 		end := top.hi
-		if next < len(segs) && segs[next].lo.Prev().Less(end) {
-			end = segs[next].lo.Prev()
+		if next < len(segs) && segs[next].lo.prev().cmp(end) < 0 {
+			end = segs[next].lo.prev()
 		}
-		if n := len(out); n > 0 && out[n-1].a == top.a && out[n-1].hi.Next() == pos {
+		if n := len(out); n > 0 && out[n-1].a == top.a && out[n-1].hi.next() == pos {
 			out[n-1].hi = end
 		} else {
 			out = append(out, addrSeg{lo: pos, hi: end, a: top.a})
 		}
-		if pos = end.Next(); !pos.IsValid() {
-			done = true
+		if end == top128 {
+			break // the top of the address space
 		}
+		pos = end.next()
 	}
 	return out
 }

@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,11 +130,20 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 	}
 	base := fmt.Sprintf("%s_m%d", setPrefix(p.Name), k)
 	var rules []*ruleset.Rule
+	chains := map[*policy.ResolvedRule]string{}
 	for _, part := range keyParts(g.shape, elems) {
 		m := &ruleset.Map{Name: base + part.suffix, Fields: part.fields, Interval: part.interval}
-		m.Entries = make([]ruleset.MapEntry, 0, len(part.elems))
-		for _, e := range part.elems {
-			m.Entries = append(m.Entries, ruleset.MapEntry{Values: keyValues(g.shape, part, e), Chain: c.ruleChain(p, e.atom.rule)})
+		m.Entries = make([]ruleset.MapEntry, len(part.elems))
+		values := make([]ruleset.KeyValue, len(part.elems)*len(part.fields)) // one allocation for all keys
+		for i, e := range part.elems {
+			chain, ok := chains[e.atom.rule]
+			if !ok {
+				chain = c.ruleChain(p, e.atom.rule)
+				chains[e.atom.rule] = chain
+			}
+			v := values[i*len(part.fields) : (i+1)*len(part.fields) : (i+1)*len(part.fields)]
+			keyValues(v, g.shape, part, e)
+			m.Entries[i] = ruleset.MapEntry{Values: v, Chain: chain}
 		}
 		c.rs.Maps = append(c.rs.Maps, m)
 		rules = append(rules, &ruleset.Rule{Match: clone(pre), Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: m.Name}, Origin: o})
@@ -209,12 +219,23 @@ func keyParts(s shape, elems []element) []keyPart {
 	}
 	byLen := map[int][]element{}
 	var lens []int
+	count := map[int]int{}
 	for _, e := range elems {
 		l := e.prefix.Bits()
-		if _, ok := byLen[l]; !ok {
+		if count[l] == 0 {
 			lens = append(lens, l)
 		}
-		byLen[l] = append(byLen[l], e)
+		count[l]++
+	}
+	if len(lens) == 1 {
+		byLen[lens[0]] = elems // the common case: one length, no copy
+	} else {
+		for _, l := range lens {
+			byLen[l] = make([]element, 0, count[l])
+		}
+		for _, e := range elems {
+			byLen[e.prefix.Bits()] = append(byLen[e.prefix.Bits()], e)
+		}
 	}
 	hashed := hashedLengths(lens, byLen, bits, len(rest) > 0)
 	sort.Ints(lens)
@@ -271,37 +292,39 @@ func hashedLengths(lens []int, byLen map[int][]element, bits int, concat bool) m
 
 // sortElements orders entries by address, then cell, for a readable map.
 func sortElements(es []element) []element {
-	sort.SliceStable(es, func(i, j int) bool {
-		if c := es[i].prefix.Addr().Compare(es[j].prefix.Addr()); c != 0 {
-			return c < 0
+	slices.SortStableFunc(es, func(x, y element) int {
+		if c := x.prefix.Addr().Compare(y.prefix.Addr()); c != 0 {
+			return c
 		}
-		if es[i].cell.proto != es[j].cell.proto {
-			return es[i].cell.proto < es[j].cell.proto
+		if x.cell.proto != y.cell.proto {
+			return int(x.cell.proto) - int(y.cell.proto)
 		}
-		return es[i].cell.sub < es[j].cell.sub
+		return int(x.cell.sub) - int(y.cell.sub)
 	})
 	return es
 }
 
-// keyValues is the key of element e in part.
-func keyValues(s shape, part keyPart, e element) []ruleset.KeyValue {
-	var out []ruleset.KeyValue
+// keyValues writes the key of element e in part into out (one value per
+// field of the part).
+func keyValues(out []ruleset.KeyValue, s shape, part keyPart, e element) {
+	i := 0
 	if s.fam != 0 {
 		p := e.prefix
 		if !part.interval {
 			p = netip.PrefixFrom(p.Addr(), p.Addr().BitLen())
 		}
-		out = append(out, ruleset.KeyValue{Prefix: p})
+		out[i] = ruleset.KeyValue{Prefix: p}
+		i++
 	}
 	if s.protoKey {
 		v := uint32(e.cell.proto)
-		out = append(out, ruleset.KeyValue{Range: ruleset.Range{Lo: v, Hi: v}})
+		out[i] = ruleset.KeyValue{Range: ruleset.Range{Lo: v, Hi: v}}
+		i++
 	}
 	if s.sub != "" {
 		v := uint32(e.cell.sub)
-		out = append(out, ruleset.KeyValue{Range: ruleset.Range{Lo: v, Hi: v}})
+		out[i] = ruleset.KeyValue{Range: ruleset.Range{Lo: v, Hi: v}}
 	}
-	return out
 }
 
 // ruleNumbers lists the rules of g compactly: "r1, r3-r7".

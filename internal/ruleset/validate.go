@@ -221,7 +221,7 @@ func validateFieldsMap(rs *Ruleset, m *Map) error {
 		}
 	}
 	targets := jumpTargets{}
-	seen := make(map[string]struct{}, len(m.Entries))
+	seen := make(map[entryKey]struct{}, len(m.Entries))
 	for i, e := range m.Entries {
 		if err := validateEntry(m, e); err != nil {
 			return fmt.Errorf("map %s: entry %d: %w", m.Name, i+1, err)
@@ -230,9 +230,9 @@ func validateFieldsMap(rs *Ruleset, m *Map) error {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, entryKeyText(m, e), err)
 		}
 		if !m.Interval {
-			k := entryKeyText(m, e)
+			k := keyOf(e.Values)
 			if _, dup := seen[k]; dup {
-				return fmt.Errorf("map %s: entry %s appears twice", m.Name, k)
+				return fmt.Errorf("map %s: entry %s appears twice", m.Name, entryKeyText(m, e))
 			}
 			seen[k] = struct{}{}
 		}
@@ -241,6 +241,25 @@ func validateFieldsMap(rs *Ruleset, m *Map) error {
 		return validatePrefixes(&Set{Name: m.Name, Kind: m.Fields[0].Kind, Prefixes: entryPrefixes(m)})
 	}
 	return nil
+}
+
+// entryKey is a hash map entry's key as a comparable value: the address
+// (if any) and up to four numbers (validated: at most 5 fields, one address).
+type entryKey struct {
+	addr netip.Addr
+	nums [5]uint32
+}
+
+func keyOf(vs []KeyValue) entryKey {
+	var k entryKey
+	for i, v := range vs {
+		if v.Prefix.IsValid() {
+			k.addr = v.Prefix.Addr()
+			continue
+		}
+		k.nums[i] = v.Lo
+	}
+	return k
 }
 
 // entryPrefixes are the address values of a one-field address map.
