@@ -64,8 +64,8 @@ func setChanges(want, got *ruleset.Ruleset) []Change {
 // mapChanges compares the verdict maps of want and got by name.
 func mapChanges(want, got *ruleset.Ruleset) []Change {
 	return byName("map", want.Maps, got.Maps, got.Map, func(w, g *ruleset.Map) []Change {
-		if g.Key != w.Key || g.Interval != w.Interval {
-			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))}}
+		if mapType(g) != mapType(w) {
+			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, mapType(g), mapType(w))}}
 		}
 		return listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))
 	})
@@ -118,6 +118,16 @@ func setType(k ruleset.SetKind, interval bool) string {
 		return string(k) + " (flags interval)"
 	}
 	return string(k)
+}
+
+// mapType describes a map's key (with how it is looked up, masks
+// included) and layout.
+func mapType(m *ruleset.Map) string {
+	t := setType(ruleset.SetKind(ruleset.KeyTypeText(m)), m.Interval)
+	if k := ruleset.KeyText(m); len(m.Fields) > 0 {
+		t += " looked up as " + k
+	}
+	return t
 }
 
 // chainChanges compares the chains of want and got by name, and the rules
@@ -176,7 +186,7 @@ func setElements(s *ruleset.Set) []string {
 func mapElements(m *ruleset.Map) []string {
 	var out []string
 	for _, e := range m.Entries {
-		out = append(out, e.Range.String()+" : jump "+e.Chain)
+		out = append(out, ruleset.EntryText(m, e))
 	}
 	return out
 }

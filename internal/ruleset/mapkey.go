@@ -94,6 +94,12 @@ func KeyText(m *Map) string {
 	return strings.Join(parts, " . ")
 }
 
+// EntryText renders a map entry as nft lists it: `192.0.2.0 . tcp . 25 : jump p_x.r1`.
+func EntryText(m *Map, e MapEntry) string { return entryKeyText(m, e) + " : jump " + e.Chain }
+
+// KeyTypeText is the map's key type: `ipv4_addr . inet_proto . inet_service`.
+func KeyTypeText(m *Map) string { return keyTypeText(m) }
+
 // keyTypeText is the map's `type` line: `ipv4_addr . inet_proto . inet_service`.
 func keyTypeText(m *Map) string {
 	var parts []string
