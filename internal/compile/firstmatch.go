@@ -60,12 +60,19 @@ func resolve(g *group, all []*atom, won map[*atom]bool) []element {
 	for _, a := range g.atoms {
 		inGroup[a] = true
 	}
+	// Candidates for shadows: the atoms outside the group before its last.
+	var outside []*atom
+	for _, e := range all[:g.atoms[len(g.atoms)-1].idx] {
+		if !inGroup[e] {
+			outside = append(outside, e)
+		}
+	}
 	shadows := map[cell][]*atom{}
 	for _, c := range cells {
 		own := claims[c]
 		last := own[len(own)-1].idx
-		for _, e := range all[:last] {
-			if !inGroup[e] && covers(e, g.shape, c) {
+		for _, e := range outside {
+			if e.idx < last && covers(e, g.shape, c) {
 				shadows[c] = append(shadows[c], e)
 			}
 		}

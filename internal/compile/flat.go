@@ -183,6 +183,7 @@ func (c *compiler) takePending() []*ruleset.Chain {
 		out[i] = p.ch
 	}
 	c.pending = nil
+	clear(c.ruleChains) // chain names are per policy
 	return out
 }
 

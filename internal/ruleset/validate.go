@@ -34,6 +34,7 @@ func Validate(rs *Ruleset) error {
 			errs = append(errs, err)
 		}
 	}
+	chains := indexChains(rs) // jump targets: one lookup each, not a scan of every chain
 	objects := map[string]string{} // sets and maps share one namespace
 	for _, s := range rs.Sets {
 		add(uniqueName(objects, "set", s.Name))
@@ -41,14 +42,14 @@ func Validate(rs *Ruleset) error {
 	}
 	for _, m := range rs.Maps {
 		add(uniqueName(objects, "map", m.Name))
-		add(validateMap(rs, m))
+		add(validateMap(rs, m, chains))
 	}
-	chains := map[string]string{}
+	names := map[string]string{}
 	for _, c := range rs.Chains {
-		add(uniqueName(chains, "chain", c.Name))
+		add(uniqueName(names, "chain", c.Name))
 		add(validateHook(c))
 		for i, r := range c.Rules {
-			if err := validateRule(rs, r); err != nil {
+			if err := validateRule(rs, r, chains); err != nil {
 				add(fmt.Errorf("chain %s rule %d (%s): %w", c.Name, i+1, r.Origin.ID, err))
 			}
 		}
@@ -167,9 +168,9 @@ func validateRanges(what string, rs []Range, max uint32, interval bool) error {
 	return nil
 }
 
-func validateMap(rs *Ruleset, m *Map) error {
+func validateMap(rs *Ruleset, m *Map, chains chainIndex) error {
 	if len(m.Fields) > 0 {
-		return validateFieldsMap(rs, m)
+		return validateFieldsMap(m, chains)
 	}
 	if m.Key != KindUID && m.Key != KindGID {
 		return fmt.Errorf("map %s: key kind %q, want %s or %s", m.Name, m.Key, KindUID, KindGID)
@@ -178,7 +179,7 @@ func validateMap(rs *Ruleset, m *Map) error {
 	targets := jumpTargets{}
 	for i, e := range m.Entries {
 		ranges[i] = e.Range
-		if err := targets.check(rs, e.Chain); err != nil {
+		if err := targets.check(chains, e.Chain); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
@@ -189,10 +190,10 @@ func validateMap(rs *Ruleset, m *Map) error {
 // jumps to a few chains.
 type jumpTargets map[string]error
 
-func (t jumpTargets) check(rs *Ruleset, name string) error {
+func (t jumpTargets) check(chains chainIndex, name string) error {
 	err, ok := t[name]
 	if !ok {
-		err = jumpTarget(rs, name)
+		err = jumpTarget(chains, name)
 		t[name] = err
 	}
 	return err
@@ -205,7 +206,7 @@ func (t jumpTargets) check(rs *Ruleset, name string) error {
 // it (single values in a hash map, network addresses at the field's mask)
 // and tcp or udp before a port. Entries are distinct (a hash holds each key
 // once); their order is free.
-func validateFieldsMap(rs *Ruleset, m *Map) error {
+func validateFieldsMap(m *Map, chains chainIndex) error {
 	if m.Key != "" {
 		return fmt.Errorf("map %s: both a key kind and key fields", m.Name)
 	}
@@ -226,7 +227,7 @@ func validateFieldsMap(rs *Ruleset, m *Map) error {
 		if err := validateEntry(m, e); err != nil {
 			return fmt.Errorf("map %s: entry %d: %w", m.Name, i+1, err)
 		}
-		if err := targets.check(rs, e.Chain); err != nil {
+		if err := targets.check(chains, e.Chain); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, entryKeyText(m, e), err)
 		}
 		if !m.Interval {
@@ -330,10 +331,23 @@ func validateEntry(m *Map, e MapEntry) error {
 	return nil
 }
 
+// chainIndex finds chains by name (the first of a duplicated name).
+type chainIndex map[string]*Chain
+
+func indexChains(rs *Ruleset) chainIndex {
+	idx := make(chainIndex, len(rs.Chains))
+	for _, c := range rs.Chains {
+		if _, dup := idx[c.Name]; !dup {
+			idx[c.Name] = c
+		}
+	}
+	return idx
+}
+
 // jumpTarget checks that a jump or goto to name is loadable: the chain
 // exists and is a regular chain (the kernel refuses jumps to base chains).
-func jumpTarget(rs *Ruleset, name string) error {
-	c := rs.Chain(name)
+func jumpTarget(chains chainIndex, name string) error {
+	c := chains[name]
 	switch {
 	case c == nil:
 		return fmt.Errorf("chain %q does not exist", name)
@@ -370,7 +384,7 @@ func HookNumber(name string) (uint32, bool) {
 	return 0, false
 }
 
-func validateRule(rs *Ruleset, r *Rule) error {
+func validateRule(rs *Ruleset, r *Rule, chains chainIndex) error {
 	if err := validateComment(r.Origin.ID); err != nil {
 		return err
 	}
@@ -379,7 +393,7 @@ func validateRule(rs *Ruleset, r *Rule) error {
 			return err
 		}
 	}
-	if err := validateVerdict(rs, r.Verdict); err != nil {
+	if err := validateVerdict(rs, r.Verdict, chains); err != nil {
 		return err
 	}
 	_, err := ExplicitMatches(rs, r)
@@ -460,13 +474,13 @@ func setOfKind(rs *Ruleset, m Match, kinds ...SetKind) error {
 	return fmt.Errorf("match %s: set %q has kind %s, want one of %v", m.Kind, m.Set, s.Kind, kinds)
 }
 
-func validateVerdict(rs *Ruleset, v Verdict) error {
+func validateVerdict(rs *Ruleset, v Verdict, chains chainIndex) error {
 	switch v.Kind {
 	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
 	case Log:
 		return validateLog(v.Log)
 	case Jump, Goto:
-		if err := jumpTarget(rs, v.Chain); err != nil {
+		if err := jumpTarget(chains, v.Chain); err != nil {
 			return fmt.Errorf("%s: %w", v.Kind, err)
 		}
 	case VMap:
