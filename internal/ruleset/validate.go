@@ -34,7 +34,7 @@ func Validate(rs *Ruleset) error {
 			errs = append(errs, err)
 		}
 	}
-	chains := indexChains(rs) // jump targets: one lookup each, not a scan of every chain
+	chains := indexChains(rs)      // jump targets: one lookup each, not a scan of every chain
 	objects := map[string]string{} // sets and maps share one namespace
 	for _, s := range rs.Sets {
 		add(uniqueName(objects, "set", s.Name))
