@@ -13,6 +13,27 @@ import (
 func printReport(w io.Writer, rep *report) {
 	fmt.Fprintf(w, "kernel %s, %d CPUs, %d rounds of %v per namespace and case, %d CIDRs\n\n",
 		rep.Kernel, rep.CPUs, rep.Rounds, rep.Duration, rep.CIDRs)
+	printTables(w, rep)
+}
+
+// printTables writes the result tables of rep.
+func printTables(w io.Writer, rep *report) {
+	if len(rep.Results) > 0 {
+		printResults(w, rep)
+	}
+	if len(rep.Rules) > 0 {
+		printRules(w, rep.Rules)
+	}
+	if a := rep.Apply; a != nil {
+		fmt.Fprintf(w, "\n%d users, %d CIDRs: Compile %v; Apply fresh median %v %v; Apply replace median %v %v\n",
+			a.Users, a.CIDRs, a.Compile.Round(time.Millisecond),
+			medianDur(a.Fresh), roundAll(a.Fresh), medianDur(a.Replace), roundAll(a.Replace))
+	}
+}
+
+// printResults writes the table of the cases against no ruleset, and
+// their counters.
+func printResults(w io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "path\thost\tcase\tudp pps leash\tbare\tratio\t(min-max)\ttcp cps leash\tbare\tratio\t(min-max)\t")
 	for _, r := range rep.Results {
@@ -38,14 +59,6 @@ func printReport(w io.Writer, rep *report) {
 			fmt.Fprintf(w, "%s/%s %s: %s allow counters: udp %d (user sent %d), tcp %d (%d connects); dropped %d\n",
 				r.Path, r.Host, r.Case, h.Chain, h.UDPAllow, h.UDPSent, h.TCPAllow, h.TCPConnect, h.Dropped)
 		}
-	}
-	if len(rep.Rules) > 0 {
-		printRules(w, rep.Rules)
-	}
-	if a := rep.Apply; a != nil {
-		fmt.Fprintf(w, "\n%d users, %d CIDRs: Compile %v; Apply fresh median %v %v; Apply replace median %v %v\n",
-			a.Users, a.CIDRs, a.Compile.Round(time.Millisecond),
-			medianDur(a.Fresh), roundAll(a.Fresh), medianDur(a.Replace), roundAll(a.Replace))
 	}
 }
 
@@ -79,8 +92,8 @@ func printRules(w io.Writer, rs []rulesResult) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	for _, r := range rs {
-		fmt.Fprintf(w, "%s/%s %s: udp pps leash %.0f, expert %.0f, bare %.0f; last rule accepted %d packets (UDP sent %d, plus TCP), dropped %d\n",
+		fmt.Fprintf(w, "%s/%s %s: udp pps leash %.0f, expert %.0f, bare %.0f; last rule accepted %d packets (UDP sent %d, TCP connects %d), dropped %d\n",
 			r.Path, r.Host, r.Case, spreadOf(values(r.Leash, udpPPS)).Median, spreadOf(values(r.Expert, udpPPS)).Median,
-			spreadOf(values(r.Bare, udpPPS)).Median, r.Allowed, r.Sent, r.Dropped)
+			spreadOf(values(r.Bare, udpPPS)).Median, r.Allowed, r.Sent, r.Connects, r.Dropped)
 	}
 }

@@ -33,9 +33,10 @@ type rulesResult struct {
 	TCPLeash, TCPExpert, TCPVsExpert spread
 	// Counters of the measured policy: packets its last rule accepted,
 	// packets the user sent, packets any denying rule of it took.
-	Allowed uint64 `json:"allowed"`
-	Sent    uint64 `json:"sent"`
-	Dropped uint64 `json:"dropped"`
+	Allowed  uint64 `json:"allowed"`
+	Sent     uint64 `json:"sent"`     // UDP packets
+	Connects uint64 `json:"connects"` // TCP connects (SYN, ACK, RST each)
+	Dropped  uint64 `json:"dropped"`
 }
 
 // rotations are the orders of (leash, expert, bare) in successive rounds:
@@ -94,6 +95,7 @@ func rotatedRounds(cfg config, sides []route, uid uint32, res *rulesResult) erro
 		}
 		if i == 0 {
 			res.Sent += s.UDPSent
+			res.Connects += s.TCPConn
 		}
 	}
 	per := [3]*[]sample{&res.Leash, &res.Expert, &res.Bare}
@@ -108,6 +110,7 @@ func rotatedRounds(cfg config, sides []route, uid uint32, res *rulesResult) erro
 	}
 	for _, s := range res.Leash {
 		res.Sent += s.UDPSent
+		res.Connects += s.TCPConn
 	}
 	res.UDPLeash = spreadOf(ratios(res.Leash, res.Bare, udpPPS))
 	res.UDPExpert = spreadOf(ratios(res.Expert, res.Bare, udpPPS))
