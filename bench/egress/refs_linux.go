@@ -39,15 +39,19 @@ func references() []reference {
 		{"rules-1000", "1,000 rules `ip daddr & 255.255.255.0 @sK accept` of 100 /24s each (hash sets; leash's layout before), then drop", linearSets},
 		{"rbtree-100k", "`ip daddr @allow accept; drop`, the /24s in one interval set (the expert's layout)", rbtreeSet},
 		{"vmap24-100k", "`ip daddr & 255.255.255.0 vmap @m; drop`, hash map of the /24s' network addresses jumping to 1,000 rule chains (leash's layout)", maskedVmap},
-		{"concat-100k", "`ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m; drop`, hash concatenation of each /24 with udp 5001 and tcp 5002", concatHash},
-		{"pipapo-100k", "`ip daddr . meta l4proto . th dport vmap @m; drop`, the same entries as /24 intervals in an interval concatenation (pipapo)", concatPipapo},
+		{"concat-100k", "`ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m; drop`, hash concatenation of each /24 with udp 5001 and tcp 5002", concatHash(100_000)},
+		{"concat-10k", "the same with 10,000 /24s", concatHash(10_000)},
+		{"pipapo-10k", "`ip daddr . meta l4proto . th dport vmap @m; drop`, the 10,000 /24s' entries as intervals in an interval concatenation (pipapo; 100,000 take too long to load)", concatPipapo(10_000)},
 	}
 }
 
 // ruleListDests are the reference rule lists' /24s: the benchmark's
 // allowed ones and, last, the measured destinations'.
-func ruleListDests() []netip.Prefix {
-	return append(benchpolicy.AllowPrefixes(100_000), benchpolicy.Measured...)
+func ruleListDests() []netip.Prefix { return ruleListDestsN(100_000) }
+
+// ruleListDestsN is ruleListDests with n /24s.
+func ruleListDestsN(n int) []netip.Prefix {
+	return append(benchpolicy.AllowPrefixes(n), benchpolicy.Measured...)
 }
 
 // outputTable wraps body (sets, maps, chains) and an output chain with
@@ -112,10 +116,10 @@ func maskedVmap(uint32, int) string {
 	return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 vmap @m\n  drop\n")
 }
 
-// concatEntries writes every /24 with udp 5001 and tcp 5002 as entries of
-// a map keyed by ip daddr . meta l4proto . th dport; addr renders the /24.
-func concatEntries(b *strings.Builder, addr func(netip.Prefix) string) {
-	for i, p := range ruleListDests() {
+// concatEntries writes n /24s with udp 5001 and tcp 5002 as entries of a
+// map keyed by ip daddr . meta l4proto . th dport; addr renders the /24.
+func concatEntries(b *strings.Builder, n int, addr func(netip.Prefix) string) {
+	for i, p := range ruleListDestsN(n) {
 		if i > 0 {
 			b.WriteString(", ")
 		}
@@ -124,20 +128,24 @@ func concatEntries(b *strings.Builder, addr func(netip.Prefix) string) {
 	}
 }
 
-func concatHash(uint32, int) string {
-	var b strings.Builder
-	b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  elements = { ")
-	concatEntries(&b, func(p netip.Prefix) string { return p.Addr().String() })
-	b.WriteString(" }\n }\n")
-	return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m\n  drop\n")
+func concatHash(n int) func(uint32, int) string {
+	return func(uint32, int) string {
+		var b strings.Builder
+		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  elements = { ")
+		concatEntries(&b, n, func(p netip.Prefix) string { return p.Addr().String() })
+		b.WriteString(" }\n }\n")
+		return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m\n  drop\n")
+	}
 }
 
-func concatPipapo(uint32, int) string {
-	var b strings.Builder
-	b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  flags interval\n  elements = { ")
-	concatEntries(&b, netip.Prefix.String)
-	b.WriteString(" }\n }\n")
-	return outputTable(b.String()+ruleChains(), "  ip daddr . meta l4proto . th dport vmap @m\n  drop\n")
+func concatPipapo(n int) func(uint32, int) string {
+	return func(uint32, int) string {
+		var b strings.Builder
+		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  flags interval\n  elements = { ")
+		concatEntries(&b, n, netip.Prefix.String)
+		b.WriteString(" }\n }\n")
+		return outputTable(b.String()+ruleChains(), "  ip daddr . meta l4proto . th dport vmap @m\n  drop\n")
+	}
 }
 
 // otherUID is the i-th uid of the reference rulesets, never the measured one.
