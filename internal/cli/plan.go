@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/termtext"
 )
@@ -55,11 +56,13 @@ type planJSON struct {
 	Exists  bool                    `json:"table_exists"`
 	Changed bool                    `json:"changed"`
 	Diff    string                  `json:"diff,omitempty"`
+	// Warnings about the policy (see leash lint).
+	Warnings []policy.Warning `json:"warnings,omitempty"`
 }
 
 func printPlan(d Deps, g *globals, c *engine.Compiled, cur *ruleset.Ruleset, delta string) error {
 	if g.json {
-		return printJSON(d.Stdout, planJSON{File: c.Path, Hosts: c.Resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
+		return printJSON(d.Stdout, planJSON{File: c.Path, Hosts: c.Resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta, Warnings: c.Warnings()})
 	}
 	printHosts(d, c)
 	switch {

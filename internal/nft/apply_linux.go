@@ -110,7 +110,7 @@ func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 		if err := nc.AddSet(nm, mapElements(m)); err != nil {
 			return nil, fmt.Errorf("map %s: %w", m.Name, err)
 		}
-		refs[m.Name] = ref{setInfo{kind: m.Key, interval: m.Interval}, nm}
+		refs[m.Name] = ref{setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, nm}
 	}
 	return func(name string) (setInfo, bool) {
 		r, ok := refs[name]

@@ -124,8 +124,17 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	}
 	var foreign []string
 	for _, s := range sets {
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter
+		if fields, ok := fieldKinds(s); ok && plain {
+			f, err := readFieldsMap(nc, rs, s, fields)
+			if err != nil {
+				return nil, err
+			}
+			foreign = append(foreign, f...)
+			continue
+		}
 		kind, ok := kindOf(s.KeyType)
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
+		plain = plain && !s.Concatenation
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))
@@ -240,7 +249,7 @@ func decodedRefs(rs ruleset.Lookup) setRef {
 			return setInfo{kind: s.Kind, interval: s.Interval}, true
 		}
 		if m := rs.Map(name); m != nil {
-			return setInfo{kind: m.Key, interval: m.Interval}, true
+			return setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, true
 		}
 		return setInfo{}, false
 	}
@@ -281,7 +290,8 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 	if len(ex) == 0 {
 		return nil, errors.New("no counter")
 	}
-	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets); err != nil {
+	learnMasks(rs, ex[1:])
+	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets, establishedFamily(r.Match)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -390,10 +400,10 @@ func prefixLen(mask []byte) uint8 {
 
 // decodeVerdict maps the expressions around the counter (pre before it, ex
 // after it) onto a verdict.
-func decodeVerdict(pre, ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
+func decodeVerdict(pre, ex []expr.Any, sets setRef, family uint32) (ruleset.Verdict, error) {
 	v, ok := guessVerdict(pre, ex)
 	if ok {
-		enc, err := encodeVerdict(v, sets)
+		enc, err := encodeVerdict(v, sets, family)
 		if err == nil && exprsEqual(enc, ex) && exprsEqual(beforeCounter(v), pre) {
 			return v, nil
 		}
@@ -431,7 +441,7 @@ func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
 			return ruleset.Verdict{Kind: ruleset.RejectTCPRST}, true
 		}
 		return ruleset.Verdict{Kind: ruleset.RejectAdmin}, true
-	case *expr.Meta:
+	case *expr.Meta, *expr.Payload:
 		if l, ok := ex[len(ex)-1].(*expr.Lookup); ok {
 			return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName}, true
 		}

@@ -63,6 +63,9 @@ func newSet(s *ruleset.Set) (*nftables.Set, error) {
 // converts skuid with hton) and the library writes big-endian byte order
 // userdata for every interval set, as nft does (checked by the text test).
 func newMap(m *ruleset.Map) (*nftables.Set, error) {
+	if len(m.Fields) > 0 {
+		return newFieldsMap(m)
+	}
 	t, ok := setType(m.Key)
 	if !ok || (m.Key != ruleset.KindUID && m.Key != ruleset.KindGID) {
 		return nil, fmt.Errorf("map %s: unsupported key kind %q", m.Name, m.Key)
@@ -102,6 +105,9 @@ func setElements(s *ruleset.Set) []nftables.SetElement {
 // mapElements encodes a map's entries: intervals for an interval map,
 // one host-endian key per entry otherwise.
 func mapElements(m *ruleset.Map) []nftables.SetElement {
+	if len(m.Fields) > 0 {
+		return fieldsElements(m)
+	}
 	if m.Interval {
 		return elements(mapIntervals(m), 4)
 	}
