@@ -48,7 +48,14 @@ func TestRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Kill(pid, unix.SIGKILL)
-	if !Running(pid, "leash-marker") {
+	running := false
+	for range 200 { // until the child has exec'd (before, /proc shows the parent's command line)
+		if running = Running(pid, "leash-marker"); running {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !running {
 		t.Errorf("Running(%d) = false for a live child", pid)
 	}
 	if Running(pid, "other-marker") {
