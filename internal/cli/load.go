@@ -38,8 +38,14 @@ func compileSource(ctx context.Context, d Deps, g *globals, path string, src []b
 	if err != nil {
 		return nil, err
 	}
-	rs := compile.Compile(res)
-	if err := ruleset.Validate(rs); err != nil {
+	rs, err := compile.CompileContext(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := ruleset.ValidateContext(ctx, rs); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("internal error: compiled ruleset is inconsistent (please report): %w", err)
 	}
 	return &compiled{path: path, src: src, resolved: res, rs: rs}, nil
