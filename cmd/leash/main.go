@@ -29,7 +29,7 @@ func main() {
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Env:          loadEnv,
-		OpenKernel:   openKernel,
+		OpenKernel:   kernelOpener(ctx),
 		LocalAddrs:   netns.LocalAddrs,
 		Sockets:      listSockets,
 		ReadFile:     safefile.Read,

@@ -26,14 +26,21 @@ type Compiled struct {
 
 // Compile validates, resolves (users, groups, services, hostnames in env)
 // and compiles src, the text of path. Errors in the text come back as a
-// policy.ErrorList; nothing is touched.
+// policy.ErrorList; nothing is touched. Every phase stops when ctx ends
+// (Ctrl-C, SIGTERM), with an error wrapping ctx.Err().
 func Compile(ctx context.Context, env policy.Env, path string, src []byte) (*Compiled, error) {
 	res, err := policy.Load(ctx, path, src, env)
 	if err != nil {
 		return nil, err
 	}
-	rs, dead := compile.CompileWithWarnings(res)
-	if err := ruleset.Validate(rs); err != nil {
+	rs, dead, err := compile.CompileContext(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := ruleset.ValidateContext(ctx, rs); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("internal error: compiled ruleset is inconsistent (please report): %w", err)
 	}
 	return &Compiled{Path: path, Source: src, Resolved: res, Ruleset: rs, deadRules: dead}, nil

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -76,7 +76,7 @@ func (c *Conn) read(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 		}
 		rs.Chains = append(rs.Chains, dc)
 	}
-	f, err := readSets(nc, rs)
+	f, err := c.readSets(nc, rs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func decodeChain(ch *nftables.Chain) (*ruleset.Chain, error) {
 
 // readSets decodes every set and map of the table into rs and returns the
 // foreign items found.
-func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
+func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	sets, err := nc.GetSets(table())
 	if err != nil {
 		return nil, fmt.Errorf("list sets: %w", err)
@@ -126,7 +126,7 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	for _, s := range sets {
 		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter
 		if fields, ok := fieldKinds(s); ok && plain {
-			f, err := readFieldsMap(nc, rs, s, fields)
+			f, err := c.readFieldsMap(rs, s, fields)
 			if err != nil {
 				return nil, err
 			}
@@ -144,7 +144,7 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s : %s", s.Name, s.KeyType.Name, s.DataType.Name))
 			continue
 		}
-		elems, err := nc.GetSetElements(s)
+		elems, err := c.dumpSetElements(s.Name)
 		if err != nil {
 			return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
 		}
@@ -164,36 +164,41 @@ func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 // interval set as the kernel stores them, for a hash set one single-value
 // interval per key, sorted (the kernel lists hash elements in any order).
 // Hash map keys (uid, gid) are host-endian and converted to big-endian here.
-func decodeElements(elems []nftables.SetElement, isMap, isInterval bool, kind ruleset.SetKind) ([]interval, error) {
+func decodeElements(elems []rawElem, isMap, isInterval bool, kind ruleset.SetKind) ([]interval, error) {
 	if isInterval {
 		return decodeIntervals(elems, isMap)
 	}
 	out := make([]interval, 0, len(elems))
+	n := keyLen(kind)
+	keys := newKeys(2*n, len(elems)) // each key and its successor, from one buffer
 	for _, e := range elems {
-		if e.IntervalEnd || len(e.Key) != keyLen(kind) {
-			return nil, fmt.Errorf("element %x is not a single %s key", e.Key, kind)
+		if e.end || len(e.key) != n {
+			return nil, fmt.Errorf("element %x is not a single %s key", e.key, kind)
 		}
-		key := e.Key
+		k := keys.next()
+		key, next := k[:n:n], k[n:]
+		copy(key, e.key)
 		if isMap {
-			key = putUint(uint64(binaryutil.NativeEndian.Uint32(e.Key)), 4)
+			putUintTo(key, uint64(binaryutil.NativeEndian.Uint32(e.key)))
 		}
-		iv := interval{start: key, end: nextKey(key)}
+		iv := interval{start: key, end: nextKeyInto(next, key)}
 		if isMap {
-			chain, err := jumpChain(e.Val)
+			chain, err := jumpChain(e.val)
 			if err != nil {
-				return nil, fmt.Errorf("element %x: %w", e.Key, err)
+				return nil, fmt.Errorf("element %x: %w", e.key, err)
 			}
 			iv.chain = chain
 		}
 		out = append(out, iv)
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].start, out[j].start) < 0 })
+	slices.SortFunc(out, func(a, b interval) int { return bytes.Compare(a.start, b.start) })
 	return out, nil
 }
 
-// nextKey is key+1 as a big-endian number, or nil if key is the largest.
-func nextKey(key []byte) []byte {
-	n := append([]byte(nil), key...)
+// nextKeyInto writes key+1 as a big-endian number into n (as long as key)
+// and returns it, or nil if key is the largest.
+func nextKeyInto(n, key []byte) []byte {
+	copy(n, key)
 	for i := len(n) - 1; i >= 0; i-- {
 		n[i]++
 		if n[i] != 0 {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -48,11 +48,11 @@ func fieldKindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 // readFieldsMap decodes a map keyed by fields into rs (masks are learned
 // from the rules that look it up, see learnMasks) and returns the foreign
 // items found.
-func readFieldsMap(nc *nftables.Conn, rs *ruleset.Ruleset, s *nftables.Set, fields []ruleset.KeyField) ([]string, error) {
+func (c *Conn) readFieldsMap(rs *ruleset.Ruleset, s *nftables.Set, fields []ruleset.KeyField) ([]string, error) {
 	if s.Interval && len(fields) > 1 {
 		return []string{fmt.Sprintf("set %s: concatenated interval map", s.Name)}, nil
 	}
-	elems, err := nc.GetSetElements(s)
+	elems, err := c.dumpSetElements(s.Name)
 	if err != nil {
 		return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
 	}
@@ -70,7 +70,7 @@ func readFieldsMap(nc *nftables.Conn, rs *ruleset.Ruleset, s *nftables.Set, fiel
 }
 
 // decodeFieldIntervals decodes the intervals of a one-field address map.
-func decodeFieldIntervals(m *ruleset.Map, elems []nftables.SetElement) error {
+func decodeFieldIntervals(m *ruleset.Map, elems []rawElem) error {
 	if !m.Fields[0].Kind.IsAddr() {
 		return fmt.Errorf("interval map of %s", m.Fields[0].Kind)
 	}
@@ -92,20 +92,20 @@ func decodeFieldIntervals(m *ruleset.Map, elems []nftables.SetElement) error {
 
 // decodeFieldKeys decodes the keys of a hash map keyed by fields, sorted
 // by key bytes (the kernel lists a hash in any order).
-func decodeFieldKeys(m *ruleset.Map, elems []nftables.SetElement) error {
+func decodeFieldKeys(m *ruleset.Map, elems []rawElem) error {
 	n := keyLenOf(m.Fields)
-	sort.Slice(elems, func(i, j int) bool { return bytes.Compare(elems[i].Key, elems[j].Key) < 0 })
+	slices.SortFunc(elems, func(a, b rawElem) int { return bytes.Compare(a.key, b.key) })
 	for _, e := range elems {
-		if e.IntervalEnd || uint32(len(e.Key)) != n {
-			return fmt.Errorf("element %x is not a single %d-byte key", e.Key, n)
+		if e.end || uint32(len(e.key)) != n {
+			return fmt.Errorf("element %x is not a single %d-byte key", e.key, n)
 		}
-		values, err := getFields(e.Key, m.Fields)
+		values, err := getFields(e.key, m.Fields)
 		if err != nil {
 			return err
 		}
-		chain, err := jumpChain(e.Val)
+		chain, err := jumpChain(e.val)
 		if err != nil {
-			return fmt.Errorf("element %x: %w", e.Key, err)
+			return fmt.Errorf("element %x: %w", e.key, err)
 		}
 		m.Entries = append(m.Entries, ruleset.MapEntry{Values: values, Chain: chain})
 	}

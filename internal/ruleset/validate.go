@@ -1,6 +1,7 @@
 package ruleset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,7 +25,15 @@ const (
 // and disjoint, map entries are sorted and disjoint, comments fit, and no rule
 // has protocol contradictions nft would reject. It reports every problem
 // found, joined. It does not touch the kernel.
-func Validate(rs *Ruleset) error {
+func Validate(rs *Ruleset) error { return ValidateContext(context.Background(), rs) }
+
+// cancelEvery is how many rules Validate checks between looks at its
+// context.
+const cancelEvery = 1024
+
+// ValidateContext is Validate that stops when ctx is done (looked at every
+// cancelEvery rules), with an error wrapping ctx.Err().
+func ValidateContext(ctx context.Context, rs *Ruleset) error {
 	if rs == nil {
 		return errors.New("ruleset: nil ruleset")
 	}
@@ -47,10 +56,16 @@ func Validate(rs *Ruleset) error {
 		add(validateMap(m, chains))
 	}
 	names := map[string]string{}
+	seen := 0 // rules
 	for _, c := range rs.Chains {
 		add(uniqueName(names, "chain", c.Name))
 		add(validateHook(c))
 		for i, r := range c.Rules {
+			if seen++; seen%cancelEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("ruleset: validate: %w", err)
+				}
+			}
 			if err := validateRule(ix, masks, r, chains); err != nil {
 				add(fmt.Errorf("chain %s rule %d (%s): %w", c.Name, i+1, r.Origin.ID, err))
 			}
