@@ -229,9 +229,10 @@ func usage(format string, args ...any) error {
 
 // Report prints err for a person: policy errors one per line as
 // FILE:LINE:COL: message (the format editors jump to), anything else as
-// "leash: message". Messages may quote paths, names and kernel or DNS text:
-// each is escaped with termtext.Escape (one policy error is one line). Errors that only carry an exit status (check's "denied",
-// already explained on stdout) print nothing.
+// "leash: message". Errors that only carry an exit status (check's
+// "denied", already explained on stdout) print nothing. Messages may quote
+// paths, names and kernel or DNS text: each is escaped with termtext.Escape
+// (one policy error is one line).
 func Report(w io.Writer, err error) {
 	var ec *exitError
 	if err == nil || (errors.As(err, &ec) && ec.err == nil) {
