@@ -29,7 +29,7 @@ func main() {
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Env:          loadEnv,
-		OpenKernel:   kernelOpener(ctx),
+		OpenKernel:   openKernel,
 		LocalAddrs:   netns.LocalAddrs,
 		Sockets:      listSockets,
 		ReadFile:     safefile.Read,

@@ -14,7 +14,6 @@ import (
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/resolve"
-	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/services"
 	"github.com/leash-dev/leash/internal/sockowner"
 	"github.com/leash-dev/leash/internal/state"
@@ -55,26 +54,10 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 	return hostcmd.Output(ctx, name, args...)
 }
 
-// kernelOpener opens nftables in a namespace; the Kernel's Apply stops
-// before sending anything to the kernel once ctx (Ctrl-C, SIGTERM) is done.
-func kernelOpener(ctx context.Context) func(netns string) (cli.Kernel, error) {
-	return func(netns string) (cli.Kernel, error) {
-		c, err := nft.OpenNetNS(netns)
-		if err != nil {
-			return nil, err
-		}
-		return cancellableKernel{c, ctx}, nil
-	}
-}
-
-// cancellableKernel is an nft.NSConn whose Apply looks at ctx while it
-// validates and encodes (nft.Conn.ApplyContext).
-type cancellableKernel struct {
-	*nft.NSConn
-	ctx context.Context
-}
-
-func (k cancellableKernel) Apply(rs *ruleset.Ruleset) error { return k.ApplyContext(k.ctx, rs) }
+// openKernel connects to nftables in a namespace ("" = leash's own). The
+// engine stops an apply with Ctrl-C through its ApplyContext; reverts and
+// restore are never interrupted.
+func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }
 
 // namespaceOf identifies the network namespace leash works in: the named
 // one, or its own ("").
