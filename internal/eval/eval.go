@@ -33,6 +33,9 @@ type Packet struct {
 	CtReply bool
 	// CtEstablished: conntrack knows the connection (established or related).
 	CtEstablished bool
+	// RoutingHeader: an IPv6 packet with a routing header (segment
+	// routing), set by the socket.
+	RoutingHeader bool
 }
 
 // Result is the verdict for a packet and why.

@@ -42,6 +42,12 @@ func match(rs *ruleset.Ruleset, m ruleset.Match, pkt Packet) (bool, error) {
 		return numIn(rs, m.Set, uint32(pkt.Dport))
 	case ruleset.MatchICMPType:
 		return icmpIn(rs, m.Set, pkt)
+	case ruleset.MatchRoutingHeader:
+		return family(pkt) == 6 && pkt.RoutingHeader, nil
+	case ruleset.MatchLimit:
+		// A token bucket: a packet is judged as one within the rate (an
+		// explanation is about one connection, not a flood).
+		return true, nil
 	}
 	return false, fmt.Errorf("unknown match kind %q", m.Kind)
 }

@@ -215,7 +215,9 @@ func (p *parser) version(fl field) *Scalar {
 }
 
 // baselineKeys are the keys of `baseline`.
-func baselineKeys() []string { return []string{"loopback", "established", "unowned", "log"} }
+func baselineKeys() []string {
+	return []string{"loopback", "established", "unowned", "multicast_reports", "log"}
+}
 
 // baseline converts the `baseline` mapping.
 func (p *parser) baseline(fl field) *BaselineDecl {
@@ -232,6 +234,8 @@ func (p *parser) baseline(fl field) *BaselineDecl {
 			b.Established = p.word(f.value, "baseline.established", []string{"allow", "deny"})
 		case "unowned":
 			b.Unowned = p.word(f.value, "baseline.unowned", []string{"everyone", "allow", "deny"})
+		case "multicast_reports":
+			b.MulticastReports = p.word(f.value, "baseline.multicast_reports", []string{"limit", "deny", "allow"})
 		case "log":
 			b.Log = p.logSettings(f)
 		}

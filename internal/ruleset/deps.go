@@ -43,6 +43,10 @@ func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 			if err := d.needICMP(f, "match icmp-type @"+m.Set); err != nil {
 				return nil, err
 			}
+		case MatchRoutingHeader:
+			if err := d.needFamily(6, "match exthdr rt exists"); err != nil {
+				return nil, err
+			}
 		}
 		d.out = append(d.out, m)
 	}
