@@ -99,8 +99,11 @@ func (p *parser) syntaxError(err error) {
 	var yerr yaml.Error
 	if errors.As(err, &yerr) {
 		msg := yerr.GetMessage()
-		if strings.Contains(msg, "invalid key") {
+		switch {
+		case strings.Contains(msg, "invalid key"):
 			msg += ` (inside {...}, quote values that start with or contain ':', e.g. ["::1"])`
+		case strings.Contains(msg, "not allowed in this context"):
+			msg += "; this is usually indentation: the key here is not lined up with the keys of the mapping it belongs to (check its spaces against the lines above)"
 		}
 		p.errorf(p.tokenPos(yerr.GetToken()), "YAML syntax error: %s", msg)
 		return
