@@ -71,7 +71,7 @@ func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *st
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
 	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
-		return applyTable(k, c)
+		return e.applyTable(k, c)
 	})
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (e *Engine) applyWithReverter(k Kernel, c *Compiled, pend, p *state.Pending
 	if err := e.Store.SetPending(p); err != nil { // only adds the reverter's pid
 		e.warn("%v", err)
 	}
-	if err := applyTable(k, c); err != nil {
+	if err := e.applyTable(k, c); err != nil {
 		undo()
 		return err
 	}
@@ -178,8 +178,8 @@ func (e *Engine) applyWithReverter(k Kernel, c *Compiled, pend, p *state.Pending
 }
 
 // applyTable replaces the kernel's table with c's, saying so if refused.
-func applyTable(k Kernel, c *Compiled) error {
-	if err := k.Apply(c.Ruleset); err != nil {
+func (e *Engine) applyTable(k Kernel, c *Compiled) error {
+	if err := e.enforce(k, c.Ruleset); err != nil {
 		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.Path, ruleset.TableName, err)
 	}
 	return nil

@@ -85,7 +85,7 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: cur.Policy,
 	}
 	id, err := e.record(ctx, gen, false, "the recompiled table", func(int) error {
-		if err := k.Apply(c.Ruleset); err != nil {
+		if err := e.enforce(k, c.Ruleset); err != nil {
 			return fmt.Errorf("reapply of generation %d: the kernel refused table inet %s, nothing changed: %w", cur.ID, ruleset.TableName, err)
 		}
 		return nil

@@ -93,6 +93,10 @@ func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 	}
 	refs := map[string]ref{}
 	for _, s := range rs.Sets {
+		newSet, setElements := newSet, setElements
+		if s.Live != nil {
+			newSet, setElements = newLiveSet, liveElements
+		}
 		ns, err := newSet(s)
 		if err != nil {
 			return nil, err

@@ -76,7 +76,7 @@ func (c *Conn) read(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 		}
 		rs.Chains = append(rs.Chains, dc)
 	}
-	f, err := readSets(nc, rs)
+	f, err := c.readSets(nc, rs)
 	if err != nil {
 		return nil, err
 	}
@@ -117,15 +117,27 @@ func decodeChain(ch *nftables.Chain) (*ruleset.Chain, error) {
 
 // readSets decodes every set and map of the table into rs and returns the
 // foreign items found.
-func readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
+func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error) {
 	sets, err := nc.GetSets(table())
 	if err != nil {
 		return nil, fmt.Errorf("list sets: %w", err)
 	}
+	exprs, err := c.dumpSetExprs()
+	if err != nil {
+		return nil, err
+	}
 	var foreign []string
 	for _, s := range sets {
 		kind, ok := kindOf(s.KeyType)
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter
+		if s.Comment != "" { // a live set, or foreign
+			f, err := readLiveSet(nc, rs, s, kind, exprs[s.Name])
+			if err != nil {
+				return nil, err
+			}
+			foreign = append(foreign, f...)
+			continue
+		}
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter && len(exprs[s.Name]) == 0 && kind != ruleset.KindCgroup
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 // Fake is an in-memory stand-in for `table inet leash` in one network
 // namespace, in the spirit of knftables' Fake: it implements what the engine
-// needs of a kernel (Apply, Read, Reset, Close) with the kernel's contract,
+// needs of a kernel (Apply, UpdateElements, Read, Reset, Close) with the
+// kernel's contract,
 // and lets tests look inside and inject faults. It needs no privileges, so
 // the control plane's state machine (record, change, commit, recover,
 // confirm, revert) is tested in milliseconds.
@@ -42,6 +45,11 @@ type Fake struct {
 	// OtherFirewalls is what Others reports: the other tables' base
 	// chains and legacy iptables tables of the fake namespace.
 	OtherFirewalls firewalls.Others
+	// Clock, when set, makes live set elements expire as its monotonic
+	// clock advances (clock.Fake.Advance); nil: they never expire.
+	Clock clock.Clock
+
+	aged time.Duration // Clock.Mono when live elements were last aged
 
 	refuse      []error
 	commits     int
@@ -76,7 +84,8 @@ func (f *Fake) Apply(rs *ruleset.Ruleset) error {
 	if err != nil {
 		return err
 	}
-	return f.transact("apply", messages(rs), func() { f.table, f.foreign = stored, nil })
+	loadLive(stored)
+	return f.transact("apply", messages(rs), func() { f.age(); f.table, f.foreign = stored, nil })
 }
 
 // Reset removes the table (idempotent), as Conn.Reset does.
@@ -122,6 +131,7 @@ func (f *Fake) Read() (*ruleset.Ruleset, error) {
 	if len(f.foreign) > 0 {
 		return nil, &ForeignError{Items: append([]string(nil), f.foreign...)}
 	}
+	f.age()
 	if f.table == nil {
 		return nil, nil
 	}
@@ -164,6 +174,7 @@ func (f *Fake) Tamper(edit func(rs *ruleset.Ruleset), foreign ...string) {
 func (f *Fake) Table() *ruleset.Ruleset {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.age()
 	if f.table == nil {
 		return nil
 	}
