@@ -194,6 +194,16 @@ func validateLive(s *Set) error {
 	case l.Size > 0 && uint32(n) > l.Size:
 		return fmt.Errorf("set %s: %d elements, more than its size %d", s.Name, n, l.Size)
 	}
+	if s.Kind != KindCgroup {
+		if err := validatePrefixes(s); err != nil {
+			return err
+		}
+		for _, p := range s.Prefixes {
+			if !p.IsSingleIP() {
+				return fmt.Errorf("set %s: element %v: a live set holds single addresses only", s.Name, p)
+			}
+		}
+	}
 	for i, c := range s.Cgroups {
 		if i > 0 && c <= s.Cgroups[i-1] {
 			return fmt.Errorf("set %s: cgroup id %d is repeated or out of order (elements must be sorted)", s.Name, c)
