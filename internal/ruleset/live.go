@@ -224,8 +224,10 @@ func validateLive(s *Set) error {
 }
 
 // liveFlagsText is the declaration lines of a live set after its type:
-// `size N`, `flags timeout`, `counter`, `timeout T`, in the order nft 1.0.6
-// lists them.
+// `size N`, `flags timeout`, `counter`, `timeout T`, `comment`, in the
+// order nft 1.0.6 lists them (its listing leaves `flags timeout` implied by
+// `timeout T`; it prints each element's counter and expiry, which are not
+// input: `192.0.2.1 counter packets 0 bytes 0 timeout 30m expires 29m59s`).
 func liveFlagsText(l *Live) string {
 	var b strings.Builder
 	if l.Size > 0 {
@@ -301,7 +303,9 @@ func writeLiveSet(b *strings.Builder, s *Set) {
 // delete one element. Adding an element that is present refreshes its
 // timeout (and keeps its counter); deleting one that is absent is no error.
 // nft equivalent: `add element inet leash SET { KEY [timeout T] }` and
-// `destroy element inet leash SET { KEY }`.
+// `destroy element inet leash SET { KEY }` (the kernel's DESTROYSETELEM,
+// 6.3 and later; nft 1.0.6 has no such command, and its `delete element`
+// fails on an absent element).
 type ElementOp struct {
 	Set    string  `json:"set"`
 	Delete bool    `json:"delete,omitempty"`
