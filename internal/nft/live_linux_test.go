@@ -200,3 +200,30 @@ func elementKeys(s *ruleset.Set) string {
 	}
 	return strings.Join(keys, " ")
 }
+
+// TestLiveForeignSets: the decoder accepts timeout, size and counter flags
+// only on sets declared live in leash's vocabulary (a comment naming the
+// source); a timeout set without one, or a live-looking set of another
+// type or with an interval, is foreign.
+func TestLiveForeignSets(t *testing.T) {
+	ns, c := newNS(t)
+	if err := c.Apply(liveSample()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Read(); err != nil {
+		t.Fatalf("Read of leash's live sets: %v", err)
+	}
+	inNS(t, ns, `add set inet leash tmo { type ipv4_addr; flags timeout; }
+add set inet leash cmt { type ether_addr; comment "host:x"; }
+add set inet leash ivl { type ipv4_addr; flags interval; comment "host:y"; }
+`, "nft", "-f", "-")
+	_, err := c.Read()
+	if err == nil {
+		t.Fatal("Read accepted foreign sets")
+	}
+	for _, want := range []string{"set tmo", "set cmt", "set ivl"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
