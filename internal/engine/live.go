@@ -30,16 +30,18 @@ func (e *Engine) enforce(k Kernel, rs *ruleset.Ruleset) error {
 // withLive returns rs with the live elements carried into it: for every
 // live set of rs, the elements of the live set with the same name, kind and
 // source (ruleset.SameLive) that the kernel holds now, or, when the kernel
-// has no readable table (boot, after a reset, foreign content), that the
-// live snapshot recorded. Carried elements keep their counters (if the set
-// still counts) and their remaining lifetime as their timeout; one whose
-// lifetime ran out while the kernel had no table is re-added with the
-// set's default timeout, so a reboot or a DNS outage never empties an
-// allow-set (the last good elements hold for one more timeout, until the
-// daemon refreshes them). rs's own elements of a live set (compiled just
-// now) are kept, with the kernel's counters when carried too. Elements
-// beyond a set's size are not carried. rs itself is not changed; without
-// live sets it is returned as it is.
+// has no table or its live sets cannot be read (boot, after a reset), that
+// the live snapshot recorded. Only the live sets are read (Kernel.ReadLive):
+// foreign content elsewhere in the table does not stop the carry. Carried
+// elements keep their counters (if the set still counts) and their
+// remaining lifetime as their timeout; one whose lifetime ran out while the
+// kernel had no table is re-added with the set's default timeout, so a
+// reboot or a DNS outage never empties an allow-set (the last good
+// elements hold for one more timeout, until the daemon refreshes them).
+// rs's own elements of a live set (compiled just now) are kept, with the
+// kernel's counters when carried too. Elements beyond a set's size are not
+// carried. rs itself is not changed; without live sets it is returned as
+// it is.
 func (e *Engine) withLive(k Kernel, rs *ruleset.Ruleset) *ruleset.Ruleset {
 	if !hasLive(rs) {
 		return rs
@@ -59,7 +61,7 @@ func (e *Engine) withLive(k Kernel, rs *ruleset.Ruleset) *ruleset.Ruleset {
 // liveSource is where withLive carries live elements from: the kernel's
 // table if it reads, else the live snapshot, and how long ago it was taken.
 func (e *Engine) liveSource(k Kernel) (interface{ Set(string) *ruleset.Set }, time.Duration) {
-	if seen, err := k.Read(); err == nil && seen != nil {
+	if seen, err := k.ReadLive(); err == nil && seen != nil {
 		return seen, 0
 	}
 	snap, err := e.Store.Live()
@@ -187,7 +189,7 @@ func (e *Engine) UpdateLive(ctx context.Context, ops []ruleset.ElementOp) (*Live
 			return fmt.Errorf("update live sets: the kernel refused, nothing changed: %w", err)
 		}
 		res = &LiveResult{Ops: len(ops)}
-		seen, err := k.Read()
+		seen, err := k.ReadLive()
 		if err != nil || seen == nil {
 			return fmt.Errorf("the kernel holds the live update, but reading it back for the live snapshot failed (retry the update): %v", err)
 		}

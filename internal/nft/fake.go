@@ -35,7 +35,8 @@ type Fake struct {
 	// table stays as it was. Messages are counted as the backend sends
 	// them: one per table, set, map, chain and rule.
 	MaxMessages int
-	// Hook, when set, is called with the operation ("apply" or "reset")
+	// Hook, when set, is called with the operation ("apply", "update" or
+	// "reset")
 	// before the transaction takes effect (Before true) and after
 	// (Before false). An error before refuses the transaction; a hook can
 	// also block (a slow kernel) or end the calling goroutine

@@ -38,6 +38,24 @@ func (f *Fake) UpdateElements(ops []ruleset.ElementOp) error {
 	return f.transact("update", len(ops), func() { f.table = next })
 }
 
+// ReadLive returns the fake's live sets with their elements, as
+// Conn.ReadLive does; (nil, nil) without a table.
+func (f *Fake) ReadLive() (*ruleset.Ruleset, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.age()
+	if f.table == nil {
+		return nil, nil
+	}
+	out := &ruleset.Ruleset{}
+	for _, s := range f.table.Sets {
+		if s.Live != nil {
+			out.Sets = append(out.Sets, s)
+		}
+	}
+	return deepCopy(out)
+}
+
 // applyOps makes ops on rs's live sets, or fails naming every bad op.
 func applyOps(rs *ruleset.Ruleset, ops []ruleset.ElementOp) error {
 	var bad []error

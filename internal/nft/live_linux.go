@@ -163,6 +163,42 @@ func (c *Conn) UpdateElements(ops []ruleset.ElementOp) error {
 	return nil
 }
 
+// ReadLive returns leash's live sets (ruleset.Live) with their elements,
+// each with its own timeout, remaining lifetime and counter, as a ruleset
+// holding those sets only; (nil, nil) when the table does not exist. It
+// reads only the live sets, so it stays cheap beside a large static table,
+// and sets that are not leash's live sets are skipped, not reported (Read
+// reports them).
+// nft equivalent: `nft list set inet leash NAME` for each live set.
+func (c *Conn) ReadLive() (*ruleset.Ruleset, error) {
+	nc, err := c.nft()
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := c.Exists(); err != nil || !ok {
+		return nil, err
+	}
+	rs, err := c.liveSets(nc)
+	if err != nil {
+		return nil, fmt.Errorf("nft: read live sets: %w", err)
+	}
+	for _, s := range rs.Sets {
+		elems, err := nc.GetSetElements(&nftables.Set{Table: table(), Name: s.Name, KeyType: mustSetType(s.Kind)})
+		if err != nil {
+			return nil, fmt.Errorf("nft: read live set %s: %w", s.Name, err)
+		}
+		if err := decodeLiveElements(s, elems); err != nil {
+			return nil, fmt.Errorf("nft: read live set %s: %w", s.Name, err)
+		}
+	}
+	return rs, nil
+}
+
+func mustSetType(k ruleset.SetKind) nftables.SetDatatype {
+	t, _ := setType(k)
+	return t
+}
+
 // liveSets reads the declarations of leash's live sets (no elements).
 func (c *Conn) liveSets(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 	sets, err := nc.GetSets(table())

@@ -110,6 +110,19 @@ func TestLiveSets(t *testing.T) {
 	if diff := cmp.Diff([]uint64{4242, 1 << 40}, got.Set("units").Cgroups); diff != "" {
 		t.Errorf("cgroup ids (-want +got):\n%s", diff)
 	}
+	live, err := c.ReadLive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range live.Sets {
+		if diff := diffIR(&ruleset.Ruleset{Sets: []*ruleset.Set{withoutExpiry(&ruleset.Ruleset{Sets: []*ruleset.Set{got.Set(s.Name)}}).Sets[0]}},
+			withoutExpiry(&ruleset.Ruleset{Sets: []*ruleset.Set{s}})); diff != "" {
+			t.Errorf("ReadLive %s differs from Read (-Read +ReadLive):\n%s", s.Name, diff)
+		}
+	}
+	if len(live.Sets) != 3 {
+		t.Errorf("ReadLive returned %d sets, want 3", len(live.Sets))
+	}
 
 	// A batch with one bad op (a static set... here: a missing one) changes nothing.
 	before := list(t, ns)
@@ -220,6 +233,9 @@ add set inet leash ivl { type ipv4_addr; flags interval; comment "host:y"; }
 	_, err := c.Read()
 	if err == nil {
 		t.Fatal("Read accepted foreign sets")
+	}
+	if live, err := c.ReadLive(); err != nil || len(live.Sets) != 3 {
+		t.Errorf("ReadLive beside foreign sets = %v, %v; want leash's 3 live sets", live, err)
 	}
 	for _, want := range []string{"set tmo", "set cmt", "set ivl"} {
 		if !strings.Contains(err.Error(), want) {
