@@ -281,3 +281,31 @@ func TestStatusSeesLiveDeclarationDrift(t *testing.T) {
 		t.Errorf("changes = %v", st.Changes)
 	}
 }
+
+// TestRestoreWithDamagedSnapshot: a damaged live snapshot does not stop a
+// restore: the live set starts from its compiled elements, with a warning.
+func TestRestoreWithDamagedSnapshot(t *testing.T) {
+	h := liveHarness(t)
+	if _, err := h.engine().Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.engine().UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFile(h.store.LiveFile(), "{"); err != nil {
+		t.Fatal(err)
+	}
+	h.k.Reset()
+	if _, err := h.engine().Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(h.kernelElements("mail4")); got != "192.0.2.1" {
+		t.Errorf("mail4 = %s, want the compiled element", got)
+	}
+	if !strings.Contains(h.notesText(), "live snapshot is unusable") {
+		t.Errorf("no warning: %s", h.notesText())
+	}
+	if got := h.snapshotKeys("mail4"); got != "192.0.2.1" {
+		t.Errorf("snapshot after restore = %s, want it rewritten", got)
+	}
+}
