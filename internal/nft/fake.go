@@ -86,17 +86,17 @@ func (f *Fake) Apply(rs *ruleset.Ruleset) error {
 		return err
 	}
 	loadLive(stored)
-	return f.transact("apply", messages(rs), func() { f.age(); f.table, f.foreign = stored, nil })
+	return f.transact("apply", messages(rs), func() error { f.age(); f.table, f.foreign = stored, nil; return nil })
 }
 
 // Reset removes the table (idempotent), as Conn.Reset does.
 func (f *Fake) Reset() error {
-	return f.transact("reset", 1, func() { f.table, f.foreign = nil, nil })
+	return f.transact("reset", 1, func() error { f.table, f.foreign = nil, nil; return nil })
 }
 
 // transact runs one transaction of n messages through the faults and the
-// hook, then commit.
-func (f *Fake) transact(op string, n int, commit func()) error {
+// hook, then commit (under f.mu), which may still refuse it.
+func (f *Fake) transact(op string, n int, commit func() error) error {
 	if f.Hook != nil {
 		if err := f.Hook(op, true); err != nil {
 			return err
@@ -111,8 +111,9 @@ func (f *Fake) transact(op string, n int, commit func()) error {
 	case f.MaxMessages > 0 && n > f.MaxMessages:
 		err = fmt.Errorf("nft fake: %s: %d messages in one batch, more than %d: no buffer space available", op, n, f.MaxMessages)
 	default:
-		commit()
-		f.commits++
+		if err = commit(); err == nil {
+			f.commits++
+		}
 	}
 	f.mu.Unlock()
 	if err != nil {

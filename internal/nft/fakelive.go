@@ -16,26 +16,27 @@ func (f *Fake) UpdateElements(ops []ruleset.ElementOp) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	f.mu.Lock()
-	f.age()
-	var next *ruleset.Ruleset
-	var err error
-	switch {
-	case len(f.foreign) > 0:
-		err = &ForeignError{Items: append([]string(nil), f.foreign...)}
-	case f.table == nil:
-		err = fmt.Errorf("table inet %s does not exist", ruleset.TableName)
-	default:
-		next, err = deepCopy(f.table)
-	}
-	if err == nil {
-		err = applyOps(next, ops)
-	}
-	f.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("nft fake: update elements, nothing changed: %w", err)
-	}
-	return f.transact("update", len(ops), func() { f.table = next })
+	return f.transact("update", len(ops), func() error {
+		f.age()
+		var next *ruleset.Ruleset
+		var err error
+		switch {
+		case len(f.foreign) > 0:
+			err = &ForeignError{Items: append([]string(nil), f.foreign...)}
+		case f.table == nil:
+			err = fmt.Errorf("table inet %s does not exist", ruleset.TableName)
+		default:
+			next, err = deepCopy(f.table)
+		}
+		if err == nil {
+			err = applyOps(next, ops)
+		}
+		if err != nil {
+			return fmt.Errorf("nft fake: update elements, nothing changed: %w", err)
+		}
+		f.table = next
+		return nil
+	})
 }
 
 // ReadLive returns the fake's live sets with their elements, as
