@@ -33,3 +33,8 @@ func (s Shape) Load() (*policy.Resolved, error) {
 	env := policy.Env{Directory: &identity.Directory{}, Services: services.New()}
 	return policy.Load(context.Background(), "bench.yaml", s.YAML(), env)
 }
+
+// Shape names s for benchmarks and tests.
+func (s ManyRules) Shape() Shape {
+	return Shape{Name: fmt.Sprintf("policies=%d/rules=%d", s.Policies, s.Rules), YAML: s.YAML}
+}

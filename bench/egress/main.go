@@ -45,6 +45,8 @@ type config struct {
 	only      []string // reference names to measure; empty = all
 	applyRuns int
 	jsonPath  string
+	rules     []int // rule-list mode: rules per policy
+	dests     int   // rule-list mode: allowed /24s
 }
 
 func parseFlags() (config, error) {
@@ -63,6 +65,9 @@ func parseFlags() (config, error) {
 	only := flag.String("only-refs", "", "comma-separated reference names to measure (default all); with -users '' only these")
 	flag.IntVar(&c.applyRuns, "apply-runs", 3, "timed Apply runs of the largest policy (median reported)")
 	flag.StringVar(&c.jsonPath, "json", "", "also write the full results as JSON to this file")
+	rules := flag.String("rules", "", "rule-list mode (issue 16): comma-separated rules per policy, e.g. 1,10,100,1000; "+
+		"measures, for every -users count, leash against no ruleset and an expert's ruleset of the same policy, instead of the other cases")
+	flag.IntVar(&c.dests, "dests", 100_000, "rule-list mode: allowed IPv4 /24s over all rules of a policy")
 	flag.Parse()
 	var err error
 	if c.users, err = counts("users", *users); err != nil {
@@ -70,6 +75,14 @@ func parseFlags() (config, error) {
 	}
 	if c.noct, err = counts("noct-users", *noct); err != nil {
 		return c, err
+	}
+	if c.rules, err = counts("rules", *rules); err != nil {
+		return c, err
+	}
+	for _, n := range c.rules {
+		if n < 1 {
+			return c, fmt.Errorf("-rules: want at least 1 rule")
+		}
 	}
 	c.only = names(*only)
 	c.paths = names(*paths)

@@ -42,29 +42,38 @@ var vethDst = [4]byte{203, 0, 113, 9}
 // pair makes the two sides of one path: a gets the ruleset under test, b
 // none. Both are built the same way.
 func (s *namespaces) pair(path string) (a, b route, err error) {
+	sides, err := s.sides(path, "leash", "bare")
+	if err != nil {
+		return a, b, err
+	}
+	return sides[0], sides[1], nil
+}
+
+// sides makes one side of path per role, all built the same way.
+func (s *namespaces) sides(path string, roles ...string) ([]route, error) {
 	s.n++
 	prefix := fmt.Sprintf("leashbench-%d-%d-", os.Getpid(), s.n)
-	var sides [2]route
-	for i, role := range []string{"leash", "bare"} {
+	sides := make([]route, len(roles))
+	for i, role := range roles {
 		switch path {
 		case pathLoopback:
 			ns, err := s.create(prefix + role)
 			if err != nil {
-				return a, b, err
+				return nil, err
 			}
 			sides[i] = route{client: ns, server: ns, dst: [4]byte{127, 0, 0, 1}}
 		case pathVeth:
 			sbx, err := sandbox.New(context.Background(), sandbox.Config{})
 			if err != nil {
-				return a, b, err
+				return nil, err
 			}
 			s.add(sbx)
 			sides[i] = route{client: sbx.Client(), server: sbx.Peer(), dst: vethDst}
 		default:
-			return a, b, fmt.Errorf("unknown path %q (want %s or %s)", path, pathLoopback, pathVeth)
+			return nil, fmt.Errorf("unknown path %q (want %s or %s)", path, pathLoopback, pathVeth)
 		}
 	}
-	return sides[0], sides[1], nil
+	return sides, nil
 }
 
 // add makes c part of what Close removes.

@@ -34,6 +34,117 @@ func references() []reference {
 		{"cidrset-100k", "`ip daddr @set drop; accept`, the benchmark's CIDRs in an interval set", cidrSet},
 		{"cidrhash-100k", "`ip daddr & 255.255.255.240 @set drop; accept`, the same CIDRs as a hash set of /28 network addresses (leash's layout)", cidrHash},
 		{"vmap-ct-10k", "`ct state established accept` then the hand-built hash uid vmap (measured: accept)", uidVmapCt},
+		// The layouts a rule list can compile to (issue 16), 100,000 /24s,
+		// the measured destination's /24 decided last:
+		{"rules-1000", "1,000 rules `ip daddr & 255.255.255.0 @sK accept` of 100 /24s each (hash sets; leash's layout before), then drop", linearSets},
+		{"rbtree-100k", "`ip daddr @allow accept; drop`, the /24s in one interval set (the expert's layout)", rbtreeSet},
+		{"vmap24-100k", "`ip daddr & 255.255.255.0 vmap @m; drop`, hash map of the /24s' network addresses jumping to 1,000 rule chains (leash's layout)", maskedVmap},
+		{"concat-100k", "`ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m; drop`, hash concatenation of each /24 with udp 5001 and tcp 5002", concatHash(100_000)},
+		{"concat-10k", "the same with 10,000 /24s", concatHash(10_000)},
+		{"pipapo-10k", "`ip daddr . meta l4proto . th dport vmap @m; drop`, the 10,000 /24s' entries as intervals in an interval concatenation (pipapo; 100,000 take too long to load)", concatPipapo(10_000)},
+	}
+}
+
+// ruleListDests are the reference rule lists' /24s: the benchmark's
+// allowed ones and, last, the measured destinations'.
+func ruleListDests() []netip.Prefix { return ruleListDestsN(100_000) }
+
+// ruleListDestsN is ruleListDests with n /24s.
+func ruleListDestsN(n int) []netip.Prefix {
+	return append(benchpolicy.AllowPrefixes(n), benchpolicy.Measured...)
+}
+
+// outputTable wraps body (sets, maps, chains) and an output chain with
+// rules in the reference table.
+func outputTable(body, rules string) string {
+	return fmt.Sprintf("table inet %s {\n%s chain output {\n  type filter hook output priority 0; policy accept;\n%s }\n}\n", refTable, body, rules)
+}
+
+func linearSets(uint32, int) string {
+	const rules = 1000
+	ds := benchpolicy.AllowPrefixes(100_000)
+	var body, rs strings.Builder
+	for k := range rules {
+		var elems []string
+		for i := k; i < len(ds); i += rules {
+			elems = append(elems, ds[i].Addr().String())
+		}
+		if k == rules-1 { // the measured destinations: decided by the last rule
+			for _, p := range benchpolicy.Measured {
+				elems = append(elems, p.Addr().String())
+			}
+		}
+		fmt.Fprintf(&body, " set s%d {\n  type ipv4_addr\n  elements = { %s }\n }\n", k, strings.Join(elems, ", "))
+		fmt.Fprintf(&rs, "  ip daddr & 255.255.255.0 @s%d accept\n", k)
+	}
+	rs.WriteString("  drop\n")
+	return outputTable(body.String(), rs.String())
+}
+
+func rbtreeSet(uint32, int) string {
+	var b strings.Builder
+	b.WriteString(" set allow {\n  type ipv4_addr\n  flags interval\n  elements = { ")
+	for i, p := range ruleListDests() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(p.String())
+	}
+	b.WriteString(" }\n }\n")
+	return outputTable(b.String(), "  ip daddr @allow accept\n  drop\n")
+}
+
+// ruleChains are 1,000 chains that accept, one per rule.
+func ruleChains() string {
+	var b strings.Builder
+	for k := range 1000 {
+		fmt.Fprintf(&b, " chain r%d {\n  counter accept\n }\n", k)
+	}
+	return b.String()
+}
+
+func maskedVmap(uint32, int) string {
+	var b strings.Builder
+	b.WriteString(" map m {\n  type ipv4_addr : verdict\n  elements = { ")
+	for i, p := range ruleListDests() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s : jump r%d", p.Addr(), i%1000)
+	}
+	b.WriteString(" }\n }\n")
+	return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 vmap @m\n  drop\n")
+}
+
+// concatEntries writes n /24s with udp 5001 and tcp 5002 as entries of a
+// map keyed by ip daddr . meta l4proto . th dport; addr renders the /24.
+func concatEntries(b *strings.Builder, n int, addr func(netip.Prefix) string) {
+	for i, p := range ruleListDestsN(n) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(b, "%s . udp . %d : jump r%d, %s . tcp . %d : jump r%d", addr(p), benchpolicy.UDPPort, i%1000,
+			addr(p), benchpolicy.TCPPort, i%1000)
+	}
+}
+
+func concatHash(n int) func(uint32, int) string {
+	return func(uint32, int) string {
+		var b strings.Builder
+		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  elements = { ")
+		concatEntries(&b, n, func(p netip.Prefix) string { return p.Addr().String() })
+		b.WriteString(" }\n }\n")
+		return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m\n  drop\n")
+	}
+}
+
+func concatPipapo(n int) func(uint32, int) string {
+	return func(uint32, int) string {
+		var b strings.Builder
+		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  flags interval\n  elements = { ")
+		concatEntries(&b, n, netip.Prefix.String)
+		b.WriteString(" }\n }\n")
+		return outputTable(b.String()+ruleChains(), "  ip daddr . meta l4proto . th dport vmap @m\n  drop\n")
 	}
 }
 
@@ -138,12 +249,12 @@ const hostTable = `table inet hostfw {
 }
 `
 
-// loadHost loads host's firewall into both sides' client namespaces.
-func loadHost(host string, a, b route) error {
+// loadHost loads host's firewall into every side's client namespace.
+func loadHost(host string, sides ...route) error {
 	if host != hostStateful {
 		return nil
 	}
-	for _, r := range []route{a, b} {
+	for _, r := range sides {
 		if err := loadRef(r.client.Name, hostTable); err != nil {
 			return err
 		}

@@ -21,6 +21,9 @@ type report struct {
 	CIDRs    int           `json:"cidrs"`
 	Results  []result      `json:"results"`
 	Apply    *applyTiming  `json:"apply,omitempty"`
+	// Rules are the rule-list cases (-rules), against no ruleset and the
+	// expert's ruleset.
+	Rules []rulesResult `json:"rules,omitempty"`
 }
 
 // result is one case: a ruleset in the leash namespace against the bare one.
@@ -65,6 +68,12 @@ func runAll(cfg config, nss *namespaces) (*report, error) {
 	rep := &report{Kernel: kernel, CPUs: cpus, Rounds: cfg.rounds, Duration: cfg.dur, CIDRs: cfg.cidrs}
 	for _, host := range cfg.hosts {
 		for _, path := range cfg.paths {
+			if len(cfg.rules) > 0 {
+				if err := runRules(cfg, rep, setting{path, host}, nss); err != nil {
+					return nil, fmt.Errorf("%s: %w", setting{path, host}, err)
+				}
+				continue
+			}
 			a, b, err := nss.pair(path)
 			if err != nil {
 				return nil, err

@@ -37,6 +37,11 @@ func main() {
 		Clock:        clock.Real{},
 		Spawn:        spawner(exe),
 		Running:      detach.Running,
+		Namespace:    namespaceOf,
+		Getenv:       os.Getenv,
+		NewWatcher:   newWatcher,
+		Notify:       sdNotify,
+		Watchdog:     watchdogInterval,
 		Executable:   exe,
 		Systemctl:    systemctl,
 

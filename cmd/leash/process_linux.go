@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	sdaemon "github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/hostcmd"
 )
@@ -43,6 +47,28 @@ func detachedArgv(exe string, args []string, run string) []string {
 		return argv
 	}
 	return append([]string{run, "--scope", "--quiet", "--collect", "--description=leash automatic revert", "--"}, argv...)
+}
+
+// newWatcher is leash daemon's inotify watcher.
+func newWatcher() (daemon.Watcher, error) { return daemon.NewFileWatcher() }
+
+// sdNotify sends state to systemd when it started leash (NOTIFY_SOCKET);
+// otherwise it does nothing.
+func sdNotify(state string) {
+	if strings.HasPrefix(state, "RELOADING=1") {
+		state += "\n" + sdaemon.SdNotifyMonotonicUsec()
+	}
+	_, _ = sdaemon.SdNotify(false, state) // best effort: systemd may not be there
+}
+
+// watchdogInterval is half of systemd's WatchdogSec for this service (0
+// when there is no watchdog), as sd_watchdog_enabled(3) advises.
+func watchdogInterval() time.Duration {
+	d, err := sdaemon.SdWatchdogEnabled(false)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d / 2
 }
 
 // systemctl runs systemctl by absolute path (hostcmd), never through $PATH;

@@ -10,11 +10,13 @@ import (
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/identity"
+	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/services"
 	"github.com/leash-dev/leash/internal/sockowner"
+	"github.com/leash-dev/leash/internal/state"
 )
 
 // loadEnv reads the host's users and groups (through getent, so LDAP and
@@ -52,7 +54,20 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 	return hostcmd.Output(ctx, name, args...)
 }
 
+// openKernel connects to nftables in a namespace ("" = leash's own). The
+// engine stops an apply with Ctrl-C through its ApplyContext; reverts and
+// restore are never interrupted.
 func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }
+
+// namespaceOf identifies the network namespace leash works in: the named
+// one, or its own ("").
+func namespaceOf(name string) (*state.Namespace, error) {
+	id, err := netns.Identify(name)
+	if err != nil {
+		return nil, err
+	}
+	return &state.Namespace{Init: id.Init, Name: id.Name, Inode: id.Inode}, nil
+}
 
 func openDenyLog(netns string, group uint16, log *slog.Logger) (denylog.Source, error) {
 	return denylog.OpenReader(denylog.ReaderConfig{NetNS: netns, Group: group, Now: time.Now, Log: log})

@@ -7,11 +7,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/eval"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func applyCmd(d Deps, g *globals) *cobra.Command {
-	var confirm time.Duration
+	var (
+		confirm time.Duration
+		strict  bool
+	)
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Enforce a policy: replace leash's table atomically",
@@ -40,6 +45,12 @@ confirmation: nothing is reverted then.`,
 			if err != nil {
 				return err
 			}
+			if err := reportWarnings(d, c, strict); err != nil {
+				return err
+			}
+			if confirm == 0 {
+				warnLockout(d, c)
+			}
 			res, err := engineFor(cmd, d, g, args).Apply(cmd.Context(), c, engine.ApplyOptions{Confirm: confirm})
 			if err != nil {
 				return err
@@ -50,8 +61,22 @@ confirmation: nothing is reverted then.`,
 			return printApplied(d, g, c, res)
 		},
 	}
+	strictFlag(cmd, &strict)
 	cmd.Flags().DurationVar(&confirm, "confirm", 0, "revert automatically after `DURATION` (e.g. 60s) unless leash confirm runs first")
 	return cmd
+}
+
+// warnLockout says, before an apply without a confirmation window, what in
+// the policy could cut off the admin applying it (eval.LockoutRisks), and
+// how to apply it safely.
+func warnLockout(d Deps, c *engine.Compiled) {
+	ssh := ""
+	if d.Getenv != nil {
+		ssh = d.Getenv("SSH_CONNECTION")
+	}
+	for _, r := range eval.LockoutRisks(c.Ruleset, ssh) {
+		fmt.Fprintf(d.Stderr, "leash: warning: %s; to have it reverted unless you confirm, apply with --confirm 60s\n", termtext.Escape(r))
+	}
 }
 
 func printApplied(d Deps, g *globals, c *engine.Compiled, res *engine.ApplyResult) error {

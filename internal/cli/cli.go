@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/policy"
@@ -68,6 +69,19 @@ type Deps struct {
 	// caller's login session where systemd runs) and returns its pid
 	// without waiting: the reverter of `apply --confirm`.
 	Spawn func(args []string, logPath string) (int, error)
+	// Getenv reads the environment (SSH_CONNECTION, for the lock-out
+	// warning of apply); nil reads nothing.
+	Getenv func(string) string
+	// NewWatcher starts a file watcher for leash daemon (inotify).
+	NewWatcher func() (daemon.Watcher, error)
+	// Notify sends a systemd notification (sd_notify); nil: none.
+	Notify func(state string)
+	// Watchdog is how often leash daemon must feed systemd's watchdog (0:
+	// no watchdog); nil: none.
+	Watchdog func() time.Duration
+	// Namespace identifies the named network namespace ("" = the one
+	// leash runs in), recorded with every generation.
+	Namespace func(name string) (*state.Namespace, error)
 	// Running reports whether pid is a live process whose command line
 	// contains marker (detach.Running): is a reverter still there.
 	Running func(pid int, marker string) bool
@@ -99,6 +113,29 @@ type globals struct {
 
 	// dnsTimeout bounds all the hostname lookups of one compile.
 	dnsTimeout time.Duration
+	// ns is the network namespace leash works in (nil: the host's, or not
+	// known); forceNetNS acts on another namespace's records anyway.
+	ns         *state.Namespace
+	forceNetNS bool
+}
+
+// resolveNamespace finds the namespace leash works in and, unless
+// --state-dir was given, that namespace's own state directory: the host's
+// namespace keeps the default, another gets DEFAULT/netns/NAME, so that a
+// container's generations never land in the host's (where the host's boot
+// would restore them).
+func (g *globals) resolveNamespace(cmd *cobra.Command, d Deps) {
+	if d.Namespace == nil {
+		return
+	}
+	ns, err := d.Namespace(g.netns)
+	if err != nil {
+		return // unknown (no privileges to tell): the host's
+	}
+	g.ns = ns
+	if !cmd.Flags().Changed("state-dir") {
+		g.stateDir = state.DirFor(state.DefaultDir, ns)
+	}
 }
 
 func (g *globals) store() *state.Store { return &state.Store{Dir: g.stateDir} }
@@ -120,20 +157,24 @@ nftables table, inet leash, replaced atomically.
 Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			g.resolveNamespace(cmd, d)
+		},
 	}
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print data as JSON")
-	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored")
+	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored (in another network namespace than the host's, the default is "+state.DefaultDir+"/netns/NAME)")
 	pf.StringVar(&g.resolver, "resolver", "", "DNS server HOST:PORT for hostnames (default: from /etc/resolv.conf)")
 	pf.DurationVar(&g.dnsTimeout, "dns-timeout", 30*time.Second, "how long all the hostname lookups of one policy may take together")
 	pf.StringVar(&g.netns, "netns", "", "operate in the named network namespace (/run/netns/NAME)")
 	pf.StringVar(&g.passwd, "passwd", "", "read users from this passwd(5) file instead of the system database (with --group)")
 	pf.StringVar(&g.group, "group", "", "read groups from this group(5) file instead of the system database (with --passwd)")
+	pf.BoolVar(&g.forceNetNS, "force-netns", false, "act on a state directory whose records are another network namespace's (taking it over)")
 	pf.DurationVar(&g.lockTimeout, "lock-timeout", 30*time.Second, "how long to wait for another leash that holds the state directory's lock")
 	root.AddCommand(
-		validateCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
+		validateCmd(d, g), lintCmd(d, g), exportCmd(d, g), planCmd(d, g), applyCmd(d, g),
 		showCmd(d, g), resetCmd(d, g), checkCmd(d, g), testCmd(d, g), sandboxProbeCmd(d),
 	)
 	root.AddCommand(connsCmd(d, g))
@@ -141,6 +182,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 	root.AddCommand(historyCmd(d, g), rollbackCmd(d, g), confirmCmd(d, g), revertPendingCmd(d, g),
 		restoreCmd(d, g), reapplyCmd(d, g), installServiceCmd(d, g))
 	root.AddCommand(logCmd(d, g))
+	root.AddCommand(daemonCmd(d, g))
 	return root
 }
 
@@ -187,9 +229,10 @@ func usage(format string, args ...any) error {
 
 // Report prints err for a person: policy errors one per line as
 // FILE:LINE:COL: message (the format editors jump to), anything else as
-// "leash: message". Messages may quote paths, names and kernel or DNS text:
-// each is escaped with termtext.Escape (one policy error is one line). Errors that only carry an exit status (check's "denied",
-// already explained on stdout) print nothing.
+// "leash: message". Errors that only carry an exit status (check's
+// "denied", already explained on stdout) print nothing. Messages may quote
+// paths, names and kernel or DNS text: each is escaped with termtext.Escape
+// (one policy error is one line).
 func Report(w io.Writer, err error) {
 	var ec *exitError
 	if err == nil || (errors.As(err, &ec) && ec.err == nil) {

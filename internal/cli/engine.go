@@ -39,6 +39,8 @@ func engineFor(cmd *cobra.Command, d Deps, g *globals, args []string) *engine.En
 		Holder:        holder,
 		Notify:        func(msg string) { fmt.Fprintf(d.Stderr, "leash: %s\n", termtext.Escape(msg)) },
 		CommandLine:   func(sub string) string { return leashCommand(g, sub) },
+		NetNS:         g.ns,
+		ForceNetNS:    g.forceNetNS,
 	}
 }
 
@@ -81,7 +83,7 @@ func leashCommand(g *globals, sub string) string {
 	if g.netns != "" {
 		parts = append(parts, "--netns", g.netns)
 	}
-	if filepath.Clean(g.stateDir) != state.DefaultDir {
+	if filepath.Clean(g.stateDir) != state.DirFor(state.DefaultDir, g.ns) {
 		parts = append(parts, "--state-dir", g.stateDir)
 	}
 	return strings.Join(append(parts, sub), " ")

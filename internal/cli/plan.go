@@ -9,12 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func planCmd(d Deps, g *globals) *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what apply would change in the kernel",
 		Long: `Compile FILE and compare it with leash's table in the kernel now. Prints
@@ -25,6 +27,9 @@ counters left out), then the other firewalls' base chains on the same hooks
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
+				return err
+			}
+			if err := reportWarnings(d, c, strict); err != nil {
 				return err
 			}
 			e := engineFor(cmd, d, g, args)
@@ -41,6 +46,8 @@ counters left out), then the other firewalls' base chains on the same hooks
 			return nil
 		},
 	}
+	strictFlag(cmd, &strict)
+	return cmd
 }
 
 type planJSON struct {
@@ -49,11 +56,13 @@ type planJSON struct {
 	Exists  bool                    `json:"table_exists"`
 	Changed bool                    `json:"changed"`
 	Diff    string                  `json:"diff,omitempty"`
+	// Warnings about the policy (see leash lint).
+	Warnings []policy.Warning `json:"warnings,omitempty"`
 }
 
 func printPlan(d Deps, g *globals, c *engine.Compiled, cur *ruleset.Ruleset, delta string) error {
 	if g.json {
-		return printJSON(d.Stdout, planJSON{File: c.Path, Hosts: c.Resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta})
+		return printJSON(d.Stdout, planJSON{File: c.Path, Hosts: c.Resolved.Hosts, Exists: cur != nil, Changed: delta != "", Diff: delta, Warnings: c.Warnings()})
 	}
 	printHosts(d, c)
 	switch {

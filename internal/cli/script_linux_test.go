@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/signal"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/detach"
 	"github.com/leash-dev/leash/internal/identity"
@@ -25,6 +28,7 @@ import (
 	"github.com/leash-dev/leash/internal/sandbox"
 	"github.com/leash-dev/leash/internal/sandbox/sandboxtest"
 	"github.com/leash-dev/leash/internal/sockowner"
+	"github.com/leash-dev/leash/internal/state"
 )
 
 // TestMain makes the test binary double as a `leash` command whose users,
@@ -75,7 +79,16 @@ func fixtureLeash() {
 		Clock: clock.Real{},
 		// The reverter is this fixture again ($PATH's leash), detached for
 		// real; its --netns is the script's namespace.
-		Running: detach.Running,
+		Running:    detach.Running,
+		Getenv:     os.Getenv,
+		NewWatcher: func() (daemon.Watcher, error) { return daemon.NewFileWatcher() },
+		Namespace: func(name string) (*state.Namespace, error) {
+			id, err := netns.Identify(name)
+			if err != nil {
+				return nil, err
+			}
+			return &state.Namespace{Init: id.Init, Name: id.Name, Inode: id.Inode}, nil
+		},
 		Spawn: func(args []string, logPath string) (int, error) {
 			return detach.Start(append([]string{probeExe()}, args...), logPath)
 		},
@@ -96,7 +109,10 @@ func fixtureLeash() {
 			return denylog.OpenSocketOwners(ns)
 		},
 	})
-	err := root.Execute()
+	// As cmd/leash: Ctrl-C and SIGTERM cancel the command's context.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)
 	os.Exit(cli.ExitCode(err))
 }

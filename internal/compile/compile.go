@@ -11,14 +11,17 @@
 //	    goto unowned                 # packets without an owning socket
 //	}
 //	chain p_NAME { [ct direction reply accept] [loopback rules] rules... default }
+//	chain p_NAME.rN { the verdict of rule N when its matches share a lookup (flat.go) }
 //
 // Every packet of a subject is judged by its policy's rules (no blanket
 // conntrack shortcut), so connections opened before a policy change are cut
 // when the new policy denies them. Per-packet cost is one or two map lookups
-// plus the rules of one policy, whatever the number of users or destinations.
+// plus a few lookups for the rules of one policy, whatever the number of
+// users, destinations or rules.
 package compile
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/policy"
@@ -43,16 +46,35 @@ const (
 // Compile builds the ruleset for r. It does not fail on valid input: r comes
 // from policy.Resolve, which has already reported every user error.
 func Compile(r *policy.Resolved) *ruleset.Ruleset {
-	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log}
+	rs, _, _ := CompileContext(context.Background(), r)
+	return rs
+}
+
+// CompileWithWarnings is Compile, and also returns the warnings about the
+// policy found on the way (dead rules: deadrules.go), in file order.
+func CompileWithWarnings(r *policy.Resolved) (*ruleset.Ruleset, []Warning) {
+	rs, ws, _ := CompileContext(context.Background(), r)
+	return rs, ws
+}
+
+// CompileContext is CompileWithWarnings that stops when ctx is done (looked
+// at between policies), with an error wrapping ctx.Err(): a huge policy
+// file must not hold up Ctrl-C or SIGTERM.
+func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, []Warning, error) {
+	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log,
+		ruleChains: map[string]*ruleset.Chain{}}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, fmt.Errorf("compile: %w", err)
+		}
 		c.policyChain(p)
 	}
 	c.dispatch(r, everyone)
 	c.unowned(r.Baseline, everyone)
 	// The base chain first, then the policies in file order, then unowned.
 	c.rs.Chains = append([]*ruleset.Chain{c.output}, append(c.policies, c.unownedChain)...)
-	return c.rs
+	return c.rs, c.warnings, nil
 }
 
 // compiler accumulates the ruleset. sets finds the first identical set, so
@@ -65,6 +87,11 @@ type compiler struct {
 	unownedChain *ruleset.Chain
 	sets         *setIndex
 	log          policy.LogSettings
+	// ruleChains are the rules' verdict chains made so far (flat.go);
+	// pending those of the policy being compiled, not yet in policies.
+	ruleChains map[string]*ruleset.Chain
+	pending    []ruleChain
+	warnings   []Warning
 }
 
 func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {

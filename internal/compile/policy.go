@@ -9,7 +9,8 @@ import (
 //
 //	ct direction reply accept           (if established: allow)
 //	oif "lo" ...                        (loopback access, unless loopback: rules)
-//	<rules, first match wins>           (a logged denial: its limit+log rule first)
+//	<rules, first match wins>           (a logged denial: its limit+log rule first;
+//	                                     shared lookups for many rules, see flat.go)
 //	[limit ... log ...]                 (if the default denies and log is on)
 //	<default verdict>
 //
@@ -25,16 +26,16 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 		})
 	}
 	ch.Rules = append(ch.Rules, c.loopbackRules(p)...)
-	for _, r := range p.Rules {
-		o := c.origin(ruleID(p.Name, r.Index), p.Name, "rule", r.Index, r.Pos, r.Text)
-		ch.Rules = append(ch.Rules, c.ruleRules(p.Name, r.Index, r.Action, r.Log, r.To, r.Protos, nil, o)...)
-	}
+	rules, warnings := c.ruleList(p)
+	ch.Rules = append(ch.Rules, rules...)
+	c.warnings = append(c.warnings, warnings...)
 	def := c.origin(p.Name+"/default", p.Name, "default", 0, p.DefaultPos, "default: "+string(p.Default))
 	if p.Log && p.Default != policy.Allow {
 		ch.Rules = append(ch.Rules, c.logRule(p.Default, nil, def))
 	}
 	ch.Rules = append(ch.Rules, actionRules(p.Default, nil, def)...)
 	c.policies = append(c.policies, ch)
+	c.policies = append(c.policies, c.takePending()...) // the rules' verdict chains, in rule order
 }
 
 // loopbackRules compiles a policy's loopback access. Denied loopback traffic

@@ -39,19 +39,22 @@ func (c *compiler) families(pol string, n int, to *policy.Destinations) []family
 	if to == nil {
 		return []family{{v: 0}}
 	}
+	return append(c.famParts(pol, n, 4, to.V4), c.famParts(pol, n, 6, to.V6)...)
+}
+
+// famParts is the destination part of rule n for family v (4 or 6), one
+// lookup per part of the layout (layout.go); the parts are disjoint, so
+// one kernel rule per part keeps first-match order.
+func (c *compiler) famParts(pol string, n int, v int, ps []netip.Prefix) []family {
+	kind := ruleset.KindIPv4
+	if v == 6 {
+		kind = ruleset.KindIPv6
+	}
 	var fams []family
-	for _, f := range []struct {
-		v    int
-		kind ruleset.SetKind
-		ps   []netip.Prefix
-	}{{4, ruleset.KindIPv4, to.V4}, {6, ruleset.KindIPv6, to.V6}} {
-		// One lookup per part of the layout (layout.go); the parts are
-		// disjoint, so one kernel rule per part keeps first-match order.
-		for _, part := range c.sets.layout(f.ps) {
-			name := fmt.Sprintf("%s_r%d_v%d%s", setPrefix(pol), n, f.v, part.suffix)
-			s := c.addrSet(name, f.kind, part)
-			fams = append(fams, family{v: f.v, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s, Mask: part.mask}}})
-		}
+	for _, part := range c.sets.layout(ps) {
+		name := fmt.Sprintf("%s_r%d_v%d%s", setPrefix(pol), n, v, part.suffix)
+		s := c.addrSet(name, kind, part)
+		fams = append(fams, family{v: v, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: s, Mask: part.mask}}})
 	}
 	return fams
 }

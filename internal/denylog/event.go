@@ -78,10 +78,22 @@ type Event struct {
 
 	Hostnames []string `json:"hostnames,omitempty"` // names that resolved to Dst at apply time
 	Attempts  int      `json:"attempts"`            // packets folded into this attempt
+	// Phase says which record of an attempt this is. An attempt is
+	// reported at once, at its first packet (PhaseFirst, Attempts 1), and
+	// again when it is over if more packets came (PhaseMore: Attempts and
+	// Last complete the first record). "" in histories written before:
+	// the attempt's only, complete record.
+	Phase string `json:"phase,omitempty"`
 	// Note says what is missing and why (truncated headers, a fragment,
 	// process lookup skipped under load).
 	Note string `json:"note,omitempty"`
 }
+
+// The phases of an attempt's records (Event.Phase).
+const (
+	PhaseFirst = "first"
+	PhaseMore  = "more"
+)
 
 // ICMP is the type and code of an ICMP or ICMPv6 packet, in place of ports.
 type ICMP struct {

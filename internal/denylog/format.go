@@ -22,7 +22,10 @@ const TimeLayout = "2006-01-02T15:04:05Z07:00"
 // Fields: time, verdict, user(uid), pid/comm exe, unit, protocol,
 // destination (and hostnames), rule, file:line; "?" or "-" when unknown
 // (see the package doc), then "(N attempts)" when retransmissions were
-// folded, and any note in brackets. Every text field is escaped with
+// folded: an attempt's line is printed at its first packet, and a line
+// with "(N attempts until TIME)" follows when it is over if more came (a
+// history written before has only the complete line). Then any note in
+// brackets. Every text field is escaped with
 // termtext.Field: a record is one line, and its fields cannot be forged.
 func Format(r Record, loc *time.Location) string {
 	if r.Loss != nil {
@@ -44,7 +47,10 @@ func Format(r Record, loc *time.Location) string {
 		formatWhere(e),
 	}
 	s := strings.Join(f, " ")
-	if e.Attempts > 1 {
+	switch {
+	case e.Phase == PhaseMore && !e.Last.IsZero():
+		s += fmt.Sprintf(" (%d attempts until %s)", e.Attempts, e.Last.In(loc).Format(TimeLayout))
+	case e.Attempts > 1:
 		s += fmt.Sprintf(" (%d attempts)", e.Attempts)
 	}
 	if e.Note != "" {

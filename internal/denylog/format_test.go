@@ -28,6 +28,12 @@ func TestFormat(t *testing.T) {
 			want: "2020-11-21T12:00:00Z reject apache(2001) 4242/curl /usr/bin/curl cron.service tcp 192.0.2.10:80 (mail.example.com) webmail/default examples/webmail.yaml:14 (3 attempts)",
 		},
 		{
+			name: "the second record of an attempt",
+			in: Record{Event: &Event{Time: t0, Last: t0.Add(3 * time.Second), UID: uid(4321), Proto: "tcp", Dst: ap("192.0.2.10:80"),
+				RuleID: "p/r1", Verdict: "drop", Attempts: 3, Phase: PhaseMore}},
+			want: "2020-11-21T12:00:00Z drop (4321) ? - tcp 192.0.2.10:80 p/r1 - (3 attempts until 2020-11-21T12:00:03Z)",
+		},
+		{
 			name: "unknown process, user name and origin; ipv6",
 			in: Record{Event: &Event{Time: t0, UID: uid(4321), Proto: "udp", Dst: ap("[2001:db8::1]:53"),
 				RuleID: "p/r1", Verdict: "drop", Attempts: 1}},

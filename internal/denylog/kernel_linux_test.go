@@ -182,17 +182,34 @@ func bind(t *testing.T, ns *netns.NS, en *Enricher, cfg ReaderConfig) *collector
 }
 
 // split returns the events by rule id and the total lost.
+// A PhaseMore record takes the place of its attempt's first record, so
+// that each attempt is one event with its packet count.
 func split(rs []Record) (byRule map[string][]*Event, lost uint64, losses int) {
 	byRule = map[string][]*Event{}
 	for _, r := range rs {
-		if r.Event != nil {
-			byRule[r.Event.RuleID] = append(byRule[r.Event.RuleID], r.Event)
+		if e := r.Event; e != nil {
+			es := byRule[e.RuleID]
+			if i := firstOf(es, e); e.Phase == PhaseMore && i >= 0 {
+				es[i] = e
+			} else {
+				byRule[e.RuleID] = append(es, e)
+			}
 		} else {
 			lost += r.Loss.Lost
 			losses++
 		}
 	}
 	return byRule, lost, losses
+}
+
+// firstOf is the index in es of the first record of more's attempt (-1).
+func firstOf(es []*Event, more *Event) int {
+	for i := len(es) - 1; i >= 0; i-- {
+		if e := es[i]; e.Phase == PhaseFirst && e.Time.Equal(more.Time) && e.Src == more.Src && e.Dst == more.Dst {
+			return i
+		}
+	}
+	return -1
 }
 
 // TestKernelDenials: a compiled policy in a test namespace; one denied TCP
@@ -227,8 +244,25 @@ func TestKernelDenials(t *testing.T) {
 	if err := c.stop(); err != nil {
 		t.Fatal(err)
 	}
-	byRule, lost, _ := split(c.get())
+	records := c.get()
+	byRule, lost, _ := split(records)
 	user := sandboxtest.Prefix + "dlog"
+	// The TCP attempt is reported at its first SYN, before the UDP send
+	// that follows it; its retransmissions, if any, after the attempt.
+	order := map[string]int{}
+	for i, r := range records {
+		if e := r.Event; e != nil && (e.RuleID == "dlog/r1" || e.RuleID == "dlog/default") {
+			if _, seen := order[e.RuleID+"/"+e.Phase]; !seen {
+				order[e.RuleID+"/"+e.Phase] = i
+			}
+		}
+	}
+	if tcp, udp := order["dlog/r1/"+PhaseFirst], order["dlog/default/"+PhaseFirst]; tcp >= udp {
+		t.Errorf("the TCP attempt's first record (#%d) comes after the UDP one's (#%d): not reported at once", tcp, udp)
+	}
+	if more, ok := order["dlog/r1/"+PhaseMore]; ok && more < order["dlog/default/"+PhaseFirst] {
+		t.Errorf("the TCP attempt's count (#%d) came before it was over", more)
+	}
 
 	tcp := byRule["dlog/r1"]
 	if len(tcp) != 1 {

@@ -12,9 +12,10 @@ import (
 const DefaultTick = 500 * time.Millisecond
 
 // Pipeline turns a Source's messages into Records: it decodes each message,
-// folds retransmissions into attempts (Coalescer), enriches the first packet
-// of each attempt (Enricher), and reports lost messages as Loss records in
-// the same stream.
+// enriches the first packet of each attempt (Enricher) and emits it at
+// once (PhaseFirst), folds retransmissions into the attempt (Coalescer) and,
+// when it is over and more packets came, emits the count (PhaseMore); lost
+// messages are Loss records in the same stream.
 type Pipeline struct {
 	Enricher  *Enricher
 	Coalescer *Coalescer
@@ -113,13 +114,29 @@ func (p *Pipeline) handle(ctx context.Context, m Message, loaded bool) []*Event 
 		return nil
 	}
 	p.Enricher.Enrich(ctx, e, pkt.Proto, loaded)
-	return p.Coalescer.Open(e)
+	closed := p.Coalescer.Open(e)
+	first := *e // the coalescer keeps counting on e
+	first.Phase, first.Last = PhaseFirst, time.Time{}
+	return append(more(closed), &first)
+}
+
+// more keeps the closed attempts that had more than their first packet,
+// as their PhaseMore records: the first one was emitted when they opened.
+func more(closed []*Event) []*Event {
+	out := closed[:0]
+	for _, e := range closed {
+		if e.Attempts > 1 {
+			e.Phase = PhaseMore
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // tick emits the attempts that are over and the losses counted since the
 // last report.
 func (p *Pipeline) tick(src Source, emit func(Record) error) error {
-	if err := emitEvents(emit, p.Coalescer.Expire(p.Now())); err != nil {
+	if err := emitEvents(emit, more(p.Coalescer.Expire(p.Now()))); err != nil {
 		return err
 	}
 	if l := p.loss(src.Counters(), false); l != nil {
@@ -147,7 +164,7 @@ func (p *Pipeline) loss(c Counters, final bool) *Loss {
 // finish emits every open attempt and the last loss report, and returns
 // cause or the first emit error.
 func (p *Pipeline) finish(src Source, emit func(Record) error, cause error) error {
-	err := emitEvents(emit, p.Coalescer.Flush())
+	err := emitEvents(emit, more(p.Coalescer.Flush()))
 	if l := p.loss(src.Counters(), true); l != nil {
 		err = errors.Join(err, emit(Record{Loss: l}))
 	}

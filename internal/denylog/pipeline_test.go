@@ -128,31 +128,37 @@ func TestPipeline(t *testing.T) {
 	src.msgs <- Message{Time: t0, Prefix: "IPTABLES DROP: "}
 	// A packet of an unknown uid, whose socket is gone.
 	src.msgs <- tcpMsg(t0.Add(2*time.Second), 3000, "10.0.0.1:40001", "198.51.100.1:22", "leash other/r2 drop")
+	// Each attempt is reported at its first packet, before it is over.
+	waitFor(t, func() bool { return len(out.get()) >= 2 })
 	// 37 messages dropped by the kernel, seen as a gap with 2 overflow reports.
 	src.count(37, 2)
-	waitFor(t, func() bool { return len(out.get()) >= 1 }) // the loss report comes at the next tick
+	waitFor(t, func() bool { return len(out.get()) >= 3 }) // the loss report comes at the next tick
 	clock.Set(t0.Add(10 * time.Second))                    // the attempts are over
-	waitFor(t, func() bool { return len(out.get()) >= 3 })
+	waitFor(t, func() bool { return len(out.get()) >= 4 })
 	// An overflow without a later message is reported at the end.
 	src.count(0, 1)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	apache := Event{
+		Type: TypeDeny, Time: t0, UID: uid(2001), User: "apache", GID: uid(2001),
+		PID: 4242, Comm: "curl", Exe: "/usr/bin/curl", Unit: "cron.service",
+		Family: "ipv4", Proto: "tcp", Src: ap("10.0.0.1:40000"), Dst: ap("192.0.2.10:80"),
+		RuleID: "webmail/default", Verdict: VerdictReject, Policy: "webmail", File: "examples/webmail.yaml", Line: 14, Text: "default: reject",
+		Hostnames: []string{"mail.example.com", "smtp.example.com"}, Attempts: 1, Phase: PhaseFirst,
+	}
+	apacheMore := apache
+	apacheMore.Attempts, apacheMore.Last, apacheMore.Phase = 2, t0.Add(time.Second), PhaseMore
 	want := []Record{
-		{Loss: &Loss{Type: TypeLost, Time: t0, Lost: 37, Overruns: 2, Reason: ReasonOverflow}},
-		{Event: &Event{
-			Type: TypeDeny, Time: t0, Last: t0.Add(time.Second), UID: uid(2001), User: "apache", GID: uid(2001),
-			PID: 4242, Comm: "curl", Exe: "/usr/bin/curl", Unit: "cron.service",
-			Family: "ipv4", Proto: "tcp", Src: ap("10.0.0.1:40000"), Dst: ap("192.0.2.10:80"),
-			RuleID: "webmail/default", Verdict: VerdictReject, Policy: "webmail", File: "examples/webmail.yaml", Line: 14, Text: "default: reject",
-			Hostnames: []string{"mail.example.com", "smtp.example.com"}, Attempts: 2,
-		}},
+		{Event: &apache}, // at once, at the first SYN
 		{Event: &Event{
 			Type: TypeDeny, Time: t0.Add(2 * time.Second), UID: uid(3000), GID: uid(3000),
 			Family: "ipv4", Proto: "tcp", Src: ap("10.0.0.1:40001"), Dst: ap("198.51.100.1:22"),
-			RuleID: "other/r2", Verdict: VerdictDrop, Attempts: 1,
+			RuleID: "other/r2", Verdict: VerdictDrop, Attempts: 1, Phase: PhaseFirst,
 		}},
+		{Loss: &Loss{Type: TypeLost, Time: t0, Lost: 37, Overruns: 2, Reason: ReasonOverflow}},
+		{Event: &apacheMore}, // the retransmission, once the attempt is over; the single-packet one has no second record
 		{Loss: &Loss{Type: TypeLost, Time: t0.Add(10 * time.Second), Overruns: 1, Reason: ReasonUnknown}},
 	}
 	if diff := cmp.Diff(want, out.get(), cmpopts.EquateComparable(netip.AddrPort{})); diff != "" {
@@ -185,7 +191,7 @@ func TestPipelineSourceStops(t *testing.T) {
 func TestPipelineUndecodable(t *testing.T) {
 	p := NewPipeline(&Enricher{}, time.Now, slog.New(slog.DiscardHandler))
 	es := p.handle(context.Background(), Message{Time: t0, Prefix: "leash p/r1 drop", Payload: []byte{0x45, 0}}, false)
-	es = append(es, p.Coalescer.Flush()...)
+	es = append(es, more(p.Coalescer.Flush())...)
 	if len(es) != 1 || es[0].RuleID != "p/r1" || es[0].Note == "" {
 		t.Fatalf("undecodable packet: %+v", es)
 	}

@@ -62,14 +62,27 @@ func Start(argv []string, logPath string) (int, error) {
 
 // Running reports whether pid is a live process whose command line
 // contains marker (so that a reused pid does not pass for the process
-// that was started). A pid of 0 or less is not running.
+// that was started). A pid of 0 or less, a zombie, or a process running
+// another program is not running; one caught in its execve (no command
+// line yet) counts as running.
 func Running(pid int, marker string) bool {
 	if pid <= 0 {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses: Z (zombie) and X
+	// (dead) are not running, whatever their command line was.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X' {
 		return false
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
 		return false
 	}
-	return bytes.Contains(b, []byte(marker))
+	// An empty command line is a process in the middle of its execve (the
+	// new arguments are not mapped yet): not known to be another program.
+	return len(b) == 0 || bytes.Contains(b, []byte(marker))
 }

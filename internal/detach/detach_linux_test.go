@@ -43,11 +43,13 @@ func TestStart(t *testing.T) {
 
 func TestRunning(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "child.log")
-	pid, err := Start([]string{"/bin/sh", "-c", "sleep 5", "leash-marker"}, log)
+	pid, err := Start([]string{"/bin/sh", "-c", "sleep 5; true", "leash-marker"}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Kill(pid, unix.SIGKILL)
+	// Start returns once the child has exec'd; the shell stays (it has
+	// more to do after sleep), so its command line keeps the marker.
 	if !Running(pid, "leash-marker") {
 		t.Errorf("Running(%d) = false for a live child", pid)
 	}

@@ -44,15 +44,15 @@ func (c Change) String() string {
 // elements and rules of those present on both sides. A set or chain that is
 // added or removed as a whole is one change, not one per element or rule.
 func Changes(want, got *ruleset.Ruleset) []Change {
-	wix, gix := ruleset.NewIndex(want), ruleset.NewIndex(got)
 	var out []Change
+	wix, gix := ruleset.NewIndex(want), ruleset.NewIndex(got)
 	out = append(out, setChanges(want, got, gix)...)
 	out = append(out, mapChanges(want, got, gix)...)
 	out = append(out, chainChanges(want, got, wix, gix)...)
 	return out
 }
 
-// setChanges compares the sets of want and got (indexed in gix) by name.
+// setChanges compares the sets of want and got by name.
 func setChanges(want, got *ruleset.Ruleset, gix *ruleset.Index) []Change {
 	return byName("set", want.Sets, got.Sets, gix.Set, func(w, g *ruleset.Set) []Change {
 		if g.Kind != w.Kind || g.Interval != w.Interval {
@@ -62,11 +62,11 @@ func setChanges(want, got *ruleset.Ruleset, gix *ruleset.Index) []Change {
 	})
 }
 
-// mapChanges compares the verdict maps of want and got (indexed in gix) by name.
+// mapChanges compares the verdict maps of want and got by name.
 func mapChanges(want, got *ruleset.Ruleset, gix *ruleset.Index) []Change {
 	return byName("map", want.Maps, got.Maps, gix.Map, func(w, g *ruleset.Map) []Change {
-		if g.Key != w.Key || g.Interval != w.Interval {
-			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, setType(g.Key, g.Interval), setType(w.Key, w.Interval))}}
+		if mapType(g) != mapType(w) {
+			return []Change{{Op: Changed, What: "map", Item: fmt.Sprintf("%s: type %s, was %s", w.Name, mapType(g), mapType(w))}}
 		}
 		return listChanges("element", "map "+w.Name, mapElements(w), mapElements(g))
 	})
@@ -121,8 +121,18 @@ func setType(k ruleset.SetKind, interval bool) string {
 	return string(k)
 }
 
-// chainChanges compares the chains of want and got (indexed in wix and gix)
-// by name, and the rules of chains on both sides.
+// mapType describes a map's key (with how it is looked up, masks
+// included) and layout.
+func mapType(m *ruleset.Map) string {
+	t := setType(ruleset.SetKind(ruleset.KeyTypeText(m)), m.Interval)
+	if k := ruleset.KeyText(m); len(m.Fields) > 0 {
+		t += " looked up as " + k
+	}
+	return t
+}
+
+// chainChanges compares the chains of want and got by name, and the rules
+// of chains on both sides.
 func chainChanges(want, got *ruleset.Ruleset, wix, gix *ruleset.Index) []Change {
 	return byName("chain", want.Chains, got.Chains, gix.Chain, func(w, g *ruleset.Chain) []Change {
 		var out []Change
@@ -177,7 +187,7 @@ func setElements(s *ruleset.Set) []string {
 func mapElements(m *ruleset.Map) []string {
 	var out []string
 	for _, e := range m.Entries {
-		out = append(out, e.Range.String()+" : jump "+e.Chain)
+		out = append(out, ruleset.EntryText(m, e))
 	}
 	return out
 }

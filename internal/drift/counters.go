@@ -45,17 +45,30 @@ type RuleCounters struct {
 
 // Counters sums the counters of rs (read from the kernel, Origin filled in
 // as far as known) per chain and per rule id and verdict, in table order.
+//
+// A chain named after the chain before it plus ".SUFFIX" (p_web.r3: the
+// verdict chain of a rule whose matches share a lookup, see
+// compile.RuleChainName) is counted as part of that chain, so a policy's
+// totals and its rules' counters are the same whatever the layout.
 func Counters(rs *ruleset.Ruleset) []ChainCounters {
 	var out []ChainCounters
+	var index map[[2]string]int
 	for _, c := range rs.Chains {
-		out = append(out, chainCounters(c))
+		if n := len(out); n > 0 && strings.HasPrefix(c.Name, out[n-1].Chain+".") {
+			out[n-1].addRules(c, index)
+			continue
+		}
+		cc := ChainCounters{Chain: c.Name, Rules: []RuleCounters{}}
+		index = map[[2]string]int{}
+		cc.addRules(c, index)
+		out = append(out, cc)
 	}
 	return out
 }
 
-func chainCounters(c *ruleset.Chain) ChainCounters {
-	cc := ChainCounters{Chain: c.Name, Rules: []RuleCounters{}}
-	index := map[[2]string]int{}
+// addRules adds the rules of c to cc; index finds cc's rule rows by id and
+// verdict.
+func (cc *ChainCounters) addRules(c *ruleset.Chain, index map[[2]string]int) {
 	for _, r := range c.Rules {
 		if cc.Policy == "" && r.Origin.What != "dispatch" {
 			cc.Policy = r.Origin.Policy // dispatch rules name the policy they jump to
@@ -75,7 +88,6 @@ func chainCounters(c *ruleset.Chain) ChainCounters {
 		}
 		cc.Rules[i].add(r)
 	}
-	return cc
 }
 
 // verdictClass names a verdict for counting: both reject kinds are

@@ -71,7 +71,7 @@ func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *st
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
 	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
-		return e.applyTable(k, c)
+		return e.applyTable(ctx, k, c)
 	})
 	if err != nil {
 		return nil, err
@@ -103,7 +103,7 @@ func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend
 	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
 	id, err := e.record(ctx, e.appliedGeneration(c), false, c.Path, func(next int) error {
 		p.Generation = next
-		return e.applyWithReverter(k, c, pend, p)
+		return e.applyWithReverter(ctx, k, c, pend, p)
 	})
 	if err != nil && id != 0 {
 		return nil, fmt.Errorf("%w (it is still reverted at %s)", err, FormatTime(p.Deadline))
@@ -156,7 +156,7 @@ func settled(pend *state.Pending) *state.Pending {
 // kernel. If anything fails, the pending record in force before (pend) is
 // put back, so the new reverter finds nothing to revert, and the kernel is
 // as it was.
-func (e *Engine) applyWithReverter(k Kernel, c *Compiled, pend, p *state.Pending) error {
+func (e *Engine) applyWithReverter(ctx context.Context, k Kernel, c *Compiled, pend, p *state.Pending) error {
 	if err := e.Store.SetPending(p); err != nil {
 		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
 	}
@@ -170,16 +170,21 @@ func (e *Engine) applyWithReverter(k Kernel, c *Compiled, pend, p *state.Pending
 	if err := e.Store.SetPending(p); err != nil { // only adds the reverter's pid
 		e.warn("%v", err)
 	}
-	if err := e.applyTable(k, c); err != nil {
+	if err := e.applyTable(ctx, k, c); err != nil {
 		undo()
 		return err
 	}
 	return nil
 }
 
-// applyTable replaces the kernel's table with c's, saying so if refused.
-func (e *Engine) applyTable(k Kernel, c *Compiled) error {
-	if err := e.enforce(k, c.Ruleset); err != nil {
+// applyTable replaces the kernel's table with c's (carrying the live
+// elements), saying so if refused; it stops with nothing changed if ctx
+// ends while the table is encoded.
+func (e *Engine) applyTable(ctx context.Context, k Kernel, c *Compiled) error {
+	if err := e.enforceContext(ctx, k, c.Ruleset); err != nil {
+		if ierr := interrupted(ctx); ierr != nil {
+			return ierr
+		}
 		return fmt.Errorf("apply %s: the kernel refused table inet %s, nothing changed: %w", c.Path, ruleset.TableName, err)
 	}
 	return nil

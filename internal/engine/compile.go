@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sort"
 
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/policy"
@@ -18,21 +19,49 @@ type Compiled struct {
 	Source   []byte
 	Resolved *policy.Resolved
 	Ruleset  *ruleset.Ruleset
+	// deadRules are the compiler's warnings (rules earlier rules decide
+	// entirely).
+	deadRules []compile.Warning
 }
 
 // Compile validates, resolves (users, groups, services, hostnames in env)
 // and compiles src, the text of path. Errors in the text come back as a
-// policy.ErrorList; nothing is touched.
+// policy.ErrorList; nothing is touched. Every phase stops when ctx ends
+// (Ctrl-C, SIGTERM), with an error wrapping ctx.Err().
 func Compile(ctx context.Context, env policy.Env, path string, src []byte) (*Compiled, error) {
 	res, err := policy.Load(ctx, path, src, env)
 	if err != nil {
 		return nil, err
 	}
-	rs := compile.Compile(res)
-	if err := ruleset.Validate(rs); err != nil {
+	rs, dead, err := compile.CompileContext(ctx, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := ruleset.ValidateContext(ctx, rs); err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
 		return nil, fmt.Errorf("internal error: compiled ruleset is inconsistent (please report): %w", err)
 	}
-	return &Compiled{Path: path, Source: src, Resolved: res, Ruleset: rs}, nil
+	return &Compiled{Path: path, Source: src, Resolved: res, Ruleset: rs, deadRules: dead}, nil
+}
+
+// Warnings are what a careful reviewer would flag in the policy (see
+// policy.Warning): the policy package's and the compiler's dead rules, in
+// file order. validate, plan and apply print them.
+func (c *Compiled) Warnings() []policy.Warning {
+	ws := append([]policy.Warning(nil), c.Resolved.Lint...)
+	for _, d := range c.deadRules {
+		ws = append(ws, policy.Warning{Pos: d.Pos, Message: d.Message, Fix: d.Fix})
+	}
+	sort.SliceStable(ws, func(i, j int) bool {
+		a, b := ws[i].Pos, ws[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return ws
 }
 
 // Summary counts what a policy contains, for validate and apply.

@@ -57,6 +57,22 @@ type Kernel interface {
 	Close() error
 }
 
+// contextApplier is a Kernel whose Apply can stop, before anything is sent
+// to the kernel, when ctx ends (nft.Conn.ApplyContext): a huge table is not
+// encoded after Ctrl-C.
+type contextApplier interface {
+	ApplyContext(ctx context.Context, rs *ruleset.Ruleset) error
+}
+
+// applyContext applies rs, stopping early with ctx where k can. Reverts and
+// restore call Kernel.Apply instead: they must not be interrupted.
+func applyContext(ctx context.Context, k Kernel, rs *ruleset.Ruleset) error {
+	if ca, ok := k.(contextApplier); ok {
+		return ca.ApplyContext(ctx, rs)
+	}
+	return k.Apply(rs)
+}
+
 // StartReverter starts, detached from the caller, the process that reverts
 // pending confirmation p at p.Deadline unless it is confirmed first (it runs
 // Engine.RevertPending), and returns its pid. It must not wait for it.
@@ -88,6 +104,13 @@ type Engine struct {
 	// ("warning: ...") and what recovery or a wait for the lock did. nil
 	// drops them.
 	Notify func(msg string)
+	// NetNS is the network namespace the engine's kernel is in, recorded
+	// in every generation and intent; records of another namespace are
+	// refused (nil: the host's).
+	NetNS *state.Namespace
+	// ForceNetNS acts on another namespace's records anyway (taking the
+	// state directory over), saying so.
+	ForceNetNS bool
 	// CommandLine is how a person runs `leash SUB` against this engine's
 	// namespace and state directory, for hints in messages; nil gives
 	// "leash SUB".

@@ -503,3 +503,31 @@ func TestApplyUnchanged(t *testing.T) {
 	}
 	h.kernelHolds(c)
 }
+
+// TestRepair: a table another tool removed or changed is loaded again,
+// without a new generation; an intact one is left alone.
+func TestRepair(t *testing.T) {
+	h := newHarness(t)
+	c := policyFor(t, "deny")
+	if _, err := h.engine().Apply(ctx, c, ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.engine().Repair(ctx)
+	if err != nil || res.Repaired {
+		t.Fatalf("Repair of an intact table = %+v, %v", res, err)
+	}
+	must(t, h.k.Reset()) // nft flush ruleset
+	res, err = h.engine().Repair(ctx)
+	if err != nil || !res.Repaired || res.Was != drift.Missing {
+		t.Fatalf("Repair of a missing table = %+v, %v", res, err)
+	}
+	h.kernelHolds(c)
+	h.k.Tamper(func(rs *ruleset.Ruleset) { rs.Chains[0].Rules = nil })
+	if res, err = h.engine().Repair(ctx); err != nil || res.Was != drift.Drifted {
+		t.Fatalf("Repair of a drifted table = %+v, %v", res, err)
+	}
+	h.kernelHolds(c)
+	if ids, _ := h.store.IDs(); len(ids) != 1 {
+		t.Errorf("generations %v after repairs, want [1]", ids)
+	}
+}

@@ -12,13 +12,25 @@ import (
 // enforce puts rs into the kernel (nil: no table), carrying the live
 // elements into it (withLive) in the same transaction, and records the
 // live snapshot when rs has live sets. Every full replace of the table
-// (apply, rollback, revert, reapply, restore) goes through it.
+// (apply, rollback, revert, reapply, restore, repair) goes through it.
+// It is never interrupted: reverts, repairs and restore must finish (see
+// enforceContext for apply and reapply).
 func (e *Engine) enforce(k Kernel, rs *ruleset.Ruleset) error {
+	return e.enforceWith(k, rs, k.Apply)
+}
+
+// enforceContext is enforce that stops, with nothing changed, if ctx ends
+// while the table is encoded (applyContext).
+func (e *Engine) enforceContext(ctx context.Context, k Kernel, rs *ruleset.Ruleset) error {
+	return e.enforceWith(k, rs, func(rs *ruleset.Ruleset) error { return applyContext(ctx, k, rs) })
+}
+
+func (e *Engine) enforceWith(k Kernel, rs *ruleset.Ruleset, apply func(*ruleset.Ruleset) error) error {
 	if rs == nil {
 		return k.Reset()
 	}
 	full := e.withLive(k, rs)
-	if err := k.Apply(full); err != nil {
+	if err := apply(full); err != nil {
 		return err
 	}
 	if hasLive(full) {

@@ -54,6 +54,10 @@ func (e *Engine) lockAs(ctx context.Context, mode lockMode) (*state.Lock, error)
 	case err != nil:
 		return nil, err
 	}
+	if err := e.checkNamespace(); err != nil {
+		l.Unlock()
+		return nil, err
+	}
 	if err := e.recover(mode == atBoot); err != nil {
 		l.Unlock()
 		return nil, err

@@ -27,6 +27,7 @@ func (e *Engine) record(ctx context.Context, gen *state.Generation, clearsPendin
 	if err := interrupted(ctx); err != nil {
 		return 0, err
 	}
+	gen.NetNS = e.NetNS
 	in, err := e.Store.Begin(gen, clearsPending)
 	if err != nil {
 		return 0, &notRecordedError{what: what, err: err}

@@ -135,10 +135,15 @@ func (e *Engine) View() (gen *state.Generation, intr *Interrupted, err error) {
 			intr.Generation, intr.Previous, intr.Action, intr.Since = in.Generation, in.Previous, in.Action, &in.Time
 		}
 		if r.Outcome == state.RolledForward && r.Generation != nil {
-			return r.Generation, intr, nil
+			return r.Generation, intr, e.foreignGeneration(r.Generation)
 		}
 	}
 	gen, err = e.Store.Current()
+	if err == nil {
+		if nerr := e.foreignGeneration(gen); nerr != nil {
+			return nil, intr, nerr
+		}
+	}
 	return gen, intr, err
 }
 

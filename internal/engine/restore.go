@@ -52,6 +52,10 @@ func (e *Engine) Restore(ctx context.Context) (*RestoreResult, error) {
 	lk, err := e.lock(ctx, true)
 	var le *state.LockedError
 	switch {
+	case isNamespaceError(err):
+		// Another namespace's table must not be loaded here, and loading
+		// nothing would leave egress open: fail closed.
+		return nil, e.untrusted(err)
 	case errors.As(err, &le) || ctx.Err() != nil:
 		return nil, err
 	case err != nil:
@@ -150,6 +154,9 @@ func (e *Engine) restoreNewest(k Kernel, cause error) (*RestoreResult, error) {
 // by the next leash command that can take the lock.
 func (e *Engine) restoreUnlocked(k Kernel, cause error) (*RestoreResult, error) {
 	e.warn("cannot take the state directory's lock (%v): restoring from the state as it reads, recording nothing", cause)
+	if err := e.checkNamespace(); err != nil {
+		return nil, e.emergency(k, 0, err)
+	}
 	unrecorded := fmt.Errorf("the state directory's lock cannot be taken: %w", cause)
 	if p, err := e.Store.Pending(); err == nil && p != nil {
 		var prev *state.Generation

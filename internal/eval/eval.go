@@ -152,19 +152,7 @@ func target(rs *ruleset.Ruleset, v ruleset.Verdict, pkt Packet) (*ruleset.Chain,
 		if m == nil {
 			return nil, false, fmt.Errorf("no map %q", v.Map)
 		}
-		if !pkt.Owned {
-			return nil, false, nil // meta skuid/skgid cannot be loaded: no match
-		}
-		key := pkt.UID
-		if m.Key == ruleset.KindGID {
-			key = pkt.GID
-		}
-		for _, e := range m.Entries {
-			if e.Contains(key) {
-				name = e.Chain
-				break
-			}
-		}
+		name = lookup(m, pkt)
 	}
 	if name == "" {
 		return nil, false, nil

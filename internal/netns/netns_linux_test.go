@@ -111,3 +111,33 @@ func TestDoIn(t *testing.T) {
 		t.Error("DoIn of a missing namespace succeeded")
 	}
 }
+
+// TestIdentify: the host's namespace is Init; a named one is known by its
+// name, also from a thread inside it.
+func TestIdentify(t *testing.T) {
+	kerneltest.Require(t)
+	host, err := Identify("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !host.Init || host.Inode == 0 {
+		t.Errorf("Identify(\"\") = %+v, want the host's namespace", host)
+	}
+	name := fmt.Sprintf("leash-ident-%d", os.Getpid())
+	ns, err := Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	named, err := Identify(name)
+	if err != nil || named.Init || named.Name != name || named.Inode == host.Inode {
+		t.Fatalf("Identify(%q) = %+v, %v", name, named, err)
+	}
+	var inside Identity
+	if err := ns.Do(func() (err error) { inside, err = Identify(""); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if inside != named {
+		t.Errorf("Identify from inside = %+v, want %+v", inside, named)
+	}
+}

@@ -1,6 +1,7 @@
 package nft
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/google/nftables"
@@ -19,21 +20,30 @@ import (
 //
 // nft equivalent: `nft -f` of "destroy table inet leash" followed by
 // ruleset.Text(rs).
-func (c *Conn) Apply(rs *ruleset.Ruleset) error {
-	if err := ruleset.Validate(rs); err != nil {
+func (c *Conn) Apply(rs *ruleset.Ruleset) error { return c.ApplyContext(context.Background(), rs) }
+
+// ApplyContext is Apply that stops, before the kernel is sent anything and
+// with an error wrapping ctx.Err(), when ctx is done during validation or
+// encoding (looked at every few hundred rules). Once the transaction is
+// sent it runs to the kernel's answer: the kernel commits all or nothing.
+func (c *Conn) ApplyContext(ctx context.Context, rs *ruleset.Ruleset) error {
+	if err := ruleset.ValidateContext(ctx, rs); err != nil {
 		return fmt.Errorf("nft: apply: %w", err)
 	}
-	return c.apply(rs)
+	return c.apply(ctx, rs)
 }
 
 // apply is Apply without validation: the kernel is the only judge.
-func (c *Conn) apply(rs *ruleset.Ruleset) error {
+func (c *Conn) apply(ctx context.Context, rs *ruleset.Ruleset) error {
 	nc, err := c.nft()
 	if err != nil {
 		return err
 	}
-	if err := batchReplace(nc, rs); err != nil {
+	if err := batchReplace(ctx, nc, rs); err != nil {
 		return fmt.Errorf("nft: apply: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("nft: apply: nothing sent to the kernel: %w", err)
 	}
 	if err := nc.Flush(); err != nil {
 		return fmt.Errorf("nft: %w", err)
@@ -42,7 +52,7 @@ func (c *Conn) apply(rs *ruleset.Ruleset) error {
 }
 
 // batchReplace buffers the whole replace transaction on nc.
-func batchReplace(nc *nftables.Conn, rs *ruleset.Ruleset) error {
+func batchReplace(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) error {
 	t := table()
 	nc.DestroyTable(t)
 	nc.AddTable(t)
@@ -50,13 +60,16 @@ func batchReplace(nc *nftables.Conn, rs *ruleset.Ruleset) error {
 	for _, ch := range rs.Chains {
 		chains[ch.Name] = nc.AddChain(newChain(ch))
 	}
-	refs, err := addSets(nc, rs)
+	refs, err := addSets(ctx, nc, rs)
 	if err != nil {
 		return err
 	}
 	ix := ruleset.NewIndex(rs)
 	for _, ch := range rs.Chains {
 		for i, r := range ch.Rules {
+			if i%256 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
 			exprs, err := encodeRule(ix, r, refs)
 			if err != nil {
 				return fmt.Errorf("chain %s rule %d (%s): %w", ch.Name, i+1, r.Origin.ID, err)
@@ -86,13 +99,16 @@ func newChain(ch *ruleset.Chain) *nftables.Chain {
 
 // addSets buffers every set and map with its elements and returns the
 // resolver rules use to refer to them by name and transaction ID.
-func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
+func addSets(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 	type ref struct {
 		info setInfo
 		set  *nftables.Set
 	}
 	refs := map[string]ref{}
-	for _, s := range rs.Sets {
+	for i, s := range rs.Sets {
+		if i%256 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		newSet, setElements := newSet, setElements
 		if s.Live != nil {
 			newSet, setElements = newLiveSet, liveElements
@@ -114,7 +130,7 @@ func addSets(nc *nftables.Conn, rs *ruleset.Ruleset) (setRef, error) {
 		if err := nc.AddSet(nm, mapElements(m)); err != nil {
 			return nil, fmt.Errorf("map %s: %w", m.Name, err)
 		}
-		refs[m.Name] = ref{setInfo{kind: m.Key, interval: m.Interval}, nm}
+		refs[m.Name] = ref{setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, nm}
 	}
 	return func(name string) (setInfo, bool) {
 		r, ok := refs[name]

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -128,8 +128,8 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 	}
 	var foreign []string
 	for _, s := range sets {
-		kind, ok := kindOf(s.KeyType)
 		if s.Comment != "" { // a live set, or foreign
+			kind, _ := kindOf(s.KeyType)
 			f, err := readLiveSet(nc, rs, s, kind, exprs[s.Name])
 			if err != nil {
 				return nil, err
@@ -137,7 +137,17 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			foreign = append(foreign, f...)
 			continue
 		}
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Concatenation && !s.Counter && len(exprs[s.Name]) == 0 && kind != ruleset.KindCgroup
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter && len(exprs[s.Name]) == 0
+		if fields, ok := fieldKinds(s); ok && plain {
+			f, err := c.readFieldsMap(rs, s, fields)
+			if err != nil {
+				return nil, err
+			}
+			foreign = append(foreign, f...)
+			continue
+		}
+		kind, ok := kindOf(s.KeyType)
+		plain = plain && !s.Concatenation && kind != ruleset.KindCgroup
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))
@@ -147,7 +157,7 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s : %s", s.Name, s.KeyType.Name, s.DataType.Name))
 			continue
 		}
-		elems, err := nc.GetSetElements(s)
+		elems, err := c.dumpSetElements(s.Name)
 		if err != nil {
 			return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
 		}
@@ -167,36 +177,41 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 // interval set as the kernel stores them, for a hash set one single-value
 // interval per key, sorted (the kernel lists hash elements in any order).
 // Hash map keys (uid, gid) are host-endian and converted to big-endian here.
-func decodeElements(elems []nftables.SetElement, isMap, isInterval bool, kind ruleset.SetKind) ([]interval, error) {
+func decodeElements(elems []rawElem, isMap, isInterval bool, kind ruleset.SetKind) ([]interval, error) {
 	if isInterval {
 		return decodeIntervals(elems, isMap)
 	}
 	out := make([]interval, 0, len(elems))
+	n := keyLen(kind)
+	keys := newKeys(2*n, len(elems)) // each key and its successor, from one buffer
 	for _, e := range elems {
-		if e.IntervalEnd || len(e.Key) != keyLen(kind) {
-			return nil, fmt.Errorf("element %x is not a single %s key", e.Key, kind)
+		if e.end || len(e.key) != n {
+			return nil, fmt.Errorf("element %x is not a single %s key", e.key, kind)
 		}
-		key := e.Key
+		k := keys.next()
+		key, next := k[:n:n], k[n:]
+		copy(key, e.key)
 		if isMap {
-			key = putUint(uint64(binaryutil.NativeEndian.Uint32(e.Key)), 4)
+			putUintTo(key, uint64(binaryutil.NativeEndian.Uint32(e.key)))
 		}
-		iv := interval{start: key, end: nextKey(key)}
+		iv := interval{start: key, end: nextKeyInto(next, key)}
 		if isMap {
-			chain, err := jumpChain(e.Val)
+			chain, err := jumpChain(e.val)
 			if err != nil {
-				return nil, fmt.Errorf("element %x: %w", e.Key, err)
+				return nil, fmt.Errorf("element %x: %w", e.key, err)
 			}
 			iv.chain = chain
 		}
 		out = append(out, iv)
 	}
-	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].start, out[j].start) < 0 })
+	slices.SortFunc(out, func(a, b interval) int { return bytes.Compare(a.start, b.start) })
 	return out, nil
 }
 
-// nextKey is key+1 as a big-endian number, or nil if key is the largest.
-func nextKey(key []byte) []byte {
-	n := append([]byte(nil), key...)
+// nextKeyInto writes key+1 as a big-endian number into n (as long as key)
+// and returns it, or nil if key is the largest.
+func nextKeyInto(n, key []byte) []byte {
+	copy(n, key)
 	for i := len(n) - 1; i >= 0; i-- {
 		n[i]++
 		if n[i] != 0 {
@@ -252,7 +267,7 @@ func decodedRefs(rs ruleset.Lookup) setRef {
 			return setInfo{kind: s.Kind, interval: s.Interval}, true
 		}
 		if m := rs.Map(name); m != nil {
-			return setInfo{kind: m.Key, interval: m.Interval}, true
+			return setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, true
 		}
 		return setInfo{}, false
 	}
@@ -293,7 +308,8 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 	if len(ex) == 0 {
 		return nil, errors.New("no counter")
 	}
-	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets); err != nil {
+	learnMasks(rs, ex[1:])
+	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets, establishedFamily(r.Match)); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -402,10 +418,10 @@ func prefixLen(mask []byte) uint8 {
 
 // decodeVerdict maps the expressions around the counter (pre before it, ex
 // after it) onto a verdict.
-func decodeVerdict(pre, ex []expr.Any, sets setRef) (ruleset.Verdict, error) {
+func decodeVerdict(pre, ex []expr.Any, sets setRef, family uint32) (ruleset.Verdict, error) {
 	v, ok := guessVerdict(pre, ex)
 	if ok {
-		enc, err := encodeVerdict(v, sets)
+		enc, err := encodeVerdict(v, sets, family)
 		if err == nil && exprsEqual(enc, ex) && exprsEqual(beforeCounter(v), pre) {
 			return v, nil
 		}
@@ -443,7 +459,7 @@ func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
 			return ruleset.Verdict{Kind: ruleset.RejectTCPRST}, true
 		}
 		return ruleset.Verdict{Kind: ruleset.RejectAdmin}, true
-	case *expr.Meta:
+	case *expr.Meta, *expr.Payload:
 		if l, ok := ex[len(ex)-1].(*expr.Lookup); ok {
 			return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName}, true
 		}

@@ -21,6 +21,7 @@ type setInfo struct {
 	kind     ruleset.SetKind
 	interval bool
 	id       uint32
+	fields   []ruleset.KeyField // maps keyed by fields (ruleset.Map.Fields)
 }
 
 // setRef resolves a set or map name.
@@ -45,11 +46,22 @@ func encodeRule(rs ruleset.Lookup, r *ruleset.Rule, sets setRef) ([]expr.Any, er
 	}
 	out = append(out, beforeCounter(r.Verdict)...)
 	out = append(out, &expr.Counter{})
-	v, err := encodeVerdict(r.Verdict, sets)
+	v, err := encodeVerdict(r.Verdict, sets, establishedFamily(matches))
 	if err != nil {
 		return nil, err
 	}
 	return append(out, v...), nil
+}
+
+// establishedFamily is the family the explicit matches fix (0: none).
+func establishedFamily(ms []ruleset.Match) uint32 {
+	var f uint32
+	for _, m := range ms {
+		if m.Kind == ruleset.MatchFamily {
+			f = m.Value
+		}
+	}
+	return f
 }
 
 // beforeCounter is the part of a verdict that precedes the counter: a log's
@@ -197,7 +209,9 @@ func matchSet(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 }
 
 // encodeVerdict returns the expressions after the counter.
-func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
+// family is what the rule's matches establish (for a vmap keyed by an
+// address field).
+func encodeVerdict(v ruleset.Verdict, sets setRef, family uint32) ([]expr.Any, error) {
 	switch v.Kind {
 	case ruleset.Accept:
 		return []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}, nil
@@ -219,19 +233,23 @@ func encodeVerdict(v ruleset.Verdict, sets setRef) ([]expr.Any, error) {
 		}
 		return []expr.Any{logExpr(v.Log)}, nil
 	case ruleset.VMap:
-		return verdictMap(v.Map, sets)
+		return verdictMap(v.Map, sets, family)
 	}
 	return nil, fmt.Errorf("unknown verdict kind %q", v.Kind)
 }
 
-// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`. For an
+// verdictMap is `meta skuid vmap @M` or `meta skgid vmap @M`, or for a
+// map keyed by fields its key expression (fieldsLookup). For an
 // interval map the key is converted to network order first (interval
 // elements are stored big-endian, as nft does); a hash map is keyed by the
 // host-endian id as loaded.
-func verdictMap(name string, sets setRef) ([]expr.Any, error) {
+func verdictMap(name string, sets setRef, family uint32) ([]expr.Any, error) {
 	si, ok := sets(name)
 	if !ok {
 		return nil, fmt.Errorf("vmap: map %q does not exist", name)
+	}
+	if len(si.fields) > 0 {
+		return fieldsLookup(name, si, family)
 	}
 	key := expr.MetaKeySKUID
 	switch si.kind {

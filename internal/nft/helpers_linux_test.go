@@ -65,6 +65,7 @@ func stripHandles(s string) string { return handleRE.ReplaceAllString(s, "") }
 // dependencies.
 func sample() *ruleset.Ruleset {
 	pfx := netip.MustParsePrefix
+	num := func(v uint32) ruleset.KeyValue { return ruleset.KeyValue{Range: ruleset.Range{Lo: v, Hi: v}} }
 	o := func(id string) ruleset.Origin { return ruleset.Origin{ID: id, What: "rule", Policy: "p", Rule: 1} }
 	m := func(k ruleset.MatchKind, set string, v uint32) ruleset.Match {
 		return ruleset.Match{Kind: k, Set: set, Value: v}
@@ -98,6 +99,28 @@ func sample() *ruleset.Ruleset {
 				{Range: ruleset.Range{Lo: 4294967295, Hi: 4294967295}, Chain: "p_b"}}},
 			{Name: "hgroups", Key: ruleset.KindGID, Entries: []ruleset.MapEntry{
 				{Range: ruleset.Range{Lo: 100, Hi: 100}, Chain: "p_a"}}},
+			// Maps keyed by fields: concatenations (hash), masked, and one
+			// address field as an interval map.
+			{Name: "m4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4, Mask: 24}, {Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.2.0/32")}, num(6), num(22)}, Chain: "p_b"},
+				{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.3.0/32")}, num(17), num(53)}, Chain: "p_b"},
+				{Values: []ruleset.KeyValue{{Prefix: pfx("255.255.255.0/32")}, num(6), num(65535)}, Chain: "p_b"}}},
+			{Name: "m6", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv6}, {Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("2001:db8::1/128")}, num(6), num(443)}, Chain: "p_b"}}},
+			{Name: "m6a", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv6, Mask: 64}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("2001:db8:1::/128")}}, Chain: "p_b"}}},
+			{Name: "mi4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4}}, Interval: true, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("0.0.0.0/8")}}, Chain: "p_b"},
+				{Values: []ruleset.KeyValue{{Prefix: pfx("10.0.0.0/8")}}, Chain: "p_b"},
+				{Values: []ruleset.KeyValue{{Prefix: pfx("192.168.1.1/32")}}, Chain: "p_b"}}},
+			{Name: "mp", Fields: []ruleset.KeyField{{Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{num(17), num(123)}, Chain: "p_b"}}},
+			{Name: "mproto", Fields: []ruleset.KeyField{{Kind: ruleset.KindProto}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{num(47)}, Chain: "p_b"}}},
+			{Name: "micmp", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4}, {Kind: ruleset.KindICMP}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("192.0.2.1/32")}, num(8)}, Chain: "p_b"}}},
+			{Name: "micmp6", Fields: []ruleset.KeyField{{Kind: ruleset.KindICMPv6}}, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{num(128)}, Chain: "p_b"}}},
 		},
 		Chains: []*ruleset.Chain{
 			{Name: "p_a", Rules: []*ruleset.Rule{
@@ -112,6 +135,14 @@ func sample() *ruleset.Ruleset {
 				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h6", Mask: 64}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r9")},
 				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h4"}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r10")},
 				{Match: []ruleset.Match{m(ruleset.MatchICMPType, "hicmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r11")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "m4"}, Origin: o("p/m1")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "m6"}, Origin: o("p/m2")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "m6a"}, Origin: o("p/m3")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "mi4"}, Origin: o("p/m4")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "mp"}, Origin: o("p/m5")},
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "mproto"}, Origin: o("p/m6")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 1)}, Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "micmp"}, Origin: o("p/m7")},
+				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 58)}, Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "micmp6"}, Origin: o("p/m8")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{Prefix: "leash p/default reject", Group: 4242, Rate: 10, Unit: "second", Burst: 20}}, Origin: o("p/default")},
 				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 17)}, Verdict: ruleset.Verdict{Kind: ruleset.Log, Log: &ruleset.LogAction{Prefix: "leash p/x drop", Group: 65535, Rate: 3, Unit: "minute", Burst: 1}}, Origin: o("p/x")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.RejectAdmin}, Origin: o("p/default")},

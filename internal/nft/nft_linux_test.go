@@ -1,6 +1,7 @@
 package nft
 
 import (
+	"context"
 	"errors"
 	"net"
 	"sort"
@@ -272,7 +273,7 @@ func TestAtomicOnKernelError(t *testing.T) {
 	if err := c.Apply(missing); err == nil || !strings.Contains(err.Error(), "nowhere") {
 		t.Errorf("Apply(jump to missing chain) = %v, want a validation error naming it", err)
 	}
-	if err := c.apply(missing); err == nil {
+	if err := c.apply(context.Background(), missing); err == nil {
 		t.Errorf("apply(jump to missing chain) bypassing Validate succeeded, want a kernel error")
 	}
 	if diff := cmp.Diff(before, inNS(t, ns, "", "nft", "-a", "list", "table", "inet", "leash")); diff != "" {

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -65,6 +65,9 @@ func newSet(s *ruleset.Set) (*nftables.Set, error) {
 // converts skuid with hton) and the library writes big-endian byte order
 // userdata for every interval set, as nft does (checked by the text test).
 func newMap(m *ruleset.Map) (*nftables.Set, error) {
+	if len(m.Fields) > 0 {
+		return newFieldsMap(m)
+	}
 	t, ok := setType(m.Key)
 	if !ok || (m.Key != ruleset.KindUID && m.Key != ruleset.KindGID) {
 		return nil, fmt.Errorf("map %s: unsupported key kind %q", m.Name, m.Key)
@@ -104,6 +107,9 @@ func setElements(s *ruleset.Set) []nftables.SetElement {
 // mapElements encodes a map's entries: intervals for an interval map,
 // one host-endian key per entry otherwise.
 func mapElements(m *ruleset.Map) []nftables.SetElement {
+	if len(m.Fields) > 0 {
+		return fieldsElements(m)
+	}
 	if m.Interval {
 		return elements(mapIntervals(m), 4)
 	}
@@ -261,32 +267,38 @@ func allZero(b []byte) bool {
 // (in any order). End elements that close nothing (nft's leading zero end)
 // are ignored. A start not followed by an end runs to the top of the key
 // space; a start directly followed by another start is an error.
-func decodeIntervals(elems []nftables.SetElement, isMap bool) ([]interval, error) {
-	sort.SliceStable(elems, func(i, j int) bool {
-		if c := bytes.Compare(elems[i].Key, elems[j].Key); c != 0 {
-			return c < 0
+func decodeIntervals(elems []rawElem, isMap bool) ([]interval, error) {
+	slices.SortStableFunc(elems, func(a, b rawElem) int {
+		if c := bytes.Compare(a.key, b.key); c != 0 {
+			return c
 		}
-		return elems[i].IntervalEnd && !elems[j].IntervalEnd // an end closes before a start opens
+		switch { // an end closes before a start opens
+		case a.end == b.end:
+			return 0
+		case a.end:
+			return -1
+		}
+		return 1
 	})
 	var out []interval
 	var open *interval
 	for _, e := range elems {
-		if e.IntervalEnd {
+		if e.end {
 			if open != nil {
-				open.end = e.Key
+				open.end = e.key
 				out = append(out, *open)
 				open = nil
 			}
 			continue
 		}
 		if open != nil {
-			return nil, fmt.Errorf("element %x starts an interval inside the interval starting at %x", e.Key, open.start)
+			return nil, fmt.Errorf("element %x starts an interval inside the interval starting at %x", e.key, open.start)
 		}
-		iv := interval{start: e.Key}
+		iv := interval{start: e.key}
 		if isMap {
-			chain, err := jumpChain(e.Val)
+			chain, err := jumpChain(e.val)
 			if err != nil {
-				return nil, fmt.Errorf("element %x: %w", e.Key, err)
+				return nil, fmt.Errorf("element %x: %w", e.key, err)
 			}
 			iv.chain = chain
 		}

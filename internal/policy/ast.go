@@ -13,6 +13,9 @@ type File struct {
 	Destinations []*DestListDecl // in file order
 	Policies     []*PolicyDecl   // in file order
 	Tests        *TestsDecl      // nil when absent; used by `leash test` only
+	// Warnings are what Parse found worth a word in a valid file (see
+	// Warning); Resolve adds its own and returns them in Resolved.Lint.
+	Warnings []Warning
 }
 
 // ScalarKind is the YAML type of a scalar.

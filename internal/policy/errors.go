@@ -60,7 +60,10 @@ func (l ErrorList) err() error {
 }
 
 // errorSink collects errors.
-type errorSink struct{ errs ErrorList }
+type errorSink struct {
+	errs  ErrorList
+	warns []Warning
+}
 
 // errorf records an error at pos. The message is kept on one line (errors
 // of resolvers may span several), so that every line of ErrorList.Error is

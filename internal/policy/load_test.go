@@ -119,6 +119,9 @@ func TestLoadExample(t *testing.T) {
 			"updates.example.org":  {netip.MustParseAddr("198.51.100.10")},
 			"security.example.org": {netip.MustParseAddr("198.51.100.11"), netip.MustParseAddr("2001:db8:1::11")},
 		},
+		// The one thing a reviewer would flag: the fixture's services list
+		// https for both protocols, as /etc/services does.
+		Lint: []Warning{{Pos: at(23, 45), Message: "https opens 443/tcp and 443/udp: /etc/services lists it for both protocols", Fix: "write https/tcp or https/udp if only one is meant"}},
 	}
 	if diff := cmp.Diff(want, got, netipOpts()); diff != "" {
 		t.Errorf("Load (-want +got):\n%s", diff)

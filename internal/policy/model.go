@@ -79,6 +79,9 @@ type Resolved struct {
 	// compile (malformed /etc/services lines, a missing /etc/services),
 	// one sentence each, for the caller to show.
 	Warnings []string `json:"warnings,omitempty"`
+	// Lint are the warnings about the file itself (see Warning), in file
+	// order.
+	Lint []Warning `json:"lint,omitempty"`
 }
 
 // Baseline holds the defaults that apply before and around all policies.

@@ -29,6 +29,9 @@ func Parse(file string, src []byte) (*File, error) {
 		return nil, p.errs.err()
 	}
 	f := p.fileDecl(root)
+	if f != nil {
+		f.Warnings = p.warns
+	}
 	return f, p.errs.err()
 }
 

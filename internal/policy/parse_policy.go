@@ -162,6 +162,9 @@ func (p *parser) rule(item ast.Node, what string) *RuleDecl {
 		}
 	}
 	fields, ok := p.mapping(item, what, actions())
+	if ok && len(fields) == 0 {
+		p.warnf(p.pos(item), "write an action (- deny: {to: [lan]}) or remove the line", "%s is empty and does nothing", what)
+	}
 	if !ok || len(fields) == 0 {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -172,14 +173,18 @@ func (rv *resolver) port(e *Scalar, text string) (uint32, bool) {
 // service adds the ports of a service name for protos. Without an explicit
 // protocol, the name must be defined for at least one of tcp and udp.
 func (rv *resolver) service(ps protoSet, e *Scalar, name string, protos []uint8, explicit bool) {
-	found := false
+	var found []string
 	for _, p := range protos {
 		if port, ok := rv.env.Services.Port(name, ruleset.ProtoName(p)); ok && port != 0 {
 			ps.add(p, uint32(port), uint32(port))
-			found = true
+			found = append(found, fmt.Sprintf("%d/%s", port, ruleset.ProtoName(p)))
 		}
 	}
-	if found {
+	if len(found) > 1 && !explicit {
+		rv.warnf(e.Pos, fmt.Sprintf("write %s/tcp or %s/udp if only one is meant", name, name),
+			"%s opens %s: /etc/services lists it for both protocols", name, strings.Join(found, " and "))
+	}
+	if len(found) > 0 {
 		return
 	}
 	note := servicesNote(rv.env.Services)

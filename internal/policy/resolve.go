@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 
 	"github.com/leash-dev/leash/internal/identity"
@@ -20,16 +21,26 @@ type Env struct {
 // Load parses and resolves a policy file. It reports the shape errors of
 // Parse and the semantic errors of Resolve together, as one ErrorList, as
 // long as the YAML could be read at all.
+//
+// Load stops when ctx is done, with an error wrapping ctx.Err() (not an
+// ErrorList): parsing is waited for in a way Ctrl-C interrupts, and Resolve
+// looks at ctx between policies and rules.
 func Load(ctx context.Context, file string, src []byte, env Env) (*Resolved, error) {
-	f, perr := Parse(file, src)
+	f, perr := parseContext(ctx, file, src)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("policy: load %s: %w", file, err)
+	}
 	if f == nil {
 		return nil, perr
 	}
 	r, rerr := Resolve(ctx, f, env)
 	var all ErrorList
 	for _, err := range []error{perr, rerr} {
-		if l, ok := err.(ErrorList); ok {
+		switch l, ok := err.(ErrorList); {
+		case ok:
 			all = append(all, l...)
+		case err != nil:
+			return nil, err
 		}
 	}
 	if len(all) > 0 {
@@ -50,9 +61,15 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	rv.expandLists()
 	claims := newClaims()
 	for _, pd := range f.Policies {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("policy: resolve %s: %w", f.Name, err)
+		}
 		pol, users, groups := rv.policy(pd, out.Baseline)
 		claims.check(&rv.errorSink, pd, pol, users, groups)
 		out.Policies = append(out.Policies, pol)
+	}
+	if err := ctx.Err(); err != nil { // also stops rule loops (rv.policy)
+		return nil, fmt.Errorf("policy: resolve %s: %w", f.Name, err)
 	}
 	claims.finish(&rv.errorSink)
 	if len(rv.hostAddrs) > 0 {
@@ -61,6 +78,7 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	if err := rv.errs.err(); err != nil {
 		return nil, err
 	}
+	out.Lint = lint(f, out, rv.warns)
 	return out, nil
 }
 
@@ -76,6 +94,8 @@ type resolver struct {
 	hosts map[string]hostLookup
 	// hostAddrs are the successful lookups, for Resolved.Hosts.
 	hostAddrs map[string][]netip.Addr
+	// names are the directory's names for "did you mean" (namesuggest.go).
+	names nameSuggester
 }
 
 // newResolver prepares a resolver, resolving all hostnames up front.
@@ -162,6 +182,9 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	}
 	users, groups = rv.subjects(pd, pol)
 	for i, rd := range pd.Rules {
+		if i%256 == 255 && rv.ctx.Err() != nil {
+			break // Resolve reports it
+		}
 		pol.Rules = append(pol.Rules, rv.rule(rd, i+1))
 	}
 	if pd.Default != nil {
@@ -188,4 +211,29 @@ func (rv *resolver) rule(rd *RuleDecl, index int) *ResolvedRule {
 		r.Protos = protos
 	}
 	return r
+}
+
+// parseContext is Parse that stops waiting when ctx is done. The YAML
+// library cannot be interrupted, and a file of many megabytes takes
+// seconds, which would hold up Ctrl-C; the abandoned parse runs to its end
+// in the background and is discarded.
+func parseContext(ctx context.Context, file string, src []byte) (*File, error) {
+	if ctx.Done() == nil {
+		return Parse(file, src)
+	}
+	type result struct {
+		f   *File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		f, err := Parse(file, src)
+		done <- result{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

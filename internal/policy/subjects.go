@@ -76,7 +76,7 @@ func (rv *resolver) user(s *Scalar) (ruleset.Range, bool) {
 	}
 	u, ok := rv.env.Directory.User(s.Value)
 	if !ok {
-		rv.errorf(s.Pos, "unknown user %q; check the name (getent passwd %s) or write a numeric uid", s.Value, s.Value)
+		rv.errorf(s.Pos, "unknown user %q; check the name (getent passwd %s) or write a numeric uid%s", s.Value, s.Value, rv.names.user(rv.env.Directory, s.Value))
 		return ruleset.Range{}, false
 	}
 	return ruleset.Range{Lo: u.UID, Hi: u.UID}, true
@@ -133,7 +133,7 @@ func (rv *resolver) group(s *Scalar) (uint32, bool) {
 	}
 	g, ok := rv.env.Directory.Group(s.Value)
 	if !ok {
-		rv.errorf(s.Pos, "unknown group %q; check the name (getent group %s) or write a numeric gid", s.Value, s.Value)
+		rv.errorf(s.Pos, "unknown group %q; check the name (getent group %s) or write a numeric gid%s", s.Value, s.Value, rv.names.group(rv.env.Directory, s.Value))
 		return 0, false
 	}
 	return g.GID, true

@@ -72,8 +72,10 @@ func TestServfailFallsThrough(t *testing.T) {
 	if want := "no answer from " + bad.addr + " (SERVFAIL)"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("err = %v, want it to say %q", err, want)
 	}
-	if udp, _ := bad.counts(); udp != 2+4 {
-		t.Errorf("the SERVFAIL server got %d queries, want 6 (2, then A and AAAA twice)", udp)
+	// 2, then A and AAAA twice each; the last of them may be cancelled
+	// once the lookup has failed on the other.
+	if udp, _ := bad.counts(); udp != 2+4 && udp != 2+3 {
+		t.Errorf("the SERVFAIL server got %d queries, want 6 (2, then A and AAAA twice), or 5", udp)
 	}
 }
 

@@ -2,7 +2,9 @@
 //
 // Two resolvers are provided: Static, a fixed table for tests and sandboxes,
 // and DNS, which reads a hosts file and then asks DNS servers directly with
-// github.com/miekg/dns (so that record TTLs are available for refresh).
+// github.com/miekg/dns (so that record TTLs are available for refresh), as
+// resolv.conf says, with retries. LookupAll resolves the hostnames of one
+// policy together: concurrently and, for DNS, within one overall deadline.
 package resolve
 
 import (

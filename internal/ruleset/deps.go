@@ -11,69 +11,117 @@ import "fmt"
 //     unless already established, preceded by `meta nfproto` if the family is
 //     not established either.
 //   - `reject with tcp reset` needs `meta l4proto tcp`; nft puts it first.
+//   - a vmap keyed by fields (Map.Fields) with an ICMP type field needs
+//     its protocol like `icmp type @s`. Its address field needs the family
+//     too, but nft checks that inside the vmap statement, after the
+//     counter: the nft encoder adds it there, so it is not a match here.
 //
 // The kernel holds exactly the explicit form, so this is the form the nft
 // decoder reads back. It fails on contradictions nft itself rejects
 // ("conflicting protocols specified").
 func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
-	var (
-		out    []Match
-		family uint32 // 0: not established
-		l4     = -1   // -1: not established
-	)
+	d := deps{l4: -1}
 	for _, m := range r.Match {
 		switch m.Kind {
 		case MatchFamily:
-			family = m.Value
+			d.family = m.Value
 		case MatchL4Proto:
-			l4 = int(m.Value)
+			d.l4 = int(m.Value)
 		case MatchDaddr:
 			f, err := setFamily(rs, m.Set, KindIPv4, KindIPv6)
 			if err != nil {
 				return nil, err
 			}
-			if family == 0 {
-				out = append(out, Match{Kind: MatchFamily, Value: f})
-				family = f
-			} else if family != f {
-				return nil, fmt.Errorf("match daddr @%s: conflicting protocols: family ipv%d vs. ipv%d", m.Set, family, f)
+			if err := d.needFamily(f, "match daddr @"+m.Set); err != nil {
+				return nil, err
 			}
 		case MatchICMPType:
 			f, err := setFamily(rs, m.Set, KindICMP, KindICMPv6)
 			if err != nil {
 				return nil, err
 			}
-			p := ProtoICMP
-			if f == 6 {
-				p = ProtoICMPv6
-			}
-			switch {
-			case l4 == p:
-			case l4 != -1:
-				return nil, fmt.Errorf("match icmp-type @%s: conflicting protocols: l4proto %s vs. %s", m.Set, ProtoName(uint8(l4)), ProtoName(uint8(p)))
-			case family != 0 && family != f:
-				return nil, fmt.Errorf("match icmp-type @%s: conflicting protocols: family ipv%d vs. ipv%d", m.Set, family, f)
-			default:
-				if family == 0 {
-					out = append(out, Match{Kind: MatchFamily, Value: f})
-					family = f
-				}
-				out = append(out, Match{Kind: MatchL4Proto, Value: uint32(p)})
-				l4 = p
+			if err := d.needICMP(f, "match icmp-type @"+m.Set); err != nil {
+				return nil, err
 			}
 		}
-		out = append(out, m)
+		d.out = append(d.out, m)
+	}
+	if r.Verdict.Kind == VMap {
+		// A concatenated key's fields come after the matches: an address
+		// field needs its family, an ICMP type field its protocol.
+		if m := rs.Map(r.Verdict.Map); m != nil && len(m.Fields) > 0 {
+			family, icmp := keyNeeds(m.Fields)
+			what := "vmap @" + m.Name
+			if icmp != -1 {
+				f := uint32(4)
+				if icmp == ProtoICMPv6 {
+					f = 6
+				}
+				if err := d.needICMP(f, what); err != nil {
+					return nil, err
+				}
+			}
+			if family != 0 && d.family != 0 && d.family != family {
+				// nft checks the family inside the vmap statement, after the
+				// counter; the encoder adds it there, it is no match.
+				return nil, fmt.Errorf("%s: conflicting protocols: family ipv%d vs. ipv%d", what, d.family, family)
+			}
+		}
 	}
 	if r.Verdict.Kind == RejectTCPRST {
-		switch l4 {
+		switch d.l4 {
 		case ProtoTCP:
 		case -1:
-			out = append([]Match{{Kind: MatchL4Proto, Value: ProtoTCP}}, out...)
+			d.out = append([]Match{{Kind: MatchL4Proto, Value: ProtoTCP}}, d.out...)
 		default:
-			return nil, fmt.Errorf("reject with tcp reset: conflicting protocols: l4proto %s", ProtoName(uint8(l4)))
+			return nil, fmt.Errorf("reject with tcp reset: conflicting protocols: l4proto %s", ProtoName(uint8(d.l4)))
 		}
 	}
-	return out, nil
+	return d.out, nil
+}
+
+// deps tracks what the matches so far establish (family 0 and l4 -1: not
+// yet) and collects the explicit form.
+type deps struct {
+	out    []Match
+	family uint32
+	l4     int
+}
+
+// needFamily: an IPv4 or IPv6 payload follows; insert `meta nfproto`
+// unless the family is established, fail if another one is.
+func (d *deps) needFamily(f uint32, what string) error {
+	if d.family == 0 {
+		d.out = append(d.out, Match{Kind: MatchFamily, Value: f})
+		d.family = f
+	} else if d.family != f {
+		return fmt.Errorf("%s: conflicting protocols: family ipv%d vs. ipv%d", what, d.family, f)
+	}
+	return nil
+}
+
+// needICMP: an ICMP (f 4) or ICMPv6 (f 6) header field follows; insert
+// `[meta nfproto] meta l4proto icmp|ipv6-icmp` unless established.
+func (d *deps) needICMP(f uint32, what string) error {
+	p := ProtoICMP
+	if f == 6 {
+		p = ProtoICMPv6
+	}
+	switch {
+	case d.l4 == p:
+	case d.l4 != -1:
+		return fmt.Errorf("%s: conflicting protocols: l4proto %s vs. %s", what, ProtoName(uint8(d.l4)), ProtoName(uint8(p)))
+	case d.family != 0 && d.family != f:
+		return fmt.Errorf("%s: conflicting protocols: family ipv%d vs. ipv%d", what, d.family, f)
+	default:
+		if d.family == 0 {
+			d.out = append(d.out, Match{Kind: MatchFamily, Value: f})
+			d.family = f
+		}
+		d.out = append(d.out, Match{Kind: MatchL4Proto, Value: uint32(p)})
+		d.l4 = p
+	}
+	return nil
 }
 
 // setFamily returns 4 if set name has kind v4, 6 if it has kind v6.
@@ -107,6 +155,7 @@ func Canonical(rs *Ruleset) *Ruleset {
 	}
 	for _, m := range rs.Maps {
 		c := *m
+		c.Fields = append(c.Fields[:0:0], m.Fields...)
 		c.Entries = append(c.Entries[:0:0], m.Entries...)
 		out.Maps = append(out.Maps, &c)
 	}

@@ -294,7 +294,7 @@ func writeLiveSet(b *strings.Builder, s *Set) {
 			fmt.Fprintf(b, "\t\t# cgroup ids: %s\n", strings.Join(ids, ", "))
 		}
 	} else {
-		writeElements(b, liveElementsText(s))
+		writeElements(b, liveElementsText(s), 4)
 	}
 	b.WriteString("\t}\n")
 }

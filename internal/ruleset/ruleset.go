@@ -39,6 +39,7 @@ const (
 	KindICMPv6 SetKind = "icmpv6_type"  // icmpv6 type
 	KindUID    SetKind = "uid"          // meta skuid (maps only)
 	KindGID    SetKind = "gid"          // meta skgid (maps only)
+	KindProto  SetKind = "inet_proto"   // meta l4proto (map key fields only)
 )
 
 // Set is a named set: `set NAME { type KIND; [flags interval;] }`.
@@ -85,21 +86,39 @@ func (r Range) String() string {
 // Contains reports whether v lies in r.
 func (r Range) Contains(v uint32) bool { return r.Lo <= v && v <= r.Hi }
 
-// Map is a verdict map keyed by uid or gid:
-// `map NAME { type uid : verdict; [flags interval;] elements = { 1000 : jump p_x } }`.
+// Map is a verdict map. Its key is either one numeric field, Key (uid or
+// gid, each entry's Range):
+//
+//	map NAME { type uid : verdict; [flags interval;] elements = { 1000 : jump p_x } }
+//
+// or a concatenation of typed fields, Fields (each entry's Values, one per
+// field; see KeyField for the vocabulary):
+//
+//	map NAME { type ipv4_addr . inet_proto . inet_service : verdict;
+//	           elements = { 192.0.2.0 . tcp . 25 : jump p_x.r1 } }
+//
+// Exactly one of Key and Fields is set. The map also says how it is looked
+// up: the rule `vmap @NAME` loads the key from the packet as its fields
+// name it (`ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @NAME`).
 // Entries are sorted and disjoint. Without Interval the map is a hash and
-// every entry is a single id (Lo == Hi); see Set for the cost difference.
+// every entry is a single key (Lo == Hi, full-length addresses); see Set
+// for the cost difference. A Fields map with Interval has exactly one
+// field (an rbtree); concatenated interval maps (pipapo) are not part of
+// the vocabulary: their lookup cost grows with the number of entries.
 type Map struct {
 	Name     string     `json:"name"`
-	Key      SetKind    `json:"key"` // KindUID or KindGID
+	Key      SetKind    `json:"key,omitempty"`    // KindUID or KindGID
+	Fields   []KeyField `json:"fields,omitempty"` // a concatenated key
 	Interval bool       `json:"interval,omitempty"`
 	Entries  []MapEntry `json:"entries,omitempty"`
 }
 
-// MapEntry sends the uids (or gids) in Range to Chain with a jump.
+// MapEntry sends the packets whose key is in it to Chain with a jump: the
+// uids (or gids) in Range for a Key map, the tuple Values for a Fields map.
 type MapEntry struct {
 	Range
-	Chain string `json:"chain"`
+	Values []KeyValue `json:"values,omitempty"`
+	Chain  string     `json:"chain"`
 }
 
 // Chain is one nftables chain. Base chains have a Hook.

@@ -56,17 +56,21 @@ func writeSet(b *strings.Builder, s *Set) {
 	for _, r := range s.Ranges {
 		elems = append(elems, r.String())
 	}
-	writeElements(b, elems)
+	writeElements(b, elems, 4)
 	b.WriteString("\t}\n")
 }
 
 func writeMap(b *strings.Builder, m *Map) {
-	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", termtext.Field(m.Name), m.Key, flagsText(m.Interval))
-	var elems []string
+	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", termtext.Field(m.Name), keyTypeText(m), flagsText(m.Interval))
+	elems := make([]string, 0, len(m.Entries))
 	for _, e := range m.Entries {
-		elems = append(elems, fmt.Sprintf("%s : jump %s", e.Range.String(), e.Chain))
+		elems = append(elems, entryKeyText(m, e)+" : jump "+e.Chain)
 	}
-	writeElements(b, elems)
+	perLine := 4
+	if len(m.Fields) > 1 {
+		perLine = 2 // concatenated keys are long
+	}
+	writeElements(b, elems, perLine)
 	b.WriteString("\t}\n")
 }
 
@@ -79,11 +83,10 @@ func flagsText(interval bool) string {
 
 // writeElements prints an elements block, a few per line, or nothing for an
 // empty set (nft -f rejects `elements = { }`).
-func writeElements(b *strings.Builder, elems []string) {
+func writeElements(b *strings.Builder, elems []string, perLine int) {
 	if len(elems) == 0 {
 		return
 	}
-	const perLine = 4
 	b.WriteString("\t\telements = { ")
 	for i, e := range elems {
 		if i > 0 {
@@ -169,12 +172,13 @@ func counterText(r *Rule, counters bool) string {
 	return "counter"
 }
 
+// vmapText is `KEY vmap @MAP`, the key as the map's fields name it.
 func vmapText(rs Lookup, v Verdict) string {
-	key := "skuid"
-	if m := rs.Map(v.Map); m != nil && m.Key == KindGID {
-		key = "skgid"
+	key := "meta skuid"
+	if m := rs.Map(v.Map); m != nil {
+		key = KeyText(m)
 	}
-	return fmt.Sprintf("meta %s vmap @%s", key, v.Map)
+	return fmt.Sprintf("%s vmap @%s", key, v.Map)
 }
 
 // MatchText renders one match in nft syntax.

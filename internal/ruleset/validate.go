@@ -1,6 +1,7 @@
 package ruleset
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -24,7 +25,15 @@ const (
 // and disjoint, map entries are sorted and disjoint, comments fit, and no rule
 // has protocol contradictions nft would reject. It reports every problem
 // found, joined. It does not touch the kernel.
-func Validate(rs *Ruleset) error {
+func Validate(rs *Ruleset) error { return ValidateContext(context.Background(), rs) }
+
+// cancelEvery is how many rules Validate checks between looks at its
+// context.
+const cancelEvery = 1024
+
+// ValidateContext is Validate that stops when ctx is done (looked at every
+// cancelEvery rules), with an error wrapping ctx.Err().
+func ValidateContext(ctx context.Context, rs *Ruleset) error {
 	if rs == nil {
 		return errors.New("ruleset: nil ruleset")
 	}
@@ -34,7 +43,8 @@ func Validate(rs *Ruleset) error {
 			errs = append(errs, err)
 		}
 	}
-	ix := NewIndex(rs)
+	chains := indexChains(rs) // jump targets: one lookup each, not a scan of every chain
+	ix := NewIndex(rs)        // sets and maps, likewise
 	masks := maskChecks{}
 	objects := map[string]string{} // sets and maps share one namespace
 	for _, s := range rs.Sets {
@@ -43,14 +53,20 @@ func Validate(rs *Ruleset) error {
 	}
 	for _, m := range rs.Maps {
 		add(uniqueName(objects, "map", m.Name))
-		add(validateMap(ix, m))
+		add(validateMap(m, chains))
 	}
-	chains := map[string]string{}
+	names := map[string]string{}
+	seen := 0 // rules
 	for _, c := range rs.Chains {
-		add(uniqueName(chains, "chain", c.Name))
+		add(uniqueName(names, "chain", c.Name))
 		add(validateHook(c))
 		for i, r := range c.Rules {
-			if err := validateRule(ix, masks, r); err != nil {
+			if seen++; seen%cancelEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return fmt.Errorf("ruleset: validate: %w", err)
+				}
+			}
+			if err := validateRule(ix, masks, r, chains); err != nil {
 				add(fmt.Errorf("chain %s rule %d (%s): %w", c.Name, i+1, r.Origin.ID, err))
 			}
 		}
@@ -175,24 +191,186 @@ func validateRanges(what string, rs []Range, max uint32, interval bool) error {
 	return nil
 }
 
-func validateMap(rs Lookup, m *Map) error {
+func validateMap(m *Map, chains chainIndex) error {
+	if len(m.Fields) > 0 {
+		return validateFieldsMap(m, chains)
+	}
 	if m.Key != KindUID && m.Key != KindGID {
 		return fmt.Errorf("map %s: key kind %q, want %s or %s", m.Name, m.Key, KindUID, KindGID)
 	}
 	ranges := make([]Range, len(m.Entries))
+	targets := jumpTargets{}
 	for i, e := range m.Entries {
 		ranges[i] = e.Range
-		if err := jumpTarget(rs, e.Chain); err != nil {
+		if err := targets.check(chains, e.Chain); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
 	return validateRanges("map "+m.Name, ranges, KindMax(m.Key), m.Interval)
 }
 
+// jumpTargets memoizes jumpTarget per chain name: a map of 100,000 entries
+// jumps to a few chains.
+type jumpTargets map[string]error
+
+func (t jumpTargets) check(chains chainIndex, name string) error {
+	err, ok := t[name]
+	if !ok {
+		err = jumpTarget(chains, name)
+		t[name] = err
+	}
+	return err
+}
+
+// validateFieldsMap checks a map keyed by a concatenation (see KeyField):
+// known field kinds, at most one address field and it comes first, masks
+// only on addresses, a port field only after a protocol field, interval
+// only with a single field; every entry has one value per field that fits
+// it (single values in a hash map, network addresses at the field's mask)
+// and tcp or udp before a port. Entries are distinct (a hash holds each key
+// once); their order is free.
+func validateFieldsMap(m *Map, chains chainIndex) error {
+	if m.Key != "" {
+		return fmt.Errorf("map %s: both a key kind and key fields", m.Name)
+	}
+	if len(m.Fields) > 5 {
+		return fmt.Errorf("map %s: %d key fields, at most 5", m.Name, len(m.Fields))
+	}
+	if m.Interval && len(m.Fields) > 1 {
+		return fmt.Errorf("map %s: flags interval with a concatenated key is not supported (pipapo)", m.Name)
+	}
+	for i, f := range m.Fields {
+		if err := validateField(m.Fields, i); err != nil {
+			return fmt.Errorf("map %s: key field %d (%s): %w", m.Name, i+1, f.Kind, err)
+		}
+	}
+	targets := jumpTargets{}
+	seen := make(map[entryKey]struct{}, len(m.Entries))
+	for i, e := range m.Entries {
+		if err := validateEntry(m, e); err != nil {
+			return fmt.Errorf("map %s: entry %d: %w", m.Name, i+1, err)
+		}
+		if err := targets.check(chains, e.Chain); err != nil {
+			return fmt.Errorf("map %s: entry %s: %w", m.Name, entryKeyText(m, e), err)
+		}
+		if !m.Interval {
+			k := keyOf(e.Values)
+			if _, dup := seen[k]; dup {
+				return fmt.Errorf("map %s: entry %s appears twice", m.Name, entryKeyText(m, e))
+			}
+			seen[k] = struct{}{}
+		}
+	}
+	if m.Interval {
+		return validatePrefixes(&Set{Name: m.Name, Kind: m.Fields[0].Kind, Prefixes: entryPrefixes(m)})
+	}
+	return nil
+}
+
+// entryKey is a hash map entry's key as a comparable value: the address
+// (if any) and up to four numbers (validated: at most 5 fields, one address).
+type entryKey struct {
+	addr netip.Addr
+	nums [5]uint32
+}
+
+func keyOf(vs []KeyValue) entryKey {
+	var k entryKey
+	for i, v := range vs {
+		if v.Prefix.IsValid() {
+			k.addr = v.Prefix.Addr()
+			continue
+		}
+		k.nums[i] = v.Lo
+	}
+	return k
+}
+
+// entryPrefixes are the address values of a one-field address map.
+func entryPrefixes(m *Map) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(m.Entries))
+	for _, e := range m.Entries {
+		if len(e.Values) > 0 {
+			out = append(out, e.Values[0].Prefix)
+		}
+	}
+	return out
+}
+
+func validateField(fields []KeyField, i int) error {
+	f := fields[i]
+	switch f.Kind {
+	case KindIPv4, KindIPv6:
+		if i != 0 {
+			return fmt.Errorf("an address field must come first")
+		}
+		if bits := map[SetKind]int{KindIPv4: 32, KindIPv6: 128}[f.Kind]; int(f.Mask) >= bits {
+			return fmt.Errorf("mask /%d must be shorter than /%d (leave it 0 for none)", f.Mask, bits)
+		}
+		return nil
+	case KindPort:
+		if i == 0 || fields[i-1].Kind != KindProto {
+			return fmt.Errorf("th dport needs an inet_proto field right before it")
+		}
+	case KindProto, KindICMP, KindICMPv6:
+	default:
+		return fmt.Errorf("not a key field kind")
+	}
+	if f.Mask != 0 {
+		return fmt.Errorf("only address fields take a mask")
+	}
+	return nil
+}
+
+func validateEntry(m *Map, e MapEntry) error {
+	if len(e.Values) != len(m.Fields) {
+		return fmt.Errorf("%d values for %d key fields", len(e.Values), len(m.Fields))
+	}
+	for i, f := range m.Fields {
+		v := e.Values[i]
+		if f.Kind.IsAddr() {
+			p := v.Prefix
+			switch {
+			case !p.IsValid() || p != p.Masked() || p.Addr().Is4() != (f.Kind == KindIPv4) || p.Addr().Is4In6():
+				return fmt.Errorf("value %v is not a %s prefix", p, f.Kind)
+			case !m.Interval && !p.IsSingleIP():
+				return fmt.Errorf("value %v: a map without flags interval holds single addresses only", p)
+			case f.Mask > 0 && netip.PrefixFrom(p.Addr(), int(f.Mask)).Masked().Addr() != p.Addr():
+				return fmt.Errorf("value %v has bits beyond the mask /%d", p.Addr(), f.Mask)
+			}
+			continue
+		}
+		max := KindMax(f.Kind)
+		if f.Kind == KindProto {
+			max = 0xff
+		}
+		if v.Lo != v.Hi || v.Hi > max {
+			return fmt.Errorf("value %s of %s: want one value up to %d", v.Range.String(), f.Kind, max)
+		}
+		if f.Kind == KindPort && e.Values[i-1].Lo != ProtoTCP && e.Values[i-1].Lo != ProtoUDP {
+			return fmt.Errorf("port %d after protocol %s: ports are only matched for tcp and udp", v.Lo, ProtoName(uint8(e.Values[i-1].Lo)))
+		}
+	}
+	return nil
+}
+
+// chainIndex finds chains by name (the first of a duplicated name).
+type chainIndex map[string]*Chain
+
+func indexChains(rs *Ruleset) chainIndex {
+	idx := make(chainIndex, len(rs.Chains))
+	for _, c := range rs.Chains {
+		if _, dup := idx[c.Name]; !dup {
+			idx[c.Name] = c
+		}
+	}
+	return idx
+}
+
 // jumpTarget checks that a jump or goto to name is loadable: the chain
 // exists and is a regular chain (the kernel refuses jumps to base chains).
-func jumpTarget(rs Lookup, name string) error {
-	c := rs.Chain(name)
+func jumpTarget(chains chainIndex, name string) error {
+	c := chains[name]
 	switch {
 	case c == nil:
 		return fmt.Errorf("chain %q does not exist", name)
@@ -229,7 +407,7 @@ func HookNumber(name string) (uint32, bool) {
 	return 0, false
 }
 
-func validateRule(rs Lookup, masks maskChecks, r *Rule) error {
+func validateRule(rs Lookup, masks maskChecks, r *Rule, chains chainIndex) error {
 	if err := validateComment(r.Origin.ID); err != nil {
 		return err
 	}
@@ -238,7 +416,7 @@ func validateRule(rs Lookup, masks maskChecks, r *Rule) error {
 			return err
 		}
 	}
-	if err := validateVerdict(rs, r.Verdict); err != nil {
+	if err := validateVerdict(rs, r.Verdict, chains); err != nil {
 		return err
 	}
 	_, err := ExplicitMatches(rs, r)
@@ -338,13 +516,13 @@ func setOfKind(rs Lookup, m Match, kinds ...SetKind) error {
 	return fmt.Errorf("match %s: set %q has kind %s, want one of %v", m.Kind, m.Set, s.Kind, kinds)
 }
 
-func validateVerdict(rs Lookup, v Verdict) error {
+func validateVerdict(rs Lookup, v Verdict, chains chainIndex) error {
 	switch v.Kind {
 	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
 	case Log:
 		return validateLog(v.Log)
 	case Jump, Goto:
-		if err := jumpTarget(rs, v.Chain); err != nil {
+		if err := jumpTarget(chains, v.Chain); err != nil {
 			return fmt.Errorf("%s: %w", v.Kind, err)
 		}
 	case VMap:

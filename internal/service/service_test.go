@@ -27,6 +27,7 @@ func TestUnits(t *testing.T) {
 			"leash-reapply.path":    {"PathChanged=/etc/passwd", "PathChanged=/etc/group", "Unit=leash-reapply.service"},
 			"leash-reapply.timer":   {"OnUnitActiveSec=15min", "Unit=leash-reapply.service"},
 			"leash-log.service":     {"ExecStart=/opt/leash/bin/leash log collect", "Restart=on-failure", "ReadWritePaths=-/var/lib/leash"},
+			"leash-daemon.service":  {"Type=notify", "ExecStart=/opt/leash/bin/leash daemon", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=30s", "ReadWritePaths=-/var/lib/leash"},
 		}},
 		{name: "other state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/srv/leash/"}, want: map[string][]string{
 			"leash.service":         {"ExecStart=/usr/sbin/leash --state-dir /srv/leash restore", "RequiresMountsFor=/srv/leash"},
@@ -34,6 +35,7 @@ func TestUnits(t *testing.T) {
 			"leash-reapply.path":    {},
 			"leash-reapply.timer":   {},
 			"leash-log.service":     {"ExecStart=/usr/sbin/leash --state-dir /srv/leash log collect", "ReadWritePaths=-/srv/leash"},
+			"leash-daemon.service":  {"ExecStart=/usr/sbin/leash --state-dir /srv/leash daemon", "ReadWritePaths=-/srv/leash"},
 		}},
 		{name: "relative bindir", opt: Options{BinDir: "bin", StateDir: "/var/lib/leash"}, wantErr: true},
 		{name: "space in state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/var/lib/my leash"}, wantErr: true},
@@ -102,7 +104,7 @@ func TestInstall(t *testing.T) {
 	}
 	dir := filepath.Join(root, UnitDir)
 	var want []string
-	for _, n := range []string{"leash-log.service", "leash-reapply.path", "leash-reapply.service", "leash-reapply.timer", "leash.service"} {
+	for _, n := range []string{"leash-daemon.service", "leash-log.service", "leash-reapply.path", "leash-reapply.service", "leash-reapply.timer", "leash.service"} {
 		want = append(want, filepath.Join(dir, n))
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {

@@ -26,6 +26,9 @@ type Intent struct {
 	Action Action `json:"action"`
 	// Time is when the change began.
 	Time time.Time `json:"time"`
+	// NetNS is the network namespace of the change (nil: the host's, or
+	// a record written before it was recorded).
+	NetNS *Namespace `json:"netns,omitempty"`
 	// ClearsPending says the change replaces a pending confirmation (a
 	// plain apply, a rollback, a reset, a revert): committing it, or
 	// rolling it forward, also removes pending.json.
@@ -69,7 +72,7 @@ func (s *Store) Begin(g *Generation, clearsPending bool) (*Intent, error) {
 		return nil, err
 	}
 	g.ID = id
-	in := &Intent{Format: Format, Generation: id, Previous: prev, Action: g.What(), Time: g.Time, ClearsPending: clearsPending}
+	in := &Intent{Format: Format, NetNS: g.NetNS, Generation: id, Previous: prev, Action: g.What(), Time: g.Time, ClearsPending: clearsPending}
 	if in.Time.IsZero() {
 		in.Time = time.Now().UTC()
 	}

@@ -116,6 +116,10 @@ type Meta struct {
 	Note string `json:"note,omitempty"`
 	// Summary is a one-line description of the policy.
 	Summary string `json:"summary,omitempty"`
+	// NetNS is the network namespace whose kernel table the generation
+	// describes (nil in records written before it was recorded: the
+	// host's).
+	NetNS *Namespace `json:"netns,omitempty"`
 }
 
 // What is the generation's action, with old generations counted as applies.

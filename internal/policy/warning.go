@@ -1,0 +1,26 @@
+package policy
+
+import "fmt"
+
+// Warning is something in a valid policy file that a careful reviewer
+// would flag: it changes nothing by itself (validate, plan and apply go on
+// unless --strict), but the file probably does not say what its author
+// meant. Every warning has a position, the reason and the fix.
+type Warning struct {
+	Pos     Pos    `json:"pos"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+}
+
+// String is "FILE:LINE:COL: warning: MESSAGE; FIX".
+func (w Warning) String() string {
+	if w.Fix == "" {
+		return fmt.Sprintf("%s: warning: %s", w.Pos, w.Message)
+	}
+	return fmt.Sprintf("%s: warning: %s; %s", w.Pos, w.Message, w.Fix)
+}
+
+// warnf records a warning at pos with its fix.
+func (s *errorSink) warnf(pos Pos, fix, format string, args ...any) {
+	s.warns = append(s.warns, Warning{Pos: pos, Message: fmt.Sprintf(format, args...), Fix: fix})
+}
