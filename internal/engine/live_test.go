@@ -309,3 +309,34 @@ func TestRestoreWithDamagedSnapshot(t *testing.T) {
 		t.Errorf("snapshot after restore = %s, want it rewritten", got)
 	}
 }
+
+// TestRepairWithLive: the daemon's periodic repair leaves a table whose
+// live sets merely changed alone, and reloads an edited one carrying the
+// live elements; a flushed table gets the snapshot's.
+func TestRepairWithLive(t *testing.T) {
+	h := liveHarness(t)
+	e := h.engine()
+	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.Repair(ctx); err != nil || res.Repaired {
+		t.Fatalf("Repair after a live update = %+v, %v; want nothing to repair", res, err)
+	}
+	h.k.Tamper(func(rs *ruleset.Ruleset) { rs.Chains[0].Rules = rs.Chains[0].Rules[1:] })
+	if res, err := e.Repair(ctx); err != nil || !res.Repaired {
+		t.Fatalf("Repair of an edited table = %+v, %v", res, err)
+	}
+	if got := keys(h.kernelElements("mail4")); got != "192.0.2.1 192.0.2.2" {
+		t.Errorf("mail4 after repairing an edit = %s", got)
+	}
+	h.k.Reset() // nft flush ruleset
+	if res, err := e.Repair(ctx); err != nil || !res.Repaired {
+		t.Fatalf("Repair of a flushed table = %+v, %v", res, err)
+	}
+	if got := keys(h.kernelElements("mail4")); got != "192.0.2.1 192.0.2.2" {
+		t.Errorf("mail4 after repairing a flush = %s", got)
+	}
+}
