@@ -4,7 +4,9 @@
 //
 // Both sides are compared in canonical form (ruleset.Canonical) and without
 // counters, the same way `leash plan` compares a policy with the kernel, so
-// a table that was applied and left alone is always in sync.
+// a table that was applied and left alone is always in sync. Live sets
+// (ruleset.Live) are compared by their declaration only: their elements
+// change at run time without a new generation.
 package drift
 
 import (
@@ -71,13 +73,13 @@ func Compare(applied *ruleset.Ruleset, seen Observed, diffName string) Report {
 	case applied == nil:
 		return Report{State: Drifted, Diff: TableDiff(diffName, nil, "kernel", seen.Table)}
 	}
-	want := ruleset.Canonical(applied)
-	got := ruleset.Canonical(seen.Table)
+	want := ruleset.Canonical(declared(applied))
+	got := ruleset.Canonical(declared(seen.Table))
 	d := TableDiff(diffName, want, "kernel", got)
 	if d == "" {
 		return Report{State: InSync}
 	}
-	return Report{State: Drifted, Changes: Changes(want, got), Diff: d}
+	return Report{State: Drifted, Changes: append(Changes(want, got), liveChanges(want, got)...), Diff: d}
 }
 
 // TableDiff is a unified diff from table a to table b in nft syntax

@@ -71,7 +71,7 @@ func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *st
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
 	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
-		return applyTable(ctx, k, c)
+		return e.applyTable(ctx, k, c)
 	})
 	if err != nil {
 		return nil, err
@@ -170,17 +170,18 @@ func (e *Engine) applyWithReverter(ctx context.Context, k Kernel, c *Compiled, p
 	if err := e.Store.SetPending(p); err != nil { // only adds the reverter's pid
 		e.warn("%v", err)
 	}
-	if err := applyTable(ctx, k, c); err != nil {
+	if err := e.applyTable(ctx, k, c); err != nil {
 		undo()
 		return err
 	}
 	return nil
 }
 
-// applyTable replaces the kernel's table with c's, saying so if refused;
-// it stops with nothing changed if ctx ends while the table is encoded.
-func applyTable(ctx context.Context, k Kernel, c *Compiled) error {
-	if err := applyContext(ctx, k, c.Ruleset); err != nil {
+// applyTable replaces the kernel's table with c's (carrying the live
+// elements), saying so if refused; it stops with nothing changed if ctx
+// ends while the table is encoded.
+func (e *Engine) applyTable(ctx context.Context, k Kernel, c *Compiled) error {
+	if err := e.enforceContext(ctx, k, c.Ruleset); err != nil {
 		if ierr := interrupted(ctx); ierr != nil {
 			return ierr
 		}

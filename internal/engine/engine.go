@@ -43,6 +43,12 @@ type Kernel interface {
 	// Read returns leash's table with counters, nil if there is none, or
 	// an error wrapping *nft.ForeignError for content leash did not write.
 	Read() (*ruleset.Ruleset, error)
+	// UpdateElements changes elements of the table's live sets in one
+	// transaction: all of ops or none (see nft.Conn.UpdateElements).
+	UpdateElements(ops []ruleset.ElementOp) error
+	// ReadLive returns the table's live sets with their elements (their
+	// remaining lifetime and counters), nil if there is no table.
+	ReadLive() (*ruleset.Ruleset, error)
 	// Reset removes leash's table, and only it. Idempotent.
 	Reset() error
 	// Others reads what else filters packets in the namespace: other

@@ -85,7 +85,7 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: cur.Policy,
 	}
 	id, err := e.record(ctx, gen, false, "the recompiled table", func(int) error {
-		if err := applyContext(ctx, k, c.Ruleset); err != nil {
+		if err := e.enforceContext(ctx, k, c.Ruleset); err != nil {
 			if ierr := interrupted(ctx); ierr != nil {
 				return ierr
 			}

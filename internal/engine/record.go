@@ -90,19 +90,11 @@ func (e *Engine) replay(ctx context.Context, k Kernel, src *state.Generation, m 
 		g.Ruleset, g.Hosts, g.Policy = src.Ruleset, src.Hosts, src.Policy
 	}
 	return e.record(ctx, g, true, what, func(int) error {
-		if err := enforce(k, g.Ruleset); err != nil {
+		if err := e.enforce(k, g.Ruleset); err != nil {
 			return refused(err)
 		}
 		return nil
 	})
-}
-
-// enforce puts a stored ruleset into the kernel; nil means no table.
-func enforce(k Kernel, rs *ruleset.Ruleset) error {
-	if rs == nil {
-		return k.Reset()
-	}
-	return k.Apply(rs)
 }
 
 // loadIntact reads generation id and checks that its ruleset is loadable. A

@@ -48,7 +48,7 @@ func (e *Engine) Repair(ctx context.Context) (*RepairResult, error) {
 		if err := interrupted(ctx); err != nil {
 			return err
 		}
-		if err := k.Apply(gen.Ruleset); err != nil {
+		if err := e.enforce(k, gen.Ruleset); err != nil {
 			return fmt.Errorf("repair: the kernel refused %s's table: %w", Describe(gen.Meta), err)
 		}
 		res.Repaired, res.Was = true, rep.State

@@ -117,7 +117,7 @@ func (e *Engine) restoreDamaged(k Kernel, cause error) (*RestoreResult, error) {
 // restoreGeneration loads gen's table, the emergency table if the kernel
 // refuses it.
 func (e *Engine) restoreGeneration(k Kernel, gen *state.Generation) (*RestoreResult, error) {
-	if err := enforce(k, gen.Ruleset); err != nil {
+	if err := e.enforce(k, gen.Ruleset); err != nil {
 		return nil, e.emergency(k, gen.ID, fmt.Errorf("the kernel refused generation %d's table: %w", gen.ID, err))
 	}
 	if gen.PolicyMissing {
@@ -164,7 +164,7 @@ func (e *Engine) restoreUnlocked(k Kernel, cause error) (*RestoreResult, error) 
 			if prev, err = e.loadIntact(p.Previous); err != nil {
 				return nil, e.emergency(k, p.Previous, err)
 			}
-			if err := enforce(k, prev.Ruleset); err != nil {
+			if err := e.enforce(k, prev.Ruleset); err != nil {
 				return nil, e.emergency(k, prev.ID, fmt.Errorf("the kernel refused generation %d's table: %w", prev.ID, err))
 			}
 		} else if err := k.Reset(); err != nil {

@@ -189,7 +189,7 @@ func (e *Engine) revertUnrecorded(k Kernel, prev *state.Generation, p *state.Pen
 	if prev != nil {
 		rs, what = prev.Ruleset, fmt.Sprintf("generation %d's table", prev.ID)
 	}
-	if err := enforce(k, rs); err != nil {
+	if err := e.enforce(k, rs); err != nil {
 		return fmt.Errorf("%s: recording the revert failed (%v), and the kernel refused %s: %w", note, cause, what, err)
 	}
 	return fmt.Errorf("%s: the kernel enforces %s again, but recording the revert failed (%v); generation %d stays recorded as pending until the revert is recorded (the reverter retries, and so does every leash command that takes the lock)",

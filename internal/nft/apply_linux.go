@@ -109,6 +109,10 @@ func addSets(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) (setRe
 		if i%256 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		newSet, setElements := newSet, setElements
+		if s.Live != nil {
+			newSet, setElements = newLiveSet, liveElements
+		}
 		ns, err := newSet(s)
 		if err != nil {
 			return nil, err

@@ -123,9 +123,22 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 	if err != nil {
 		return nil, fmt.Errorf("list sets: %w", err)
 	}
+	exprs, err := c.dumpSetExprs()
+	if err != nil {
+		return nil, err
+	}
 	var foreign []string
 	for _, s := range sets {
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter
+		if s.Comment != "" { // a live set, or foreign
+			kind, _ := kindOf(s.KeyType)
+			f, err := readLiveSet(nc, rs, s, kind, exprs[s.Name])
+			if err != nil {
+				return nil, err
+			}
+			foreign = append(foreign, f...)
+			continue
+		}
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter && len(exprs[s.Name]) == 0
 		if fields, ok := fieldKinds(s); ok && plain {
 			f, err := c.readFieldsMap(rs, s, fields)
 			if err != nil {
@@ -135,7 +148,7 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			continue
 		}
 		kind, ok := kindOf(s.KeyType)
-		plain = plain && !s.Concatenation
+		plain = plain && !s.Concatenation && kind != ruleset.KindCgroup
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 // Fake is an in-memory stand-in for `table inet leash` in one network
 // namespace, in the spirit of knftables' Fake: it implements what the engine
-// needs of a kernel (Apply, Read, Reset, Close) with the kernel's contract,
+// needs of a kernel (Apply, UpdateElements, Read, Reset, Close) with the
+// kernel's contract,
 // and lets tests look inside and inject faults. It needs no privileges, so
 // the control plane's state machine (record, change, commit, recover,
 // confirm, revert) is tested in milliseconds.
@@ -32,7 +35,8 @@ type Fake struct {
 	// table stays as it was. Messages are counted as the backend sends
 	// them: one per table, set, map, chain and rule.
 	MaxMessages int
-	// Hook, when set, is called with the operation ("apply" or "reset")
+	// Hook, when set, is called with the operation ("apply", "update" or
+	// "reset")
 	// before the transaction takes effect (Before true) and after
 	// (Before false). An error before refuses the transaction; a hook can
 	// also block (a slow kernel) or end the calling goroutine
@@ -42,6 +46,11 @@ type Fake struct {
 	// OtherFirewalls is what Others reports: the other tables' base
 	// chains and legacy iptables tables of the fake namespace.
 	OtherFirewalls firewalls.Others
+	// Clock, when set, makes live set elements expire as its monotonic
+	// clock advances (clock.Fake.Advance); nil: they never expire.
+	Clock clock.Clock
+
+	aged time.Duration // Clock.Mono when live elements were last aged
 
 	refuse      []error
 	commits     int
@@ -76,17 +85,18 @@ func (f *Fake) Apply(rs *ruleset.Ruleset) error {
 	if err != nil {
 		return err
 	}
-	return f.transact("apply", messages(rs), func() { f.table, f.foreign = stored, nil })
+	loadLive(stored)
+	return f.transact("apply", messages(rs), func() error { f.age(); f.table, f.foreign = stored, nil; return nil })
 }
 
 // Reset removes the table (idempotent), as Conn.Reset does.
 func (f *Fake) Reset() error {
-	return f.transact("reset", 1, func() { f.table, f.foreign = nil, nil })
+	return f.transact("reset", 1, func() error { f.table, f.foreign = nil, nil; return nil })
 }
 
 // transact runs one transaction of n messages through the faults and the
-// hook, then commit.
-func (f *Fake) transact(op string, n int, commit func()) error {
+// hook, then commit (under f.mu), which may still refuse it.
+func (f *Fake) transact(op string, n int, commit func() error) error {
 	if f.Hook != nil {
 		if err := f.Hook(op, true); err != nil {
 			return err
@@ -101,8 +111,9 @@ func (f *Fake) transact(op string, n int, commit func()) error {
 	case f.MaxMessages > 0 && n > f.MaxMessages:
 		err = fmt.Errorf("nft fake: %s: %d messages in one batch, more than %d: no buffer space available", op, n, f.MaxMessages)
 	default:
-		commit()
-		f.commits++
+		if err = commit(); err == nil {
+			f.commits++
+		}
 	}
 	f.mu.Unlock()
 	if err != nil {
@@ -122,6 +133,7 @@ func (f *Fake) Read() (*ruleset.Ruleset, error) {
 	if len(f.foreign) > 0 {
 		return nil, &ForeignError{Items: append([]string(nil), f.foreign...)}
 	}
+	f.age()
 	if f.table == nil {
 		return nil, nil
 	}
@@ -164,6 +176,7 @@ func (f *Fake) Tamper(edit func(rs *ruleset.Ruleset), foreign ...string) {
 func (f *Fake) Table() *ruleset.Ruleset {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.age()
 	if f.table == nil {
 		return nil
 	}

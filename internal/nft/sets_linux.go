@@ -30,6 +30,8 @@ func setType(k ruleset.SetKind) (nftables.SetDatatype, bool) {
 		return nftables.TypeUID, true
 	case ruleset.KindGID:
 		return nftables.TypeGID, true
+	case ruleset.KindCgroup:
+		return nftables.TypeCGroupV2, true
 	}
 	return nftables.TypeInvalid, false
 }
@@ -37,7 +39,7 @@ func setType(k ruleset.SetKind) (nftables.SetDatatype, bool) {
 // kindOf is the inverse of setType.
 func kindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 	for _, k := range []ruleset.SetKind{ruleset.KindIPv4, ruleset.KindIPv6, ruleset.KindPort,
-		ruleset.KindICMP, ruleset.KindICMPv6, ruleset.KindUID, ruleset.KindGID} {
+		ruleset.KindICMP, ruleset.KindICMPv6, ruleset.KindUID, ruleset.KindGID, ruleset.KindCgroup} {
 		if st, _ := setType(k); st.Name == t.Name && st.GetNFTMagic() == t.GetNFTMagic() && st.Bytes == t.Bytes {
 			return k, true
 		}

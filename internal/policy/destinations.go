@@ -213,7 +213,9 @@ func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 		return nil
 	}
 	set, _ := b.IPSet()
-	return splitFamilies(set)
+	d := splitFamilies(set)
+	d.Hosts = rv.hostNames(entries, map[string]bool{})
+	return d
 }
 
 // listDestinations is the expanded list l as a rule's whole `to`,
@@ -225,6 +227,7 @@ func (rv *resolver) listDestinations(l *destList) *Destinations {
 	}
 	if l.dests == nil {
 		l.dests = splitFamilies(l.set)
+		l.dests.Hosts = rv.hostNames(l.decl.Entries, map[string]bool{})
 	}
 	return l.dests
 }

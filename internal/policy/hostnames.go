@@ -134,3 +134,31 @@ func (rv *resolver) hostError(name string, err error) string {
 	}
 	return fmt.Sprintf("cannot resolve hostname %q: %v; check the name or add it to /etc/hosts", name, err)
 }
+
+// hostNames lists the resolved hostnames among entries, through the lists
+// they name (each list once: seen), sorted and without repeats (nil:
+// none). Names that did not resolve are left out: they added nothing.
+func (rv *resolver) hostNames(entries []*Scalar, seen map[string]bool) []string {
+	names := map[string]bool{}
+	var walk func([]*Scalar)
+	walk = func(entries []*Scalar) {
+		for _, e := range entries {
+			switch kind, _, _ := rv.classify(e.Value); kind {
+			case toHost:
+				if key := hostKey(e.Value); rv.hosts[key].err == nil {
+					names[key] = true
+				}
+			case toList:
+				if l := rv.lists[e.Value]; l != nil && !seen[e.Value] {
+					seen[e.Value] = true
+					walk(l.decl.Entries)
+				}
+			}
+		}
+	}
+	walk(entries)
+	if len(names) == 0 {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(names))
+}

@@ -180,6 +180,12 @@ type ResolvedRule struct {
 type Destinations struct {
 	V4 []netip.Prefix `json:"v4,omitempty"`
 	V6 []netip.Prefix `json:"v6,omitempty"`
+	// Hosts are the hostnames (lower case, no final dot) whose addresses
+	// are among the prefixes, directly or through lists, sorted: with
+	// Resolved.Hosts they say which addresses came from which name, so one
+	// name's addresses can be refreshed alone (a live set per name,
+	// compile.HostSets).
+	Hosts []string `json:"hosts,omitempty"`
 }
 
 // ProtoSpec matches one IP protocol and optionally its ports or ICMP types.

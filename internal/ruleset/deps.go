@@ -153,6 +153,8 @@ func Canonical(rs *Ruleset) *Ruleset {
 		c := *s
 		c.Prefixes = append(c.Prefixes[:0:0], s.Prefixes...)
 		c.Ranges = append(c.Ranges[:0:0], s.Ranges...)
+		c.Cgroups = append(c.Cgroups[:0:0], s.Cgroups...)
+		c.State = append(c.State[:0:0], s.State...)
 		out.Sets = append(out.Sets, &c)
 	}
 	for _, m := range rs.Maps {

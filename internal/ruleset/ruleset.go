@@ -58,6 +58,13 @@ type Set struct {
 	Interval bool           `json:"interval,omitempty"`
 	Prefixes []netip.Prefix `json:"prefixes,omitempty"`
 	Ranges   []Range        `json:"ranges,omitempty"`
+	// Live, Cgroups and State: see live.go. Live declares a set whose
+	// elements change at run time; Cgroups holds the keys of a KindCgroup
+	// set; State the kernel state of a live set's elements, empty or
+	// aligned with its keys (Elements, SetElements).
+	Cgroups []uint64       `json:"cgroups,omitempty"`
+	Live    *Live          `json:"live,omitempty"`
+	State   []ElementState `json:"state,omitempty"`
 }
 
 // Range is an inclusive numeric interval [Lo, Hi].

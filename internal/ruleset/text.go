@@ -40,6 +40,10 @@ func Text(rs *Ruleset, opt TextOptions) string {
 }
 
 func writeSet(b *strings.Builder, s *Set) {
+	if s.Live != nil {
+		writeLiveSet(b, s)
+		return
+	}
 	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, flagsText(s.Interval))
 	var elems []string
 	for _, p := range s.Prefixes {

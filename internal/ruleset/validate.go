@@ -107,6 +107,12 @@ func uniqueName(seen map[string]string, what, name string) error {
 }
 
 func validateSet(s *Set) error {
+	if s.Live != nil {
+		return validateLive(s)
+	}
+	if len(s.Cgroups)+len(s.State) > 0 || s.Kind == KindCgroup {
+		return fmt.Errorf("set %s: cgroup ids and element state belong to live sets only", s.Name)
+	}
 	switch s.Kind {
 	case KindIPv4, KindIPv6:
 		if len(s.Ranges) > 0 {
