@@ -60,7 +60,7 @@ func Evaluate(rs *ruleset.Ruleset, pkt Packet) (Result, error) {
 		return Result{Verdict: ruleset.Verdict{Kind: ruleset.Accept}}, nil
 	}
 	res := Result{}
-	done, err := walk(rs, base, pkt, &res, 0)
+	done, err := walk(ruleset.NewIndex(rs), base, pkt, &res, 0) // per-rule lookups by hash
 	if err != nil {
 		return Result{}, err
 	}
@@ -81,7 +81,7 @@ func baseChain(rs *ruleset.Ruleset) *ruleset.Chain {
 }
 
 // walk evaluates chain c; it reports done when a terminal verdict was taken.
-func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth int) (bool, error) {
+func walk(rs ruleset.Lookup, c *ruleset.Chain, pkt Packet, res *Result, depth int) (bool, error) {
 	if depth > maxDepth {
 		return false, fmt.Errorf("eval: chains nested deeper than %d at %s", maxDepth, c.Name)
 	}
@@ -117,7 +117,7 @@ func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth 
 // target resolves the chain a jump, goto or vmap verdict leads to (nil when a
 // vmap has no entry for the packet, or for continue). jump reports whether
 // evaluation returns to the calling chain afterwards.
-func target(rs *ruleset.Ruleset, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
+func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
 	name, jump := "", true
 	switch v.Kind {
 	case ruleset.Jump:
