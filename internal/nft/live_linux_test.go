@@ -56,7 +56,9 @@ func TestLiveTextEquivalence(t *testing.T) {
 		t.Errorf("nft list (-nft -f +Apply):\n%s", diff)
 	}
 	// The netlink-level dump must agree too (flags, timeouts, expressions).
-	dump := func(ns string) string { return sortElementLines(expiresNLRE.ReplaceAllString(ns, "")) }
+	dump := func(ns string) string {
+		return sortElementLines(expiresRE.ReplaceAllString(expiresNLRE.ReplaceAllString(ns, ""), ""))
+	}
 	wantNL := dump(inNS(t, nsA, "", "nft", "--debug=netlink", "list", "table", "inet", "leash"))
 	gotNL := dump(inNS(t, nsB, "", "nft", "--debug=netlink", "list", "table", "inet", "leash"))
 	if diff := cmp.Diff(wantNL, gotNL); diff != "" {
