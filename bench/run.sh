@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs leash's benchmarks as root and writes the results to bench/out/:
 #   go-bench-STAMP.txt    go test -bench: Load (internal/policy), Compile (internal/compile),
-#                         Apply (internal/nft), with allocations
+#                         Validate (internal/ruleset), Apply and ReadAddrs (internal/nft), with
+#                         allocations; the *Shapes benchmarks are issue 16's large policy files
+#                         (bench/benchpolicy), ReadAddrs pairs Read with `nft list` (read/nft)
 #   egress-STAMP.txt/json the egress benchmark (bench/egress): UDP packet rate and
 #                         TCP connect rate under the compiled policy vs no ruleset
 # Extra arguments go to bench/egress (e.g. -rounds 10 -d 2s); see its -help.
@@ -24,8 +26,9 @@ sandboxes() { ls /run/netns 2>/dev/null | grep '^leash-sbx-' || true; }
 sandboxes >"$out/sandboxes.before"
 
 go build -o "$out/egress" ./bench/egress
-go test -run '^$' -bench 'BenchmarkLoad|BenchmarkCompile|BenchmarkApply' -benchtime 3x -count 1 -benchmem \
-  ./internal/policy ./internal/compile ./internal/nft | tee "$out/go-bench-$stamp.txt"
+go test -run '^$' -bench 'BenchmarkLoad|BenchmarkCompile|BenchmarkValidate|BenchmarkApply|BenchmarkReadAddrs' \
+  -benchtime 3x -count 1 -benchmem -timeout 60m \
+  ./internal/policy ./internal/compile ./internal/ruleset ./internal/nft | tee "$out/go-bench-$stamp.txt"
 "$out/egress" -json "$out/egress-$stamp.json" "$@" | tee "$out/egress-$stamp.txt"
 
 nft list ruleset >"$out/host-ruleset.after"

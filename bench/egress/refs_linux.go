@@ -39,9 +39,9 @@ func references() []reference {
 		{"rules-1000", "1,000 rules `ip daddr & 255.255.255.0 @sK accept` of 100 /24s each (hash sets; leash's layout before), then drop", linearSets},
 		{"rbtree-100k", "`ip daddr @allow accept; drop`, the /24s in one interval set (the expert's layout)", rbtreeSet},
 		{"vmap24-100k", "`ip daddr & 255.255.255.0 vmap @m; drop`, hash map of the /24s' network addresses jumping to 1,000 rule chains (leash's layout)", maskedVmap},
-		{"concat-100k", "`ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m; drop`, hash concatenation of each /24 with udp 5001 and tcp 5002", concatHash(100_000)},
+		{"concat-100k", "`meta skuid != 100000 accept; ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m; drop`, hash concatenation of each /24 with udp 5001 and tcp 5002", concatHash(100_000)},
 		{"concat-10k", "the same with 10,000 /24s", concatHash(10_000)},
-		{"pipapo-10k", "`ip daddr . meta l4proto . th dport vmap @m; drop`, the 10,000 /24s' entries as intervals in an interval concatenation (pipapo; 100,000 take too long to load)", concatPipapo(10_000)},
+		{"pipapo-10k", "the same rules, the 10,000 /24s' entries as intervals in an interval concatenation (pipapo; 100,000 take too long to load)", concatPipapo(10_000)},
 	}
 }
 
@@ -116,6 +116,10 @@ func maskedVmap(uint32, int) string {
 	return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 vmap @m\n  drop\n")
 }
 
+// The concatenation references let packets of other users (the
+// listener's SYN-ACKs, owned by root, go to the client's port) pass first:
+// their port is not in the map.
+
 // concatEntries writes n /24s with udp 5001 and tcp 5002 as entries of a
 // map keyed by ip daddr . meta l4proto . th dport; addr renders the /24.
 func concatEntries(b *strings.Builder, n int, addr func(netip.Prefix) string) {
@@ -134,7 +138,7 @@ func concatHash(n int) func(uint32, int) string {
 		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  elements = { ")
 		concatEntries(&b, n, func(p netip.Prefix) string { return p.Addr().String() })
 		b.WriteString(" }\n }\n")
-		return outputTable(b.String()+ruleChains(), "  ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m\n  drop\n")
+		return outputTable(b.String()+ruleChains(), "  meta skuid != 100000 accept\n  ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @m\n  drop\n")
 	}
 }
 
@@ -144,7 +148,7 @@ func concatPipapo(n int) func(uint32, int) string {
 		b.WriteString(" map m {\n  type ipv4_addr . inet_proto . inet_service : verdict\n  flags interval\n  elements = { ")
 		concatEntries(&b, n, netip.Prefix.String)
 		b.WriteString(" }\n }\n")
-		return outputTable(b.String()+ruleChains(), "  ip daddr . meta l4proto . th dport vmap @m\n  drop\n")
+		return outputTable(b.String()+ruleChains(), "  meta skuid != 100000 accept\n  ip daddr . meta l4proto . th dport vmap @m\n  drop\n")
 	}
 }
 

@@ -38,9 +38,12 @@ const (
 	// MapUsers and MapGroups the single ids (see layout.go).
 	MapUserRanges  = "user_ranges"
 	MapGroupRanges = "group_ranges"
-	// SetUnownedICMPv6 holds the ICMPv6 types the kernel sends without a socket
-	// for the network to work at all: MLD (130-132, 143) and NDP (133-137).
+	// SetUnownedICMPv6 holds the ICMPv6 types the kernel sends without a
+	// socket for the network to work at all: NDP (133-137).
 	SetUnownedICMPv6 = "unowned_icmpv6"
+	// SetUnownedMLD holds the MLD types (130-132, 143): multicast membership
+	// reports, passed at a bounded rate (baseline.multicast_reports).
+	SetUnownedMLD = "unowned_mld"
 )
 
 // Compile builds the ruleset for r. It does not fail on valid input: r comes

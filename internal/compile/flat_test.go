@@ -143,6 +143,9 @@ func TestFlatLayout(t *testing.T) {
 					continue
 				}
 				for _, r := range ch.Rules {
+					if r.Origin.What == "routing-header" {
+						continue // every policy chain's preamble (TestRoutingHeaderFirst)
+					}
 					got = append(got, prefix+ruleset.RuleText(rs, r, false))
 				}
 			}
@@ -216,4 +219,20 @@ func TestDeadRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRoutingHeaderFirst: every policy chain starts by dropping IPv6
+// packets with a routing header, before anything accepts.
+func TestRoutingHeaderFirst(t *testing.T) {
+	rs := Compile(flatPolicy())
+	for _, ch := range rs.Chains {
+		if ch.Name != "p_p" {
+			continue
+		}
+		if len(ch.Rules) == 0 || ruleset.RuleText(rs, ch.Rules[0], false) != `exthdr rt exists counter drop comment "p/routing-header"` {
+			t.Fatalf("first rule of %s = %q, want the routing header drop", ch.Name, ruleset.RuleText(rs, ch.Rules[0], false))
+		}
+		return
+	}
+	t.Fatal("no policy chain p_p")
 }

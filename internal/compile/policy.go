@@ -18,6 +18,15 @@ import (
 // decided by this policy alone.
 func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 	ch := &ruleset.Chain{Name: ChainName(p.Name)}
+	// First, before any accept: a socket may set an IPv6 routing header
+	// (segment routing), so that the packet's destination, which the rules
+	// judge, is only its first hop; the kernel forwards it on to the last
+	// segment. A restricted subject's packets with one are dropped.
+	ch.Rules = append(ch.Rules, &ruleset.Rule{
+		Match:   []ruleset.Match{{Kind: ruleset.MatchRoutingHeader}},
+		Verdict: ruleset.Verdict{Kind: ruleset.Drop},
+		Origin:  c.origin(p.Name+"/routing-header", p.Name, "routing-header", 0, p.Pos, "IPv6 routing headers are dropped: they send a packet beyond the destination the rules judge"),
+	})
 	if p.Established {
 		ch.Rules = append(ch.Rules, &ruleset.Rule{
 			Match:   []ruleset.Match{{Kind: ruleset.MatchCtReply}},

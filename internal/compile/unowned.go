@@ -11,9 +11,15 @@ import (
 // traffic of in-kernel clients (NFS, WireGuard). See docs/security.md.
 //
 //	ct state established,related accept       # packets of known connections
-//	meta l4proto ipv6-icmp icmpv6 type @unowned_icmpv6 accept   # NDP, MLD
-//	meta l4proto igmp accept                     # IGMP
+//	meta l4proto ipv6-icmp icmpv6 type @unowned_icmpv6 accept   # NDP
+//	meta l4proto ipv6-icmp icmpv6 type @unowned_mld limit rate 1/second burst 10 packets accept   # MLD reports
+//	meta l4proto igmp limit rate 1/second burst 10 packets accept   # IGMP reports
 //	then: goto p_EVERYONE | accept | drop     # by baseline.unowned
+//
+// Membership reports carry group addresses chosen by whoever joins them, so
+// unlimited they are a covert channel out of any policy; they pass at a
+// bounded rate (baseline.multicast_reports: limit), not at all (deny: they
+// are judged like the rest), or without a limit (allow).
 func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 	ch := &ruleset.Chain{Name: ChainUnowned}
 	o := func(id, text string) ruleset.Origin {
@@ -24,16 +30,15 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 		c.unownedChain = ch
 		return
 	}
-	types, interval := numLayout([]ruleset.Range{{Lo: 130, Hi: 137}, {Lo: 143, Hi: 143}})
-	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedICMPv6, Kind: ruleset.KindICMPv6, Interval: interval, Ranges: types})
+	nd, ndInterval := numLayout([]ruleset.Range{{Lo: 133, Hi: 137}})
+	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedICMPv6, Kind: ruleset.KindICMPv6, Interval: ndInterval, Ranges: nd})
 	ch.Rules = append(ch.Rules,
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchCtEstablished}},
 			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("established", "packets of connections conntrack already knows")},
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoICMPv6}, {Kind: ruleset.MatchICMPType, Set: SetUnownedICMPv6}},
-			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("control", "IPv6 neighbour discovery and MLD")},
-		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoIGMP}},
-			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("control", "IGMP membership reports")},
+			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("control", "IPv6 neighbour discovery")},
 	)
+	ch.Rules = append(ch.Rules, c.multicastReports(b, o)...)
 	last := &ruleset.Rule{Origin: o(string(b.Unowned), setting("unowned: "+string(b.Unowned), b.Pos))}
 	switch {
 	case b.Unowned == policy.UnownedDeny:
@@ -46,4 +51,28 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 	}
 	ch.Rules = append(ch.Rules, last)
 	c.unownedChain = ch
+}
+
+// multicastReports are the unowned chain's accepts of MLD and IGMP
+// membership reports, by baseline.multicast_reports (see unowned).
+func (c *compiler) multicastReports(b policy.Baseline, o func(id, text string) ruleset.Origin) []*ruleset.Rule {
+	if b.MulticastReports == policy.MulticastDeny {
+		return nil
+	}
+	mld, mldInterval := numLayout([]ruleset.Range{{Lo: 130, Hi: 132}, {Lo: 143, Hi: 143}})
+	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedMLD, Kind: ruleset.KindICMPv6, Interval: mldInterval, Ranges: mld})
+	mldMatch := []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoICMPv6}, {Kind: ruleset.MatchICMPType, Set: SetUnownedMLD}}
+	igmpMatch := []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoIGMP}}
+	what := "multicast_reports: limit (default)"
+	if b.MulticastReports == policy.MulticastLimit {
+		limit := ruleset.Match{Kind: ruleset.MatchLimit, Limit: &ruleset.RateLimit{Rate: policy.MulticastRate, Unit: "second", Burst: policy.MulticastBurst}}
+		mldMatch, igmpMatch = append(mldMatch, limit), append(igmpMatch, limit)
+	} else {
+		what = "multicast_reports: allow"
+	}
+	accept := ruleset.Verdict{Kind: ruleset.Accept}
+	return []*ruleset.Rule{
+		{Match: mldMatch, Verdict: accept, Origin: o("mld", "MLD membership reports; "+what)},
+		{Match: igmpMatch, Verdict: accept, Origin: o("igmp", "IGMP membership reports; "+what)},
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"sort"
 
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/policy"
@@ -54,13 +53,7 @@ func (c *Compiled) Warnings() []policy.Warning {
 	for _, d := range c.deadRules {
 		ws = append(ws, policy.Warning{Pos: d.Pos, Message: d.Message, Fix: d.Fix})
 	}
-	sort.SliceStable(ws, func(i, j int) bool {
-		a, b := ws[i].Pos, ws[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	policy.SortWarnings(ws)
 	return ws
 }
 

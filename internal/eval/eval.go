@@ -33,6 +33,9 @@ type Packet struct {
 	CtReply bool
 	// CtEstablished: conntrack knows the connection (established or related).
 	CtEstablished bool
+	// RoutingHeader: an IPv6 packet with a routing header (segment
+	// routing), set by the socket.
+	RoutingHeader bool
 }
 
 // Result is the verdict for a packet and why.
@@ -68,9 +71,10 @@ func Evaluate(rs *ruleset.Ruleset, pkt Packet) (Result, error) {
 		hook = "output"
 	}
 	res := Result{Verdict: ruleset.Verdict{Kind: ruleset.Accept}}
+	ix := ruleset.NewIndex(rs)
 	for _, base := range baseChains(rs, hook) {
 		one := Result{}
-		done, err := walk(rs, base, pkt, &one, 0)
+		done, err := walk(ix, base, pkt, &one, 0) // per-rule lookups by hash
 		if err != nil {
 			return Result{}, err
 		}
@@ -104,7 +108,7 @@ func baseChains(rs *ruleset.Ruleset, hook string) []*ruleset.Chain {
 }
 
 // walk evaluates chain c; it reports done when a terminal verdict was taken.
-func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth int) (bool, error) {
+func walk(rs ruleset.Lookup, c *ruleset.Chain, pkt Packet, res *Result, depth int) (bool, error) {
 	if depth > maxDepth {
 		return false, fmt.Errorf("eval: chains nested deeper than %d at %s", maxDepth, c.Name)
 	}
@@ -140,7 +144,7 @@ func walk(rs *ruleset.Ruleset, c *ruleset.Chain, pkt Packet, res *Result, depth 
 // target resolves the chain a jump, goto or vmap verdict leads to (nil when a
 // vmap has no entry for the packet, or for continue). jump reports whether
 // evaluation returns to the calling chain afterwards.
-func target(rs *ruleset.Ruleset, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
+func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
 	name, jump := "", true
 	switch v.Kind {
 	case ruleset.Jump:

@@ -55,6 +55,9 @@ func TestCombinedPolicy(t *testing.T) {
 		{"root is everyone too", tcp(0, 0, "203.0.113.9", 22), ruleset.Drop, "server/default"},
 		{"unowned packet of a known connection", eval.Packet{Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoTCP, Dport: 22, CtEstablished: true}, ruleset.Accept, "unowned/established"},
 		{"unowned neighbour solicitation", eval.Packet{Daddr: netip.MustParseAddr("ff02::1:ff00:1"), Proto: ruleset.ProtoICMPv6, ICMPType: 135}, ruleset.Accept, "unowned/control"},
+		{"unowned MLD report within the rate", eval.Packet{Daddr: netip.MustParseAddr("ff02::16"), Proto: ruleset.ProtoICMPv6, ICMPType: 143}, ruleset.Accept, "unowned/mld"},
+		{"bob to an allowed address through a routing header", with(tcp(ids.Bob, ids.Users, "2001:db8::9", 443), func(p *eval.Packet) { p.RoutingHeader = true }), ruleset.Drop, "supporters-no-lan/routing-header"},
+		{"bob's IPv4 packet: no routing header match", tcp(ids.Bob, ids.Users, "203.0.113.9", 443), ruleset.Accept, "supporters-no-lan/default"},
 		{"unowned new packet judged by everyone", eval.Packet{Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoUDP, Dport: 51820}, ruleset.Drop, "server/default"},
 	}
 	for _, tt := range tests {

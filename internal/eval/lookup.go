@@ -22,7 +22,7 @@ func lookup(m *ruleset.Map, pkt Packet) string {
 		key[i] = v
 	}
 	for _, e := range m.Entries {
-		if entryHolds(m, fields, m.EntryValues(e), key) {
+		if entryHolds(fields, m.EntryValues(e), key) {
 			return e.Chain
 		}
 	}
@@ -64,7 +64,7 @@ func load(f ruleset.KeyField, pkt Packet) (fieldValue, bool) {
 
 // entryHolds reports whether the entry values hold key: an address in the
 // prefix (a single address in a hash map), a number in the range.
-func entryHolds(m *ruleset.Map, fields []ruleset.KeyField, values []ruleset.KeyValue, key []fieldValue) bool {
+func entryHolds(fields []ruleset.KeyField, values []ruleset.KeyValue, key []fieldValue) bool {
 	if len(values) != len(key) {
 		return false
 	}

@@ -9,7 +9,7 @@ import (
 
 // matches reports whether all of ms hold for pkt, with the kernel's semantics
 // for each match kind (see ruleset.MatchKind).
-func matches(rs *ruleset.Ruleset, ms []ruleset.Match, pkt Packet) (bool, error) {
+func matches(rs ruleset.Lookup, ms []ruleset.Match, pkt Packet) (bool, error) {
 	for _, m := range ms {
 		ok, err := match(rs, m, pkt)
 		if err != nil || !ok {
@@ -19,7 +19,7 @@ func matches(rs *ruleset.Ruleset, ms []ruleset.Match, pkt Packet) (bool, error) 
 	return true, nil
 }
 
-func match(rs *ruleset.Ruleset, m ruleset.Match, pkt Packet) (bool, error) {
+func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 	switch m.Kind {
 	case ruleset.MatchFamily:
 		return family(pkt) == m.Value, nil
@@ -42,6 +42,12 @@ func match(rs *ruleset.Ruleset, m ruleset.Match, pkt Packet) (bool, error) {
 		return numIn(rs, m.Set, uint32(pkt.Dport))
 	case ruleset.MatchICMPType:
 		return icmpIn(rs, m.Set, pkt)
+	case ruleset.MatchRoutingHeader:
+		return family(pkt) == 6 && pkt.RoutingHeader, nil
+	case ruleset.MatchLimit:
+		// A token bucket: a packet is judged as one within the rate (an
+		// explanation is about one connection, not a flood).
+		return true, nil
 	}
 	return false, fmt.Errorf("unknown match kind %q", m.Kind)
 }
@@ -53,7 +59,7 @@ func family(pkt Packet) uint32 {
 	return 6
 }
 
-func set(rs *ruleset.Ruleset, name string) (*ruleset.Set, error) {
+func set(rs ruleset.Lookup, name string) (*ruleset.Set, error) {
 	if s := rs.Set(name); s != nil {
 		return s, nil
 	}
@@ -62,7 +68,7 @@ func set(rs *ruleset.Ruleset, name string) (*ruleset.Set, error) {
 
 // daddrIn: `ip daddr @s` only matches IPv4 packets, `ip6 daddr @s` IPv6 ones.
 // With a mask (`ip daddr & 255.255.255.240 @s`) the address is masked first.
-func daddrIn(rs *ruleset.Ruleset, name string, mask uint8, pkt Packet) (bool, error) {
+func daddrIn(rs ruleset.Lookup, name string, mask uint8, pkt Packet) (bool, error) {
 	s, err := set(rs, name)
 	if err != nil {
 		return false, err
@@ -82,7 +88,7 @@ func daddrIn(rs *ruleset.Ruleset, name string, mask uint8, pkt Packet) (bool, er
 	return false, nil
 }
 
-func numIn(rs *ruleset.Ruleset, name string, v uint32) (bool, error) {
+func numIn(rs ruleset.Lookup, name string, v uint32) (bool, error) {
 	s, err := set(rs, name)
 	if err != nil {
 		return false, err
@@ -96,7 +102,7 @@ func numIn(rs *ruleset.Ruleset, name string, v uint32) (bool, error) {
 }
 
 // icmpIn: `icmp type` needs an IPv4 ICMP packet, `icmpv6 type` an ICMPv6 one.
-func icmpIn(rs *ruleset.Ruleset, name string, pkt Packet) (bool, error) {
+func icmpIn(rs ruleset.Lookup, name string, pkt Packet) (bool, error) {
 	s, err := set(rs, name)
 	if err != nil {
 		return false, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 
@@ -309,10 +310,36 @@ func decodeRule(rs *ruleset.Ruleset, raw rawRule, sets setRef) (*ruleset.Rule, e
 		return nil, errors.New("no counter")
 	}
 	learnMasks(rs, ex[1:])
+	if lm, ok := limitMatch(pre, ex[1:]); ok {
+		r.Match, pre = append(r.Match, lm), nil // the rule's own limit, not a log's
+	}
 	if r.Verdict, err = decodeVerdict(pre, ex[1:], sets, establishedFamily(r.Match)); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// limitMatch reads a limit before the counter as the rule's MatchLimit
+// when the verdict after the counter is not a log (whose limit it would be).
+func limitMatch(pre, verdict []expr.Any) (ruleset.Match, bool) {
+	if len(pre) != 1 {
+		return ruleset.Match{}, false
+	}
+	for _, e := range verdict {
+		if _, isLog := e.(*expr.Log); isLog {
+			return ruleset.Match{}, false
+		}
+	}
+	l, ok := pre[0].(*expr.Limit)
+	if !ok || l.Rate > math.MaxUint32 {
+		return ruleset.Match{}, false
+	}
+	m := ruleset.Match{Kind: ruleset.MatchLimit, Limit: &ruleset.RateLimit{Rate: uint32(l.Rate), Unit: limitUnit(l.Unit), Burst: l.Burst}}
+	// Confirmed by re-encoding, like every match.
+	if !exprsEqual([]expr.Any{limitExpr(m.Limit.Rate, m.Limit.Unit, m.Limit.Burst)}, pre) {
+		return ruleset.Match{}, false
+	}
+	return m, true
 }
 
 // ruleComment extracts the comment from rule userdata, which must hold
@@ -369,6 +396,8 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 		case expr.MetaKeyOIF:
 			return ruleset.Match{Kind: ruleset.MatchLoopback}, true
 		}
+	case *expr.Exthdr:
+		return ruleset.Match{Kind: ruleset.MatchRoutingHeader}, true
 	case *expr.Ct:
 		switch e.Key {
 		case expr.CtKeyDIRECTION:

@@ -70,8 +70,21 @@ func beforeCounter(v ruleset.Verdict) []expr.Any {
 	if v.Kind != ruleset.Log || v.Log == nil {
 		return nil
 	}
-	return []expr.Any{&expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(v.Log.Rate),
-		Unit: expr.LimitTime(ruleset.LogUnitSeconds(v.Log.Unit)), Burst: v.Log.Burst}}
+	return []expr.Any{limitExpr(v.Log.Rate, v.Log.Unit, v.Log.Burst)}
+}
+
+// limitExpr is `limit rate RATE/UNIT burst BURST packets`.
+func limitExpr(rate uint32, unit string, burst uint32) *expr.Limit {
+	return &expr.Limit{Type: expr.LimitTypePkts, Rate: uint64(rate), Unit: expr.LimitTime(ruleset.LogUnitSeconds(unit)), Burst: burst}
+}
+
+// matchRoutingHeader is `exthdr rt exists` (after its `meta nfproto ipv6`
+// dependency, an explicit match): the IPv6 routing header (43) is present.
+func matchRoutingHeader() []expr.Any {
+	return []expr.Any{
+		&expr.Exthdr{Op: expr.ExthdrOpIpv6, Type: unix.IPPROTO_ROUTING, Offset: 0, Len: 1, Flags: unix.NFT_EXTHDR_F_PRESENT, DestRegister: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{1}},
+	}
 }
 
 // logExpr is `log prefix "P" group G snaplen N` (NFLOG).
@@ -106,6 +119,13 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchCtEstablished(), nil
 	case ruleset.MatchDaddr, ruleset.MatchDport, ruleset.MatchICMPType:
 		return matchSet(m, sets)
+	case ruleset.MatchRoutingHeader:
+		return matchRoutingHeader(), nil
+	case ruleset.MatchLimit:
+		if m.Limit == nil {
+			return nil, fmt.Errorf("match limit without a rate")
+		}
+		return []expr.Any{limitExpr(m.Limit.Rate, m.Limit.Unit, m.Limit.Burst)}, nil
 	}
 	return nil, fmt.Errorf("unknown match kind %q", m.Kind)
 }

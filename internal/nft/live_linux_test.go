@@ -35,7 +35,10 @@ func liveSample(cgroups ...uint64) *ruleset.Ruleset {
 	}
 }
 
-var expiresRE = regexp.MustCompile(` expires [0-9dhms]+`)
+var (
+	expiresRE   = regexp.MustCompile(` expires [0-9dhms]+`)
+	expiresNLRE = regexp.MustCompile(`(expires|timeout) [0-9]+ms`)
+)
 
 // TestLiveTextEquivalence: nft -f of ruleset.Text and Apply give the same
 // listing for live sets (expiry aside, which counts down), and what nft
@@ -53,7 +56,9 @@ func TestLiveTextEquivalence(t *testing.T) {
 		t.Errorf("nft list (-nft -f +Apply):\n%s", diff)
 	}
 	// The netlink-level dump must agree too (flags, timeouts, expressions).
-	dump := func(ns string) string { return sortElementLines(expiresRE.ReplaceAllString(ns, "")) }
+	dump := func(ns string) string {
+		return sortElementLines(expiresRE.ReplaceAllString(expiresNLRE.ReplaceAllString(ns, ""), ""))
+	}
 	wantNL := dump(inNS(t, nsA, "", "nft", "--debug=netlink", "list", "table", "inet", "leash"))
 	gotNL := dump(inNS(t, nsB, "", "nft", "--debug=netlink", "list", "table", "inet", "leash"))
 	if diff := cmp.Diff(wantNL, gotNL); diff != "" {

@@ -152,6 +152,8 @@ func unmarshalExpr(name string, data []byte) (expr.Any, error) {
 		e = &expr.Reject{}
 	case "limit":
 		e = &expr.Limit{}
+	case "exthdr":
+		e = &expr.Exthdr{}
 	case "log":
 		e = &expr.Log{}
 	case "byteorder":

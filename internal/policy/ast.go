@@ -51,7 +51,9 @@ type BaselineDecl struct {
 	Loopback    *LoopbackDecl
 	Established *Scalar
 	Unowned     *Scalar
-	Log         *LogDecl
+	// MulticastReports: limit, deny or allow (see MulticastMode).
+	MulticastReports *Scalar
+	Log              *LogDecl
 }
 
 // LoopbackDecl is a `loopback` value: a word or a list of ports.

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -21,13 +20,7 @@ func lint(f *File, r *Resolved, noted []Warning) []Warning {
 		ws = append(ws, policyLint(pd, r.Policies[i])...)
 	}
 	ws = append(ws, shadowedGroups(f, r)...)
-	sort.SliceStable(ws, func(i, j int) bool {
-		a, b := ws[i].Pos, ws[j].Pos
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
+	SortWarnings(ws)
 	return ws
 }
 

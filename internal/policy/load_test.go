@@ -33,12 +33,13 @@ func TestLoadExample(t *testing.T) {
 	want := &Resolved{
 		File: file,
 		Baseline: Baseline{
-			Loopback:       Loopback{Mode: LoopbackAll, Pos: at(3, 13)},
-			Established:    true,
-			EstablishedPos: at(4, 16),
-			Unowned:        UnownedEveryone,
-			Log:            LogSettings{Group: ruleset.DefaultLogGroup, Rate: DefaultLogRate, Unit: DefaultLogUnit, Burst: DefaultLogBurst, Pos: Pos{File: "example.yaml"}},
-			Pos:            at(2, 1),
+			Loopback:         Loopback{Mode: LoopbackAll, Pos: at(3, 13)},
+			Established:      true,
+			EstablishedPos:   at(4, 16),
+			Unowned:          UnownedEveryone,
+			MulticastReports: MulticastLimit,
+			Log:              LogSettings{Group: ruleset.DefaultLogGroup, Rate: DefaultLogRate, Unit: DefaultLogUnit, Burst: DefaultLogBurst, Pos: Pos{File: "example.yaml"}},
+			Pos:              at(2, 1),
 		},
 		Policies: []*ResolvedPolicy{
 			{

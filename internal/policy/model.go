@@ -44,6 +44,33 @@ const (
 	UnownedDeny UnownedMode = "deny"
 )
 
+// MulticastMode says how ownerless multicast membership reports (IGMP, MLD),
+// which the kernel sends for any socket's group joins and leaves, pass the
+// unowned exception. The group addresses in them are chosen by whoever
+// joins, so unlimited they are a covert channel out of any policy.
+type MulticastMode string
+
+// Multicast report modes; see docs/security.md "packets without an owner".
+const (
+	// MulticastLimit (default): they pass at a bounded rate per type
+	// (MulticastRate), beyond it they are judged like other unowned packets.
+	MulticastLimit MulticastMode = "limit"
+	// MulticastDeny: they are judged like other unowned packets (with
+	// unowned: deny, dropped; multicast membership then breaks for the
+	// whole host, including MLD snooping of solicited-node groups).
+	MulticastDeny MulticastMode = "deny"
+	// MulticastAllow: they all pass (the channel is open).
+	MulticastAllow MulticastMode = "allow"
+)
+
+// The rate at which MulticastLimit lets reports pass, per type (IGMP, MLD):
+// a host re-reports its groups when a querier asks (every 125 s by
+// default) and once or twice when it joins or leaves one.
+const (
+	MulticastRate  = 1 // packets per second
+	MulticastBurst = 10
+)
+
 // LoopbackMode says what a policy's subjects may reach on this host itself
 // (every packet leaving through `lo`, which includes the host's own addresses).
 type LoopbackMode string
@@ -93,6 +120,9 @@ type Baseline struct {
 	EstablishedPos Pos  `json:"established_pos"` // no line when implicit
 	// Unowned says how packets without an owning socket are judged.
 	Unowned UnownedMode `json:"unowned"`
+	// MulticastReports says how the kernel's ownerless IGMP and MLD
+	// membership reports pass the unowned exception.
+	MulticastReports MulticastMode `json:"multicast_reports"`
 	// Log says where and how fast denials are logged.
 	Log LogSettings `json:"log"`
 	Pos Pos         `json:"pos"`

@@ -99,8 +99,11 @@ func (p *parser) syntaxError(err error) {
 	var yerr yaml.Error
 	if errors.As(err, &yerr) {
 		msg := yerr.GetMessage()
-		if strings.Contains(msg, "invalid key") {
+		switch {
+		case strings.Contains(msg, "invalid key"):
 			msg += ` (inside {...}, quote values that start with or contain ':', e.g. ["::1"])`
+		case strings.Contains(msg, "not allowed in this context"):
+			msg += "; this is usually indentation: the key here is not lined up with the keys of the mapping it belongs to (check its spaces against the lines above)"
 		}
 		p.errorf(p.tokenPos(yerr.GetToken()), "YAML syntax error: %s", msg)
 		return
@@ -215,7 +218,9 @@ func (p *parser) version(fl field) *Scalar {
 }
 
 // baselineKeys are the keys of `baseline`.
-func baselineKeys() []string { return []string{"loopback", "established", "unowned", "log"} }
+func baselineKeys() []string {
+	return []string{"loopback", "established", "unowned", "multicast_reports", "log"}
+}
 
 // baseline converts the `baseline` mapping.
 func (p *parser) baseline(fl field) *BaselineDecl {
@@ -232,6 +237,8 @@ func (p *parser) baseline(fl field) *BaselineDecl {
 			b.Established = p.word(f.value, "baseline.established", []string{"allow", "deny"})
 		case "unowned":
 			b.Unowned = p.word(f.value, "baseline.unowned", []string{"everyone", "allow", "deny"})
+		case "multicast_reports":
+			b.MulticastReports = p.word(f.value, "baseline.multicast_reports", []string{"limit", "deny", "allow"})
 		case "log":
 			b.Log = p.logSettings(f)
 		}

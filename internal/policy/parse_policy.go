@@ -15,7 +15,11 @@ func policyKeys() []string {
 // policies converts the `policies` list.
 func (p *parser) policies(fl field) []*PolicyDecl {
 	seq, ok := fl.value.(*ast.SequenceNode)
-	if !ok || len(seq.Values) == 0 {
+	switch {
+	case ok && len(seq.Values) == 0:
+		p.errorf(fl.keyPos, "policies is an empty list: a file needs at least one policy, e.g. `- {name: web, users: [apache], default: deny}`")
+		return nil
+	case !ok:
 		if !p.unsupported(fl.value) {
 			p.errorf(fl.keyPos, "policies must be a non-empty list of policies (- name: ...); got %s", describe(fl.value))
 		}

@@ -122,11 +122,12 @@ func (rv *resolver) filePos() Pos { return Pos{File: rv.file.Name} }
 // baseline resolves the baseline with its defaults.
 func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 	b := Baseline{
-		Loopback:    Loopback{Mode: LoopbackAll, Pos: rv.filePos()},
-		Established: true,
-		Unowned:     UnownedEveryone,
-		Log:         rv.logSettings(nil),
-		Pos:         rv.filePos(),
+		Loopback:         Loopback{Mode: LoopbackAll, Pos: rv.filePos()},
+		Established:      true,
+		Unowned:          UnownedEveryone,
+		MulticastReports: MulticastLimit,
+		Log:              rv.logSettings(nil),
+		Pos:              rv.filePos(),
 	}
 	if bd == nil {
 		return b
@@ -145,6 +146,9 @@ func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 	}
 	if bd.Unowned != nil {
 		b.Unowned = UnownedMode(bd.Unowned.Value)
+	}
+	if bd.MulticastReports != nil {
+		b.MulticastReports = MulticastMode(bd.MulticastReports.Value)
 	}
 	return b
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"sort"
+)
 
 // Warning is something in a valid policy file that a careful reviewer
 // would flag: it changes nothing by itself (validate, plan and apply go on
@@ -18,6 +21,17 @@ func (w Warning) String() string {
 		return fmt.Sprintf("%s: warning: %s", w.Pos, w.Message)
 	}
 	return fmt.Sprintf("%s: warning: %s; %s", w.Pos, w.Message, w.Fix)
+}
+
+// SortWarnings orders ws by position in the file (stable).
+func SortWarnings(ws []Warning) {
+	sort.SliceStable(ws, func(i, j int) bool {
+		a, b := ws[i].Pos, ws[j].Pos
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
 }
 
 // warnf records a warning at pos with its fix.

@@ -11,10 +11,11 @@ import "fmt"
 //     unless already established, preceded by `meta nfproto` if the family is
 //     not established either.
 //   - `reject with tcp reset` needs `meta l4proto tcp`; nft puts it first.
-//   - a vmap keyed by fields (Map.Fields) with an ICMP type field needs
-//     its protocol like `icmp type @s`. Its address field needs the family
-//     too, but nft checks that inside the vmap statement, after the
-//     counter: the nft encoder adds it there, so it is not a match here.
+//   - a vmap keyed by fields (Map.Fields): an ICMP type field needs the
+//     rule to match its protocol before (an error otherwise, not an
+//     insertion); an address field needs the family, but nft checks that
+//     inside the vmap statement, after the counter: the nft encoder adds it
+//     there, so it is not a match here (a conflicting family is an error).
 //
 // The kernel holds exactly the explicit form, so this is the form the nft
 // decoder reads back. It fails on contradictions nft itself rejects
@@ -43,6 +44,10 @@ func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 			if err := d.needICMP(f, "match icmp-type @"+m.Set); err != nil {
 				return nil, err
 			}
+		case MatchRoutingHeader:
+			if err := d.needFamily(6, "match exthdr rt exists"); err != nil {
+				return nil, err
+			}
 		}
 		d.out = append(d.out, m)
 	}
@@ -52,14 +57,10 @@ func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 		if m := rs.Map(r.Verdict.Map); m != nil && len(m.Fields) > 0 {
 			family, icmp := keyNeeds(m.Fields)
 			what := "vmap @" + m.Name
-			if icmp != -1 {
-				f := uint32(4)
-				if icmp == ProtoICMPv6 {
-					f = 6
-				}
-				if err := d.needICMP(f, what); err != nil {
-					return nil, err
-				}
+			if icmp != -1 && d.l4 != icmp {
+				// nft would check the protocol inside the vmap statement;
+				// leash's rules fix it with a match before.
+				return nil, fmt.Errorf("%s: an ICMP type key field needs `meta l4proto %s` before it", what, ProtoName(uint8(icmp)))
 			}
 			if family != 0 && d.family != 0 && d.family != family {
 				// nft checks the family inside the vmap statement, after the

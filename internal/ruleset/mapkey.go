@@ -134,10 +134,10 @@ func entryKeyText(m *Map, e MapEntry) string {
 	return strings.Join(parts, " . ")
 }
 
-// KeyDependencies are the matches a lookup keyed by fields needs before
-// it, which nft inserts implicitly when they are not established yet: the
-// address family of an address field (`meta nfproto ipv4`) and, for an
-// ICMP type field, the family of its protocol. See ExplicitMatches.
+// keyNeeds says what a lookup keyed by fields depends on: the address
+// family of an address field (nft checks `meta nfproto` inside the vmap
+// statement) and the protocol of an ICMP type field (-1 for none), which
+// the rule's matches must establish. See ExplicitMatches.
 func keyNeeds(fields []KeyField) (family uint32, icmp int) {
 	icmp = -1
 	for _, f := range fields {

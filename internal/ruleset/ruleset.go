@@ -173,7 +173,24 @@ const (
 	MatchDport MatchKind = "dport"
 	// MatchICMPType: `icmp type @SET` or `icmpv6 type @SET` (by the set's kind).
 	MatchICMPType MatchKind = "icmp-type"
+	// MatchRoutingHeader: `exthdr rt exists`: an IPv6 packet with a routing
+	// header (segment routing: its destination is not where it goes).
+	// Implies `meta nfproto ipv6`.
+	MatchRoutingHeader MatchKind = "routing-header"
+	// MatchLimit: `limit rate R/UNIT burst B packets`: holds while the
+	// rule's packets stay within the rate (a token bucket per rule); Limit
+	// gives it. It is a rule's last match, and not on a log rule (whose
+	// limit is its own).
+	MatchLimit MatchKind = "limit"
 )
+
+// RateLimit is a token bucket: Rate packets per Unit (second, minute, hour,
+// day), Burst packets at once.
+type RateLimit struct {
+	Rate  uint32 `json:"rate"`
+	Unit  string `json:"unit"`
+	Burst uint32 `json:"burst"`
+}
 
 // Match is one condition of a rule. Set names a set for the lookup kinds;
 // Value carries the operand of MatchFamily and MatchL4Proto. Mask, for
@@ -181,10 +198,11 @@ const (
 // Mask bits before the lookup (`ip daddr & 255.255.255.240 @s` for 28), so a
 // hash set of /28 network addresses matches the whole /28s. 0 means no mask.
 type Match struct {
-	Kind  MatchKind `json:"kind"`
-	Set   string    `json:"set,omitempty"`
-	Value uint32    `json:"value,omitempty"`
-	Mask  uint8     `json:"mask,omitempty"`
+	Kind  MatchKind  `json:"kind"`
+	Set   string     `json:"set,omitempty"`
+	Value uint32     `json:"value,omitempty"`
+	Mask  uint8      `json:"mask,omitempty"`
+	Limit *RateLimit `json:"limit,omitempty"` // MatchLimit
 }
 
 // VerdictKind is what a rule does when it matches.

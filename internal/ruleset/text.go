@@ -217,6 +217,12 @@ func MatchText(rs Lookup, m Match) string {
 			return "icmpv6 type @" + m.Set
 		}
 		return "icmp type @" + m.Set
+	case MatchRoutingHeader:
+		return "exthdr rt exists"
+	case MatchLimit:
+		if l := m.Limit; l != nil {
+			return fmt.Sprintf("limit rate %d/%s burst %d packets", l.Rate, l.Unit, l.Burst)
+		}
 	}
 	return fmt.Sprintf("# unknown match %q", m.Kind)
 }

@@ -411,9 +411,14 @@ func validateRule(rs Lookup, masks maskChecks, r *Rule, chains chainIndex) error
 	if err := validateComment(r.Origin.ID); err != nil {
 		return err
 	}
-	for _, m := range r.Match {
+	for i, m := range r.Match {
 		if err := validateMatch(rs, masks, m); err != nil {
 			return err
+		}
+		// The kernel holds a limit right before the counter, where a log
+		// verdict's own limit goes: one per rule, and the last match.
+		if m.Kind == MatchLimit && (i != len(r.Match)-1 || r.Verdict.Kind == Log) {
+			return fmt.Errorf("match limit: must be the rule's last match, and not on a log rule")
 		}
 	}
 	if err := validateVerdict(rs, r.Verdict, chains); err != nil {
@@ -453,6 +458,16 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 		return setOfKind(rs, m, KindPort)
 	case MatchICMPType:
 		return setOfKind(rs, m, KindICMP, KindICMPv6)
+	case MatchRoutingHeader:
+	case MatchLimit:
+		switch l := m.Limit; {
+		case l == nil:
+			return fmt.Errorf("match limit without a rate")
+		case l.Rate == 0 || LogUnitSeconds(l.Unit) == 0:
+			return fmt.Errorf("match limit: rate %d/%s, want a positive rate per second, minute, hour or day", l.Rate, l.Unit)
+		case l.Burst == 0:
+			return fmt.Errorf("match limit: burst must be positive")
+		}
 	default:
 		return fmt.Errorf("unknown match kind %q", m.Kind)
 	}

@@ -38,7 +38,11 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	}
 	defer s.probes.Done()
 	if p.Proto == TCP || p.Proto == UDP {
-		if err := s.peer.ensure(p.Proto, netip.AddrPortFrom(p.Addr, p.Port)); err != nil {
+		answer := s.peer
+		if isClientAddr(p.Addr) {
+			answer = s.local // a connection to this host itself stays in the client
+		}
+		if err := answer.ensure(p.Proto, netip.AddrPortFrom(p.Addr, p.Port)); err != nil {
 			return Outcome{}, err
 		}
 	}

@@ -42,10 +42,14 @@ type Config struct {
 // Sandbox is a pair of throwaway network namespaces: the client, where a
 // policy is loaded and probes run, and the peer, which answers everything.
 type Sandbox struct {
-	log       *slog.Logger
-	client    *netns.NS
-	peerNS    *netns.NS
-	peer      *peer
+	log    *slog.Logger
+	client *netns.NS
+	peerNS *netns.NS
+	peer   *peer
+	// local answers destinations on the client itself (loopback, its own
+	// addresses): listeners of root in the client namespace, as a local
+	// service of another user would be.
+	local     *peer
 	dir       string   // temporary directory holding the probe executable
 	probeArgv []string // ProbeCommand with argv[0] replaced by the copy
 
@@ -132,6 +136,7 @@ func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, 
 		return err
 	}
 	s.peer = newPeer(s.peerNS, s.log)
+	s.local = newPeer(s.client, s.log)
 	if err := startDNS(s.peer, z); err != nil {
 		return err
 	}
@@ -172,8 +177,10 @@ func (s *Sandbox) Close() error {
 	s.probes.Wait()
 
 	var errs []error
-	if s.peer != nil {
-		errs = append(errs, s.peer.close())
+	for _, pr := range []*peer{s.peer, s.local} {
+		if pr != nil {
+			errs = append(errs, pr.close())
+		}
 	}
 	for _, ns := range []*netns.NS{s.client, s.peerNS} {
 		if ns != nil {

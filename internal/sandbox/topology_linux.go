@@ -27,6 +27,13 @@ const (
 	maxSandboxesPerProcess = 1000
 )
 
+// isClientAddr reports whether a probe to a stays on the client: loopback,
+// or one of the client's own addresses (the kernel routes both over lo).
+func isClientAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsLoopback() || a == netip.MustParseAddr(clientIPv4) || a == netip.MustParseAddr(clientIPv6)
+}
+
 // peerAddr4 and peerAddr6 are the peer's own addresses on the link, where
 // its DNS server listens.
 func peerAddr4() netip.Addr { return netip.MustParseAddr(peerIPv4) }
