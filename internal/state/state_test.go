@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -366,5 +367,26 @@ func TestPolicyMissing(t *testing.T) {
 	g, err := s.Load(id)
 	if err != nil || !g.PolicyMissing || g.Policy != nil || g.Ruleset == nil {
 		t.Fatalf("Load = %+v, %v; want the ruleset, PolicyMissing", g, err)
+	}
+}
+
+// TestLargeGeneration: a generation larger than the 64 MiB cap on
+// user-supplied files still reads whole (the state is leash's own).
+func TestLargeGeneration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 70 MB")
+	}
+	s := &Store{Dir: t.TempDir()}
+	rs := testRuleset()
+	id, err := s.Save(&Generation{Ruleset: rs, Policy: bytes.Repeat([]byte("# padding\n"), 7<<20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Load(id)
+	if err != nil {
+		t.Fatalf("Load of a 70 MB generation: %v", err)
+	}
+	if len(g.Policy) != 70<<20 {
+		t.Errorf("policy.yaml read as %d bytes, want %d", len(g.Policy), 70<<20)
 	}
 }

@@ -3,6 +3,7 @@
 package state
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +34,12 @@ func (s *Store) CheckDir() error {
 }
 
 // readFile reads a state file after checking the directory, without
-// following a symlink at path, and only if it is a regular file.
+// following a symlink at path, and only if it is a regular file. It reads
+// the whole file: the state is leash's own writing in a trusted directory,
+// and a generation of a large policy (200,000 rules) is well over the
+// 64 MiB that safefile allows user-supplied files; cutting it would make
+// the generation unreadable and the next boot load the emergency table.
+// A file that is still growing is read up to its size when opened.
 func (s *Store) readFile(path string) ([]byte, error) {
 	if err := s.CheckDir(); err != nil {
 		return nil, err
@@ -43,7 +49,16 @@ func (s *Store) readFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, safefile.MaxSize))
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, fi.Size())
+	n, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b[:n], nil
 }
 
 // openNoFollow opens path with O_NOFOLLOW|O_CLOEXEC (a symlink fails with
