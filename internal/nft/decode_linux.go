@@ -63,14 +63,14 @@ func (c *Conn) read(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 	}
 	var foreign []string
 	rs := &ruleset.Ruleset{}
-	chains, err := nc.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	chains, err := c.dumpChains(false)
+	if errors.Is(err, errNoTable) {
+		return nil, nil
+	}
 	if err != nil {
-		return nil, fmt.Errorf("list chains: %w", err)
+		return nil, err
 	}
 	for _, ch := range chains {
-		if ch.Table == nil || ch.Table.Name != ruleset.TableName {
-			continue
-		}
 		dc, err := decodeChain(ch)
 		if err != nil {
 			foreign = append(foreign, err.Error())

@@ -26,9 +26,9 @@ func (c *Conn) OtherChains() ([]firewalls.Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	chains, err := nc.ListChains()
+	chains, err := c.dumpChains(true)
 	if err != nil {
-		return nil, fmt.Errorf("nft: list chains: %w", err)
+		return nil, fmt.Errorf("nft: %w", err)
 	}
 	var out []firewalls.Chain
 	for _, ch := range chains {
