@@ -16,8 +16,8 @@ func (e *Engine) checkNamespace() error {
 	var err error
 	if in, ierr := e.Store.Intent(); ierr == nil && in != nil && !in.NetNS.Same(e.NetNS) {
 		err = &state.NamespaceError{What: fmt.Sprintf("the interrupted change to generation %d", in.Generation), Recorded: in.NetNS, Here: e.NetNS}
-	} else if gen, gerr := e.Store.Current(); gerr == nil && !gen.NetNS.Same(e.NetNS) {
-		err = &state.NamespaceError{What: Describe(gen.Meta), Recorded: gen.NetNS, Here: e.NetNS}
+	} else if m, merr := e.Store.CurrentMeta(); merr == nil && !m.NetNS.Same(e.NetNS) {
+		err = &state.NamespaceError{What: Describe(*m), Recorded: m.NetNS, Here: e.NetNS}
 	}
 	if err == nil || !e.ForceNetNS {
 		return err

@@ -26,6 +26,21 @@ func (s *Store) History() ([]Entry, error) {
 	return out, nil
 }
 
+// CurrentMeta returns the metadata of the generation in force, without
+// decoding its ruleset (a fraction of Current's cost for a large policy),
+// or the error Current would give for an unreadable record.
+func (s *Store) CurrentMeta() (*Meta, error) {
+	id, err := s.CurrentID()
+	if err != nil {
+		return nil, err
+	}
+	e := s.entry(id)
+	if e.Err != nil {
+		return nil, e.Err
+	}
+	return &e.Meta, nil
+}
+
 func (s *Store) entry(id int) Entry {
 	path := s.GenerationFile(id)
 	b, err := s.readFile(path)
