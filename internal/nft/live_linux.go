@@ -229,37 +229,15 @@ func (c *Conn) liveSets(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 // set expressions (NFTA_SET_EXPR, NFTA_SET_EXPRESSIONS): `counter` for a
 // live set that counts. The library does not decode them.
 func (c *Conn) dumpSetExprs() (map[string][]string, error) {
-	nl, err := c.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer nl.Close()
-	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
-		{Type: unix.NFTA_SET_TABLE, Data: []byte(ruleset.TableName + "\x00")},
-	})
-	if err != nil {
-		return nil, err
-	}
-	replies, err := nl.Execute(netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETSET),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
+	out := map[string][]string{}
+	filter := []netlink.Attribute{tableFilter(unix.NFTA_SET_TABLE)}
+	err := c.dumpObjects(unix.NFT_MSG_GETSET, unix.NFT_MSG_NEWSET, unix.NFPROTO_INET, filter, func(_ byte, attrs []byte) error {
+		name, exprs, err := parseSetExprs(attrs)
+		out[name] = exprs
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("dump sets: %w", err)
-	}
-	out := map[string][]string{}
-	for _, m := range replies {
-		if m.Header.Type != netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_NEWSET) || len(m.Data) < 4 {
-			continue
-		}
-		name, exprs, err := parseSetExprs(m.Data[4:])
-		if err != nil {
-			return nil, fmt.Errorf("dump sets: %w", err)
-		}
-		out[name] = exprs
 	}
 	return out, nil
 }

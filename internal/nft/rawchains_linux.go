@@ -24,40 +24,17 @@ import (
 // (nf_tables_dump_chains), so a table of 200,000 chains (one per rule) was
 // read in thousands of batches, each walking up to all of them.
 func (c *Conn) dumpChains(all bool) ([]*nftables.Chain, error) {
-	nl, err := c.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer nl.Close()
-	family, filter := byte(unix.NFPROTO_INET), []netlink.Attribute{
-		{Type: unix.NFTA_CHAIN_TABLE, Data: []byte(ruleset.TableName + "\x00")},
-	}
+	family, filter := byte(unix.NFPROTO_INET), []netlink.Attribute{tableFilter(unix.NFTA_CHAIN_TABLE)}
 	if all {
 		family, filter = unix.NFPROTO_UNSPEC, nil
 	}
-	attrs, err := netlink.MarshalAttributes(filter)
-	if err != nil {
-		return nil, err
-	}
 	var out []*nftables.Chain
-	err = dump(nl, netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETCHAIN),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{family, unix.NFNETLINK_V0, 0, 0}, attrs...),
-	}, func(typ uint16, data []byte) error {
-		if typ != unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_NEWCHAIN || len(data) < 4 {
-			return nil
-		}
-		ch, err := parseChain(nftables.TableFamily(data[0]), data[4:])
-		if err != nil {
-			return err
-		}
-		if all || (ch.Table.Family == nftables.TableFamilyINet && ch.Table.Name == ruleset.TableName) {
+	err := c.dumpObjects(unix.NFT_MSG_GETCHAIN, unix.NFT_MSG_NEWCHAIN, family, filter, func(fam byte, attrs []byte) error {
+		ch, err := parseChain(nftables.TableFamily(fam), attrs)
+		if err == nil && (all || (ch.Table.Family == nftables.TableFamilyINet && ch.Table.Name == ruleset.TableName)) {
 			out = append(out, ch)
 		}
-		return nil
+		return err
 	})
 	if errors.Is(err, unix.ENOENT) {
 		return nil, errNoTable

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/google/nftables/expr"
-	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -33,34 +32,12 @@ var errNoTable = errors.New("table does not exist")
 // (__nf_tables_dump_rules), so one-page batches made reading 200,000 rules
 // quadratic with a constant 8 times larger.
 func (c *Conn) dumpRules() ([]rawRule, error) {
-	nl, err := c.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer nl.Close()
-	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
-		{Type: unix.NFTA_RULE_TABLE, Data: []byte(ruleset.TableName + "\x00")},
-	})
-	if err != nil {
-		return nil, err
-	}
 	var out []rawRule
-	err = dump(nl, netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETRULE),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
-	}, func(typ uint16, data []byte) error {
-		if typ != unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_NEWRULE || len(data) < 4 {
-			return nil
-		}
-		r, err := parseRule(data[4:])
-		if err != nil {
-			return err
-		}
+	filter := []netlink.Attribute{tableFilter(unix.NFTA_RULE_TABLE)}
+	err := c.dumpObjects(unix.NFT_MSG_GETRULE, unix.NFT_MSG_NEWRULE, unix.NFPROTO_INET, filter, func(_ byte, attrs []byte) error {
+		r, err := parseRule(attrs)
 		out = append(out, r)
-		return nil
+		return err
 	})
 	if errors.Is(err, unix.ENOENT) {
 		return nil, errNoTable

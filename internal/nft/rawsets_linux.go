@@ -37,30 +37,13 @@ const dumpBufSize = 64 << 10
 // SetElement and three attribute decoders per element: 1,000,000 addresses
 // took minutes there; here they take about as long as `nft list`.
 func (c *Conn) dumpSetElements(name string) ([]rawElem, error) {
-	nl, err := c.dial()
-	if err != nil {
-		return nil, err
-	}
-	defer nl.Close()
-	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
-		{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: []byte(ruleset.TableName + "\x00")},
-		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: []byte(name + "\x00")},
-	})
-	if err != nil {
-		return nil, err
-	}
 	var out []rawElem
-	err = dump(nl, netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETSETELEM),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
-	}, func(typ uint16, data []byte) error {
-		if typ != unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_NEWSETELEM || len(data) < 4 {
-			return nil
-		}
-		return eachAttr(data[4:], func(t uint16, b []byte) error {
+	filter := []netlink.Attribute{
+		tableFilter(unix.NFTA_SET_ELEM_LIST_TABLE),
+		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: []byte(name + "\x00")},
+	}
+	err := c.dumpObjects(unix.NFT_MSG_GETSETELEM, unix.NFT_MSG_NEWSETELEM, unix.NFPROTO_INET, filter, func(_ byte, attrs []byte) error {
+		return eachAttr(attrs, func(t uint16, b []byte) error {
 			if t != unix.NFTA_SET_ELEM_LIST_ELEMENTS {
 				return nil
 			}
@@ -136,6 +119,41 @@ func eachAttr(b []byte, f func(typ uint16, data []byte) error) error {
 }
 
 func nlAlign(n int) int { return (n + unix.NLA_ALIGNTO - 1) &^ (unix.NLA_ALIGNTO - 1) }
+
+// dumpObjects asks the kernel for a dump of the objects of message type get
+// (NFT_MSG_GET*) in family, narrowed by the filter attributes, and calls
+// each with the family and attributes of every reply of type reply
+// (NFT_MSG_NEW*). It receives through dump, in dumpBufSize batches. A
+// missing table comes back as unix.ENOENT.
+func (c *Conn) dumpObjects(get, reply uint16, family byte, filter []netlink.Attribute, each func(family byte, attrs []byte) error) error {
+	nl, err := c.dial()
+	if err != nil {
+		return err
+	}
+	defer nl.Close()
+	attrs, err := netlink.MarshalAttributes(filter)
+	if err != nil {
+		return err
+	}
+	return dump(nl, netlink.Message{
+		Header: netlink.Header{
+			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | get),
+			Flags: netlink.Request | netlink.Dump,
+		},
+		Data: append([]byte{family, unix.NFNETLINK_V0, 0, 0}, attrs...),
+	}, func(typ uint16, data []byte) error {
+		if typ != unix.NFNL_SUBSYS_NFTABLES<<8|reply || len(data) < 4 {
+			return nil
+		}
+		return each(data[0], data[4:])
+	})
+}
+
+// tableFilter narrows a dump to `table inet leash` (attribute typ is the
+// object's NFTA_*_TABLE).
+func tableFilter(typ uint16) netlink.Attribute {
+	return netlink.Attribute{Type: typ, Data: []byte(ruleset.TableName + "\x00")}
+}
 
 // errDumpInterrupted reports that the kernel's ruleset changed during a
 // dump (NLM_F_DUMP_INTR): the messages may be inconsistent.
