@@ -109,13 +109,17 @@ func (a *atom) mergeable() bool {
 
 // effFam is the family the atom is limited to: its destinations' family,
 // or the family of its ICMP protocol.
-func (a *atom) effFam() int {
+func (a *atom) effFam() int { return limitedFam(a.fam, a.proto) }
+
+// limitedFam is the family (4, 6; 0 for both) that packets with addresses
+// of family fam (0: any) and protocol proto (0: any) can have.
+func limitedFam(fam int, proto uint8) int {
 	switch {
-	case a.fam != 0:
-		return a.fam
-	case a.proto == ruleset.ProtoICMP:
+	case fam != 0:
+		return fam
+	case proto == ruleset.ProtoICMP:
 		return 4
-	case a.proto == ruleset.ProtoICMPv6:
+	case proto == ruleset.ProtoICMPv6:
 		return 6
 	}
 	return 0

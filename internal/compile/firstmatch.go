@@ -132,17 +132,7 @@ func covers(e *atom, s shape, c cell) bool {
 }
 
 // shapeFam is the family a lookup of shape s is limited to (0: both).
-func shapeFam(s shape) int {
-	switch {
-	case s.fam != 0:
-		return s.fam
-	case s.proto == ruleset.ProtoICMP:
-		return 4
-	case s.proto == ruleset.ProtoICMPv6:
-		return 6
-	}
-	return 0
-}
+func shapeFam(s shape) int { return limitedFam(s.fam, s.proto) }
 
 // sweepCell resolves one cell: without an address field the earliest claim
 // takes the whole cell; with one, address ranges go to the earliest atom
