@@ -43,6 +43,23 @@ func liveHarness(t *testing.T) *harness {
 	return h
 }
 
+// liveApplied is a live harness whose engine has applied the "allow"
+// policy of liveCompiled and then made the live updates ops, if any.
+func liveApplied(t *testing.T, ops ...ruleset.ElementOp) (*harness, *Engine) {
+	t.Helper()
+	h := liveHarness(t)
+	e := h.engine()
+	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) > 0 {
+		if _, err := e.UpdateLive(ctx, ops); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, e
+}
+
 func add(a netip.Addr) ruleset.ElementOp {
 	return ruleset.ElementOp{Set: "mail4", Elem: ruleset.Element{Addr: a}}
 }
@@ -79,11 +96,7 @@ func (h *harness) snapshotKeys(name string) string {
 // transaction and records the snapshot, without a new generation; status
 // stays in sync; elements expire on the clock, still in sync.
 func TestUpdateLive(t *testing.T) {
-	h := liveHarness(t)
-	e := h.engine()
-	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, e := liveApplied(t)
 	res, err := e.UpdateLive(ctx, []ruleset.ElementOp{add(addrB), add(addrC), {Set: "mail4", Delete: true, Elem: ruleset.Element{Addr: addrA}}})
 	if err != nil {
 		t.Fatal(err)
@@ -125,11 +138,7 @@ func TestUpdateLive(t *testing.T) {
 // TestUpdateLiveRefused: a refused transaction, or one bad op among good
 // ones, changes neither the kernel nor the snapshot.
 func TestUpdateLiveRefused(t *testing.T) {
-	h := liveHarness(t)
-	e := h.engine()
-	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, e := liveApplied(t)
 	before, _ := h.store.Live()
 	h.k.RefuseNext(nil)
 	if _, err := e.UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); !errors.Is(err, nft.ErrRefused) {
@@ -156,14 +165,7 @@ func TestUpdateLiveRefused(t *testing.T) {
 // kernel's live elements into the new table with their counters and the
 // rest of their lifetime; a live set of another source starts afresh.
 func TestApplyCarriesLive(t *testing.T) {
-	h := liveHarness(t)
-	e := h.engine()
-	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); err != nil {
-		t.Fatal(err)
-	}
+	h, e := liveApplied(t, add(addrB))
 	if !h.k.AddCount("mail4", ruleset.Element{Addr: addrB}, 7, 700) {
 		t.Fatal("AddCount found no element")
 	}
@@ -240,13 +242,7 @@ func TestRestoreReaddsLive(t *testing.T) {
 // forward although the kernel's live set holds elements the new generation
 // does not (carried, updated): recovery compares live sets by declaration.
 func TestRecoveryWithLive(t *testing.T) {
-	h := liveHarness(t)
-	if _, err := h.engine().Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.engine().UpdateLive(ctx, []ruleset.ElementOp{add(addrB), add(addrC)}); err != nil {
-		t.Fatal(err)
-	}
+	h, _ := liveApplied(t, add(addrB), add(addrC))
 	killAt(h.k, false)
 	killed(t, func() { h.engine().Apply(ctx, liveCompiled(t, "deny"), ApplyOptions{}) })
 	h.k.Hook = nil
@@ -267,11 +263,7 @@ func TestRecoveryWithLive(t *testing.T) {
 // TestStatusSeesLiveDeclarationDrift: a live set whose declaration changed
 // behind leash's back is drift, its elements alone are not.
 func TestStatusSeesLiveDeclarationDrift(t *testing.T) {
-	h := liveHarness(t)
-	e := h.engine()
-	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	h, e := liveApplied(t)
 	h.k.Tamper(func(rs *ruleset.Ruleset) { rs.Set("mail4").Live.Timeout = time.Minute })
 	st, err := e.Status()
 	if err != nil || st.State != drift.Drifted {
@@ -285,13 +277,7 @@ func TestStatusSeesLiveDeclarationDrift(t *testing.T) {
 // TestRestoreWithDamagedSnapshot: a damaged live snapshot does not stop a
 // restore: the live set starts from its compiled elements, with a warning.
 func TestRestoreWithDamagedSnapshot(t *testing.T) {
-	h := liveHarness(t)
-	if _, err := h.engine().Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.engine().UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); err != nil {
-		t.Fatal(err)
-	}
+	h, _ := liveApplied(t, add(addrB))
 	if err := writeFile(h.store.LiveFile(), "{"); err != nil {
 		t.Fatal(err)
 	}
@@ -314,14 +300,7 @@ func TestRestoreWithDamagedSnapshot(t *testing.T) {
 // live sets merely changed alone, and reloads an edited one carrying the
 // live elements; a flushed table gets the snapshot's.
 func TestRepairWithLive(t *testing.T) {
-	h := liveHarness(t)
-	e := h.engine()
-	if _, err := e.Apply(ctx, liveCompiled(t, "allow"), ApplyOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.UpdateLive(ctx, []ruleset.ElementOp{add(addrB)}); err != nil {
-		t.Fatal(err)
-	}
+	h, e := liveApplied(t, add(addrB))
 	if res, err := e.Repair(ctx); err != nil || res.Repaired {
 		t.Fatalf("Repair after a live update = %+v, %v; want nothing to repair", res, err)
 	}
