@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leash-dev/leash/internal/kerneltest"
 )
 
 // hostilePath puts a directory first in PATH whose getent, env and
@@ -32,7 +34,7 @@ func hostilePath(t *testing.T) string {
 func TestHostilePathIgnored(t *testing.T) {
 	want, err := Output(context.Background(), "getent", "passwd", "root")
 	if err != nil {
-		t.Skipf("no getent on this host: %v", err)
+		kerneltest.Unavailable(t, "no getent on this host: %v", err)
 	}
 	dir := hostilePath(t)
 	if p, _ := exec.LookPath("getent"); p != filepath.Join(dir, "getent") {
@@ -56,7 +58,7 @@ func TestHelpersGetSecurePath(t *testing.T) {
 	hostilePath(t)
 	out, err := Output(context.Background(), "env")
 	if err != nil {
-		t.Skipf("no env on this host: %v", err)
+		kerneltest.Unavailable(t, "no env on this host: %v", err)
 	}
 	if bytes.Contains(out, []byte("FAKE")) {
 		t.Fatalf("ran the hostile env: %q", out)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/leash-dev/leash/internal/kerneltest"
 )
 
 // otherUID owns files in these tests: a uid no test user has.
@@ -13,7 +15,7 @@ const otherUID = 4242
 
 func TestCheckTrustedFile(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown to another uid")
+		kerneltest.Unavailable(t, "needs root to chown to another uid")
 	}
 	base := t.TempDir()
 	mk := func(rel string, mode os.FileMode, uid int, dir bool) string {
@@ -82,7 +84,7 @@ func TestCheckTrustedFile(t *testing.T) {
 
 func TestCheckTrustedDir(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown to another uid")
+		kerneltest.Unavailable(t, "needs root to chown to another uid")
 	}
 	base := t.TempDir()
 	good := filepath.Join(base, "state")

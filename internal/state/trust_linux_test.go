@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/safefile"
 )
 
@@ -20,7 +21,7 @@ const otherUID = 4242
 // with the fix in the message.
 func TestUntrustedDirRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to chown the directory to another uid")
+		kerneltest.Unavailable(t, "needs root to chown the directory to another uid")
 	}
 	tests := []struct {
 		name  string
