@@ -62,16 +62,9 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 // namespace, waits for it and decodes its JSON outcome.
 func (s *Sandbox) runProbe(ctx context.Context, p Probe) (Outcome, error) {
 	argv := append(append([]string{}, s.probeArgv...), p.args()...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = []string{ProbeEnv + "=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
-	cmd.Dir = s.dir
-	cmd.WaitDelay = time.Second
+	cmd := s.probeProcess(ctx, argv, p.UID, p.GID, p.Groups)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: p.UID, Gid: p.GID, Groups: append([]uint32{}, p.Groups...)},
-		Pdeathsig:  syscall.SIGKILL,
-	}
 	if err := s.client.Do(cmd.Start); err != nil {
 		return Outcome{}, fmt.Errorf("start %s: %w", argv[0], err)
 	}
@@ -86,4 +79,19 @@ func (s *Sandbox) runProbe(ctx context.Context, p Probe) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("probe process printed no outcome (%w): %q %s", err, stdout.String(), strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
+}
+
+// probeProcess is the command of a probe or server process: argv with the
+// given credentials, a minimal environment, killed when this process dies.
+// The caller starts it inside the client namespace (s.client.Do).
+func (s *Sandbox) probeProcess(ctx context.Context, argv []string, uid, gid uint32, groups []uint32) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{ProbeEnv + "=1", "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = s.dir
+	cmd.WaitDelay = time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: append([]uint32{}, groups...)},
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	return cmd
 }

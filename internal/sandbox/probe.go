@@ -137,7 +137,13 @@ func parseProbeArgs(args []string) (Probe, error) {
 // stdout and returns the exit code: 0 when a verdict was printed, 2 on bad
 // arguments, 1 when the attempt could not be made or ended in an errno that
 // is no verdict (the reason goes to stderr).
+//
+// `serve PROTO ADDR PORT TIMEOUT` serves one inbound exchange instead (see
+// Inbound): bind ADDR:PORT, print a listening line, echo what one peer sends.
 func ProbeMain(args []string, stdout io.Writer) int {
+	if len(args) > 0 && args[0] == serveMode {
+		return serveMain(args[1:], stdout)
+	}
 	p, err := parseProbeArgs(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "sandbox-probe: %v\n", err)

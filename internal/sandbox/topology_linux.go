@@ -68,7 +68,8 @@ func createNamespaces(pid int) (client, peer *netns.NS, err error) {
 // configure wires the two namespaces together:
 //
 //   - client: lo up; 10.200.0.2/24 and fd00:200::2/64 on leash0; default
-//     routes via the peer; ping sockets allowed for every gid.
+//     routes via the peer; ping sockets allowed for every gid; every port
+//     bindable by every uid (a subject serving port 25 in an inbound case).
 //   - peer: 10.200.0.1/24 and fd00:200::1/64 on leash0, and "AnyIP": a
 //     `local 0.0.0.0/0` and `local ::/0` route in its local table, so every
 //     destination is one of its own addresses. The link prefixes (and fe80::/64)
@@ -83,7 +84,8 @@ func createNamespaces(pid int) (client, peer *netns.NS, err error) {
 // Nothing outside the two namespaces is touched.
 func configure(ctx context.Context, run Runner, client, peer *netns.NS) error {
 	noDAD := []sysctl{{"net/ipv6/conf/all/accept_dad", "0"}, {"net/ipv6/conf/default/accept_dad", "0"}}
-	if err := writeSysctls(client, append(noDAD, sysctl{"net/ipv4/ping_group_range", "0 2147483647"})); err != nil {
+	if err := writeSysctls(client, append(noDAD, sysctl{"net/ipv4/ping_group_range", "0 2147483647"},
+		sysctl{"net/ipv4/ip_unprivileged_port_start", "0"})); err != nil {
 		return err
 	}
 	if err := writeSysctls(peer, append(noDAD,
