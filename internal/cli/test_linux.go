@@ -168,8 +168,8 @@ func printReport(w io.Writer, rep fileReport) {
 			fmt.Fprintf(w, "  %s  %s  %s\n        %s\n", status, r.Pos, termtext.Escape(r.Source), termtext.Escape(r.Case.Err))
 			continue
 		}
-		dest := r.Target.Describe(r.Addr)
-		if r.Target.Host != r.Addr.String() {
+		dest := r.Case.Describe()
+		if !r.Inbound && r.Target.Host != r.Addr.String() {
 			dest += " " + r.Target.Host
 		}
 		who := termtext.Field(r.As.Name)

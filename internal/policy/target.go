@@ -48,24 +48,48 @@ func ParseTarget(s string, svc *services.DB) (Target, error) {
 	if t.Proto == "icmp" || t.Proto == "icmpv6" {
 		return t, fmt.Errorf("%q: icmp takes no port", s)
 	}
+	t.Port, err = targetPort(s, port, t.Proto, svc)
+	return t, err
+}
+
+// ParseServed parses a test case's `serve: PORT[/PROTO]`: the port (or
+// service name) a subject's server listens on, PROTO tcp (default) or udp.
+// The Target has no Host.
+func ParseServed(s string, svc *services.DB) (Target, error) {
+	t := Target{Proto: "tcp"}
+	port, proto, hasProto := strings.Cut(s, "/")
+	if hasProto {
+		if proto != "tcp" && proto != "udp" {
+			return t, fmt.Errorf("serve %q: protocol %q: a server is tcp or udp", s, proto)
+		}
+		t.Proto = proto
+	}
+	if port == "" {
+		return t, fmt.Errorf("serve %q: no port; write PORT/PROTO, e.g. 5432/tcp", s)
+	}
+	var err error
+	t.Port, err = targetPort(s, port, t.Proto, svc)
+	return t, err
+}
+
+// targetPort parses the PORT of s: plain decimal 1-65535, or a service name.
+func targetPort(s, port, proto string, svc *services.DB) (uint16, error) {
 	n, err := parseDecimal(port)
 	switch {
 	case spelling(err):
-		return t, fmt.Errorf("%q: port %s: %w", s, port, err)
+		return 0, fmt.Errorf("%q: port %s: %w", s, port, err)
 	case numberShaped(port) && (err != nil || n > 65535):
-		return t, fmt.Errorf("%q: port %s is out of range; ports go from 1 to 65535", s, port)
+		return 0, fmt.Errorf("%q: port %s is out of range; ports go from 1 to 65535", s, port)
 	case err == nil && n > 0:
-		t.Port = uint16(n)
+		return uint16(n), nil
 	case err == nil:
-		return t, fmt.Errorf("%q: port 0 is not a destination port", s)
-	default:
-		p, ok := svc.Port(port, t.Proto)
-		if !ok {
-			return t, fmt.Errorf("%q: %q is neither a port number nor a %s service in /etc/services%s", s, port, t.Proto, servicesNote(svc))
-		}
-		t.Port = p
+		return 0, fmt.Errorf("%q: port 0 is not a destination port", s)
 	}
-	return t, nil
+	p, ok := svc.Port(port, proto)
+	if !ok {
+		return 0, fmt.Errorf("%q: %q is neither a port number nor a %s service in /etc/services%s", s, port, proto, servicesNote(svc))
+	}
+	return p, nil
 }
 
 // IPProto returns the IP protocol number and ICMP type of a connection to

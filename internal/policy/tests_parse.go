@@ -22,11 +22,14 @@ type HostDecl struct {
 	Addrs []*Scalar
 }
 
-// CaseDecl is one test case: {as: WHO, connect: HOST:PORT/PROTO, expect: allow|deny|reject}.
+// CaseDecl is one test case: {as: WHO, connect: HOST:PORT/PROTO, expect:
+// allow|deny|reject}, or, for a connection made to the subject,
+// {as: WHO, serve: PORT/PROTO, expect: ...}.
 type CaseDecl struct {
 	Pos     Pos
 	As      *AsDecl
 	Connect *Scalar
+	Serve   *Scalar // set instead of Connect: WHO listens, a peer connects in
 	Expect  *Scalar
 	Text    string // the case as one line, for reports
 }
@@ -43,7 +46,7 @@ type AsDecl struct {
 }
 
 func testsKeys() []string { return []string{"hosts", "cases"} }
-func caseKeys() []string  { return []string{"as", "connect", "expect"} }
+func caseKeys() []string  { return []string{"as", "connect", "serve", "expect"} }
 func asKeys() []string    { return []string{"user", "uid", "gid", "group"} }
 
 // ExpectWords are the values of a case's expect.
@@ -118,15 +121,25 @@ func (p *parser) testCase(item ast.Node) *CaseDecl {
 			if c.Connect = p.glued(f.value); c.Connect == nil {
 				c.Connect = p.scalar(f.value, "connect")
 			}
+		case "serve":
+			if c.Serve = p.glued(f.value); c.Serve == nil {
+				c.Serve = p.scalar(f.value, "serve")
+			}
 		case "expect":
 			c.Expect = p.word(f.value, "expect", expectWords)
 		}
 	}
 	c.Text = c.text()
-	for _, key := range caseKeys() {
+	for _, key := range []string{"as", "expect"} {
 		if !has(fields, key) {
 			p.errorf(c.Pos, "test case is missing %q; write {as: USER, connect: HOST:PORT/PROTO, expect: allow|deny}", key)
 		}
+	}
+	switch {
+	case has(fields, "connect") && has(fields, "serve"):
+		p.errorf(c.Pos, "test case has both \"connect\" and \"serve\"; a case is either a connection the user makes (connect: HOST:PORT/PROTO) or one made to the user's server (serve: PORT/PROTO): split it in two")
+	case !has(fields, "connect") && !has(fields, "serve"):
+		p.errorf(c.Pos, "test case is missing \"connect\"; write {as: USER, connect: HOST:PORT/PROTO, expect: allow|deny}, or {as: USER, serve: PORT/PROTO, expect: allow|deny} for a connection to the user's server")
 	}
 	return c
 }
@@ -175,6 +188,9 @@ func (c *CaseDecl) text() string {
 			return "?"
 		}
 		return s.Raw
+	}
+	if c.Serve != nil {
+		return fmt.Sprintf("{as: %s, serve: %s, expect: %s}", c.As.text(), raw(c.Serve), raw(c.Expect))
 	}
 	return fmt.Sprintf("{as: %s, connect: %s, expect: %s}", c.As.text(), raw(c.Connect), raw(c.Expect))
 }

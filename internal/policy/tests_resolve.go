@@ -28,6 +28,10 @@ type TestCase struct {
 	Target Target       `json:"target"`
 	Addrs  []netip.Addr `json:"addrs,omitempty"`
 	Expect Action       `json:"expect"`
+	// Inbound: the case is a connection made to As's server on Target's
+	// port and protocol (serve:), from wherever the prover's peer is; Addrs
+	// is empty, the prover knows the addresses.
+	Inbound bool `json:"inbound,omitempty"`
 	// Err says why the case cannot run here (a user that does not exist, a
 	// host that does not resolve); such a case fails with this message.
 	Err string `json:"error,omitempty"`
@@ -43,13 +47,17 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 	}
 	var out []*TestCase
 	for _, c := range f.Tests.Cases {
-		if c.As == nil || c.Connect == nil || c.Expect == nil {
+		if c.As == nil || (c.Connect == nil) == (c.Serve == nil) || c.Expect == nil {
 			continue // Parse reported it
 		}
-		tc := &TestCase{Pos: c.Pos, Text: c.Text, Expect: Action(c.Expect.Value)}
+		tc := &TestCase{Pos: c.Pos, Text: c.Text, Expect: Action(c.Expect.Value), Inbound: c.Serve != nil}
 		var err error
 		if tc.As, err = identityOf(env.Directory, c.As); err == nil {
-			tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
+			if tc.Inbound {
+				tc.Target, err = ParseServed(c.Serve.Value, env.Services)
+			} else {
+				tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
+			}
 		}
 		if err != nil {
 			tc.Err = err.Error()

@@ -18,9 +18,11 @@ import (
 	"github.com/leash-dev/leash/internal/sandbox"
 )
 
-// Prober runs one connection attempt as a real process (sandbox.Sandbox).
+// Prober runs one connection attempt as a real process, or one exchange
+// with a real process's server (sandbox.Sandbox).
 type Prober interface {
 	Probe(ctx context.Context, p sandbox.Probe) (sandbox.Outcome, error)
+	Serve(ctx context.Context, in sandbox.Inbound) (sandbox.Outcome, error)
 }
 
 // Case is one connection attempt to prove.
@@ -31,6 +33,9 @@ type Case struct {
 	As     policy.Identity `json:"as"`
 	Target policy.Target   `json:"target"`
 	Addr   netip.Addr      `json:"addr"`
+	// Inbound: a peer at Addr connects to As's server on Target's port;
+	// what is judged is the server's replies (see sandbox.Inbound).
+	Inbound bool `json:"inbound,omitempty"`
 	// Expect is allow, deny or reject; empty for derived probes, which only
 	// prove that the kernel and leash check agree.
 	Expect policy.Action `json:"expect,omitempty"`
@@ -87,12 +92,19 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 		return r, err
 	}
 	r.Check, r.CheckBy, r.Where = verdict.word, verdict.by, verdict.where
-	r.Outcome, err = p.Probe(ctx, sandbox.Probe{
-		UID: c.As.UID, GID: c.As.GID, Groups: c.As.Groups,
-		Proto: probeProto(c.Target, c.Addr), Addr: c.Addr, Port: c.Target.Port, Timeout: opt.Timeout,
-	})
+	if c.Inbound {
+		r.Outcome, err = p.Serve(ctx, sandbox.Inbound{
+			UID: c.As.UID, GID: c.As.GID, Groups: c.As.Groups,
+			Proto: probeProto(c.Target, c.Addr), Port: c.Target.Port, Remote: c.Addr, Timeout: opt.Timeout,
+		})
+	} else {
+		r.Outcome, err = p.Probe(ctx, sandbox.Probe{
+			UID: c.As.UID, GID: c.As.GID, Groups: c.As.Groups,
+			Proto: probeProto(c.Target, c.Addr), Addr: c.Addr, Port: c.Target.Port, Timeout: opt.Timeout,
+		})
+	}
 	if err != nil {
-		return r, fmt.Errorf("probe %s as %s: %w", c.Target.Describe(c.Addr), c.As.Desc, err)
+		return r, fmt.Errorf("probe %s as %s: %w", c.Describe(), c.As.Desc, err)
 	}
 	r.Pass, r.Why = judge(c.Expect, r.Outcome.Allowed(), r.Check)
 	return r, nil
@@ -120,7 +132,13 @@ type verdict struct{ word, by, where string }
 
 func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 	proto, icmpType := c.Target.IPProto(c.Addr)
-	res, err := eval.Evaluate(rs, eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local))
+	pkt := eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local)
+	if c.Inbound {
+		// The server's replies: from its port to the peer's, in the
+		// reply direction of a connection conntrack knows.
+		pkt.Dport, pkt.CtReply, pkt.CtEstablished = sandbox.InboundSourcePort, true, true
+	}
+	res, err := eval.Evaluate(rs, pkt)
 	if err != nil {
 		return verdict{}, err
 	}
@@ -150,16 +168,32 @@ func probeProto(t policy.Target, a netip.Addr) string {
 	return sandbox.ICMPv6
 }
 
-// FromTests turns resolved test cases into cases, one per address.
+// Describe is the connection as one line: ADDR:PORT/PROTO (or a ping) for
+// an outgoing case, "ADDR:PORT -> :PORT/PROTO (inbound)" for a connection
+// to the subject's server.
+func (c Case) Describe() string {
+	if c.Inbound {
+		return fmt.Sprintf("%v -> :%d/%s (inbound)", netip.AddrPortFrom(c.Addr, sandbox.InboundSourcePort), c.Target.Port, c.Target.Proto)
+	}
+	return c.Target.Describe(c.Addr)
+}
+
+// FromTests turns resolved test cases into cases, one per address; an
+// inbound case comes from each of the sandbox's remote addresses (IPv4 and
+// IPv6).
 func FromTests(tcs []*policy.TestCase) []Case {
 	var out []Case
 	for _, tc := range tcs {
-		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err}
+		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err, Inbound: tc.Inbound}
 		if tc.Err != "" {
 			out = append(out, base)
 			continue
 		}
-		for _, a := range tc.Addrs {
+		addrs := tc.Addrs
+		if tc.Inbound {
+			addrs = sandbox.RemoteAddrs()
+		}
+		for _, a := range addrs {
 			c := base
 			c.Addr = a
 			out = append(out, c)

@@ -41,6 +41,14 @@
 // EHOSTDOWN, ENETDOWN); Timeout (nothing before Probe.Timeout). Any other
 // errno is returned as an error rather than passed off as enforcement.
 //
+// # Inbound exchanges
+//
+// Sandbox.Serve proves connections made to a subject: a server process with
+// the subject's credentials listens on the client's address, and the peer
+// connects in from its link address, port InboundSourcePort, and waits for
+// its message to come back. The subject's replies are its own socket's
+// packets, in conntrack's reply direction: what `established` decides.
+//
 // # Observed outcomes
 //
 // On Linux 6.18, with `meta skuid U <verdict>` in an output chain of the client
