@@ -7,6 +7,8 @@ import (
 
 // policyChain compiles one policy into chain p_NAME:
 //
+//	exthdr rt exists drop               (IPv6 routing headers)
+//	ip option lsrr|ssrr exists drop     (IPv4 source routes)
 //	ct direction reply accept           (if established: allow)
 //	oif "lo" ...                        (loopback access, unless loopback: rules)
 //	<rules, first match wins>           (a logged denial: its limit+log rule first;
@@ -27,6 +29,15 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 		Verdict: ruleset.Verdict{Kind: ruleset.Drop},
 		Origin:  c.origin(p.Name+"/routing-header", p.Name, "routing-header", 0, p.Pos, "IPv6 routing headers are dropped: they send a packet beyond the destination the rules judge"),
 	})
+	// The IPv4 analogue: loose and strict source routes (IP_OPTIONS needs
+	// no privilege).
+	for _, opt := range []uint32{ruleset.OptLSRR, ruleset.OptSSRR} {
+		ch.Rules = append(ch.Rules, &ruleset.Rule{
+			Match:   []ruleset.Match{{Kind: ruleset.MatchSourceRoute, Value: opt}},
+			Verdict: ruleset.Verdict{Kind: ruleset.Drop},
+			Origin:  c.origin(p.Name+"/source-route", p.Name, "source-route", 0, p.Pos, "IPv4 source routes are dropped: they send a packet beyond the destination the rules judge"),
+		})
+	}
 	if p.Established {
 		ch.Rules = append(ch.Rules, &ruleset.Rule{
 			Match:   []ruleset.Match{{Kind: ruleset.MatchCtReply}},

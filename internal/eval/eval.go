@@ -36,6 +36,9 @@ type Packet struct {
 	// RoutingHeader: an IPv6 packet with a routing header (segment
 	// routing), set by the socket.
 	RoutingHeader bool
+	// SourceRoute: the IPv4 source route option the socket set
+	// (ruleset.OptLSRR or OptSSRR), 0 for none.
+	SourceRoute uint8
 }
 
 // Result is the verdict for a packet and why.

@@ -58,6 +58,8 @@ func TestCombinedPolicy(t *testing.T) {
 		{"unowned MLD report within the rate", eval.Packet{Daddr: netip.MustParseAddr("ff02::16"), Proto: ruleset.ProtoICMPv6, ICMPType: 143}, ruleset.Accept, "unowned/mld"},
 		{"bob to an allowed address through a routing header", with(tcp(ids.Bob, ids.Users, "2001:db8::9", 443), func(p *eval.Packet) { p.RoutingHeader = true }), ruleset.Drop, "supporters-no-lan/routing-header"},
 		{"bob's IPv4 packet: no routing header match", tcp(ids.Bob, ids.Users, "203.0.113.9", 443), ruleset.Accept, "supporters-no-lan/default"},
+		{"bob to an allowed address through a loose source route", with(tcp(ids.Bob, ids.Users, "203.0.113.9", 443), func(p *eval.Packet) { p.SourceRoute = ruleset.OptLSRR }), ruleset.Drop, "supporters-no-lan/source-route"},
+		{"bob to an allowed address through a strict source route", with(tcp(ids.Bob, ids.Users, "203.0.113.9", 443), func(p *eval.Packet) { p.SourceRoute = ruleset.OptSSRR }), ruleset.Drop, "supporters-no-lan/source-route"},
 		{"unowned new packet judged by everyone", eval.Packet{Daddr: netip.MustParseAddr("203.0.113.9"), Proto: ruleset.ProtoUDP, Dport: 51820}, ruleset.Drop, "server/default"},
 	}
 	for _, tt := range tests {

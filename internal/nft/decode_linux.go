@@ -397,6 +397,9 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			return ruleset.Match{Kind: ruleset.MatchLoopback}, true
 		}
 	case *expr.Exthdr:
+		if e.Op == exthdrOpIPv4 {
+			return ruleset.Match{Kind: ruleset.MatchSourceRoute, Value: uint32(e.Type)}, true
+		}
 		return ruleset.Match{Kind: ruleset.MatchRoutingHeader}, true
 	case *expr.Ct:
 		switch e.Key {

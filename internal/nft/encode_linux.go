@@ -87,6 +87,19 @@ func matchRoutingHeader() []expr.Any {
 	}
 }
 
+// exthdrOpIPv4 is NFT_EXTHDR_OP_IPV4 (kernel 5.3), which google/nftables
+// does not name.
+const exthdrOpIPv4 expr.ExthdrOp = 2
+
+// matchIPv4Option is `ip option NAME exists` (after its `meta nfproto ipv4`
+// dependency): the IPv4 header carries the option of type typ.
+func matchIPv4Option(typ uint8) []expr.Any {
+	return []expr.Any{
+		&expr.Exthdr{Op: exthdrOpIPv4, Type: typ, Offset: 0, Len: 1, Flags: unix.NFT_EXTHDR_F_PRESENT, DestRegister: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{1}},
+	}
+}
+
 // logExpr is `log prefix "P" group G snaplen N` (NFLOG).
 func logExpr(l *ruleset.LogAction) *expr.Log {
 	return &expr.Log{Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX | 1<<unix.NFTA_LOG_SNAPLEN,
@@ -121,6 +134,8 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchSet(m, sets)
 	case ruleset.MatchRoutingHeader:
 		return matchRoutingHeader(), nil
+	case ruleset.MatchSourceRoute:
+		return matchIPv4Option(uint8(m.Value)), nil
 	case ruleset.MatchLimit:
 		if m.Limit == nil {
 			return nil, fmt.Errorf("match limit without a rate")

@@ -136,6 +136,8 @@ func sample() *ruleset.Ruleset {
 				{Match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: "h4"}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/r10")},
 				{Match: []ruleset.Match{m(ruleset.MatchICMPType, "hicmp6", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r11")},
 				{Match: []ruleset.Match{{Kind: ruleset.MatchRoutingHeader}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/routing-header")},
+				{Match: []ruleset.Match{{Kind: ruleset.MatchSourceRoute, Value: ruleset.OptLSRR}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/source-route")},
+				{Match: []ruleset.Match{{Kind: ruleset.MatchSourceRoute, Value: ruleset.OptSSRR}}, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("p/source-route")},
 				{Match: []ruleset.Match{m(ruleset.MatchL4Proto, "", 2), {Kind: ruleset.MatchLimit, Limit: &ruleset.RateLimit{Rate: 1, Unit: "second", Burst: 10}}}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("p/r12")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "m4"}, Origin: o("p/m1")},
 				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "m6"}, Origin: o("p/m2")},

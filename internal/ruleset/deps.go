@@ -48,6 +48,10 @@ func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 			if err := d.needFamily(6, "match exthdr rt exists"); err != nil {
 				return nil, err
 			}
+		case MatchSourceRoute:
+			if err := d.needFamily(4, "match ip option exists"); err != nil {
+				return nil, err
+			}
 		}
 		d.out = append(d.out, m)
 	}

@@ -177,11 +177,22 @@ const (
 	// header (segment routing: its destination is not where it goes).
 	// Implies `meta nfproto ipv6`.
 	MatchRoutingHeader MatchKind = "routing-header"
+	// MatchSourceRoute: `ip option lsrr exists` (Value 131, OptLSRR) or
+	// `ip option ssrr exists` (Value 137, OptSSRR): an IPv4 packet with a
+	// loose or strict source route, which sends it on beyond the destination
+	// the rules judge. Implies `meta nfproto ipv4`.
+	MatchSourceRoute MatchKind = "source-route"
 	// MatchLimit: `limit rate R/UNIT burst B packets`: holds while the
 	// rule's packets stay within the rate (a token bucket per rule); Limit
 	// gives it. It is a rule's last match, and not on a log rule (whose
 	// limit is its own).
 	MatchLimit MatchKind = "limit"
+)
+
+// IPv4 option types MatchSourceRoute takes (RFC 791).
+const (
+	OptLSRR = 131 // loose source and record route
+	OptSSRR = 137 // strict source and record route
 )
 
 // RateLimit is a token bucket: Rate packets per Unit (second, minute, hour,

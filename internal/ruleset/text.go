@@ -219,6 +219,11 @@ func MatchText(rs Lookup, m Match) string {
 		return "icmp type @" + m.Set
 	case MatchRoutingHeader:
 		return "exthdr rt exists"
+	case MatchSourceRoute:
+		if m.Value == OptSSRR {
+			return "ip option ssrr exists"
+		}
+		return "ip option lsrr exists"
 	case MatchLimit:
 		if l := m.Limit; l != nil {
 			return fmt.Sprintf("limit rate %d/%s burst %d packets", l.Rate, l.Unit, l.Burst)

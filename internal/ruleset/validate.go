@@ -459,6 +459,10 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 	case MatchICMPType:
 		return setOfKind(rs, m, KindICMP, KindICMPv6)
 	case MatchRoutingHeader:
+	case MatchSourceRoute:
+		if m.Value != OptLSRR && m.Value != OptSSRR {
+			return fmt.Errorf("match source-route: option %d, want %d (lsrr) or %d (ssrr)", m.Value, OptLSRR, OptSSRR)
+		}
 	case MatchLimit:
 		switch l := m.Limit; {
 		case l == nil:

@@ -1,0 +1,111 @@
+package proof_test
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/leash-dev/leash/internal/compile"
+	"github.com/leash-dev/leash/internal/kerneltest"
+	"github.com/leash-dev/leash/internal/nft"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/sandbox"
+	"golang.org/x/sys/unix"
+)
+
+// A restricted user may set IPv4 source routing options (IP_OPTIONS, no
+// privilege needed): the packet's destination is then the first hop, which
+// the policy allows, and the option carries it on to a denied address.
+// Every policy chain drops such packets; without that rule the send
+// passes.
+func TestSourceRoutedPacketsAreDropped(t *testing.T) {
+	kerneltest.Require(t)
+	const uid = 64290 // no account needed: a socket's owner is its creator's fsuid
+	ids := policytest.DefaultIDs
+	ids.Oracle = uid
+	src := []byte(`version: 1
+policies:
+  - name: p
+    users: [oracle]
+    rules:
+      - allow: {to: [203.0.113.9, 10.200.0.1], ports: [53/udp]}
+    default: deny
+`)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := policy.Load(ctx, "p.yaml", src, policytest.Env(ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.New(ctx, sandbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	k, err := nft.OpenNetNS(sb.Client().Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.Apply(compile.Compile(res)); err != nil {
+		t.Fatal(err)
+	}
+	// A strict route's first hop must be on the link: the peer.
+	allowed, onLink, denied := netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("10.200.0.1"), netip.MustParseAddr("198.51.100.7")
+	for _, tc := range []struct {
+		name    string
+		options []byte
+		dst     netip.Addr
+		want    error
+	}{
+		{"allowed, no options", nil, allowed, nil},
+		{"denied, no options", nil, denied, unix.EPERM},
+		{"allowed on the link, no options", nil, onLink, nil},
+		{"loose source route via the allowed address", sourceRoute(ipoptLSRR, allowed), denied, unix.EPERM},
+		{"strict source route via the allowed address", sourceRoute(ipoptSSRR, onLink), denied, unix.EPERM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if derr := sb.Client().Do(func() error { err = sendAs(uid, tc.options, tc.dst); return nil }); derr != nil {
+				t.Fatal(derr)
+			}
+			if err != tc.want {
+				t.Errorf("send to %v = %v, want %v", tc.dst, err, tc.want)
+			}
+		})
+	}
+}
+
+// sourceRoute is an IP_OPTIONS value: one loose or strict source route
+// through hop (the kernel appends the final destination itself), padded with
+// an end-of-options byte to a multiple of 4.
+func sourceRoute(typ byte, hop netip.Addr) []byte {
+	h := hop.As4()
+	return []byte{typ, 7, 4, h[0], h[1], h[2], h[3], 0}
+}
+
+// sendAs sends one UDP datagram to dst:53 from a socket whose owner is uid
+// (created with that fsuid on this locked thread), with IP options set.
+func sendAs(uid int, options []byte, dst netip.Addr) error {
+	prev, _ := unix.SetfsuidRetUid(uid)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	unix.Setfsuid(prev)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if options != nil {
+		if err := unix.SetsockoptString(fd, unix.IPPROTO_IP, unix.IP_OPTIONS, string(options)); err != nil {
+			return err
+		}
+	}
+	return unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrInet4{Addr: dst.As4(), Port: 53})
+}
+
+// IPv4 option types (RFC 791): loose and strict source and record route.
+const (
+	ipoptLSRR = 131
+	ipoptSSRR = 137
+)
