@@ -4,11 +4,13 @@
 # leash itself never runs it), iptables (tests load the rules iptables-nft
 # and iptables-legacy really write, to check that leash sees them),
 # conntrack, netbase (/etc/services), passwd
-# (useradd for test users), and the Go modules. Idempotent; needs root.
+# (useradd for test users), prometheus (promtool lints the daemon's
+# metrics), systemd (systemd-analyze verifies the units; PID 1 need not be
+# systemd), and the Go modules. Idempotent; needs root.
 set -euo pipefail
 
 need=()
-for pkg in iproute2 nftables iptables conntrack netbase passwd ca-certificates; do
+for pkg in iproute2 nftables iptables conntrack netbase passwd ca-certificates prometheus systemd; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,10 +13,16 @@ import (
 
 	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/metrics"
 )
 
 func daemonCmd(d Deps, g *globals) *cobra.Command {
-	var repairEvery time.Duration
+	var (
+		repairEvery time.Duration
+		metricsAddr string
+		noLog       bool
+		lf          = &logFlags{}
+	)
 	cmd := &cobra.Command{
 		Use:   "daemon [FILE]",
 		Short: "Keep the kernel in step with the policy file, users and groups (leash-daemon.service)",
@@ -33,6 +40,13 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
 
 Every change goes through the same lock and records as the commands do,
 so leash apply, confirm and rollback keep working while the daemon runs.
+The daemon also hosts the denial log collector (what leash log collect
+does: leash log and leash log -f read its history in --log-dir), unless
+--no-log; while another collector holds the directory it waits and takes
+over when that one stops. With --metrics ADDR it serves Prometheus
+metrics at http://ADDR/metrics: ADDR is a loopback HOST:PORT
+(127.0.0.1:9425) or unix:PATH; see docs/metrics.md.
+
 If the daemon stops, the kernel keeps enforcing the last table. Under
 systemd (Type=notify) it reports READY, RELOADING, STOPPING and STATUS
 and feeds the watchdog.`,
@@ -43,6 +57,30 @@ and feeds the watchdog.`,
 				file = args[0]
 				if err := trustedInputs(g, file); err != nil {
 					return err
+				}
+			}
+			ctx := cmd.Context()
+			eng := engineFor(cmd, d, g, args)
+			var m *metrics.Metrics
+			if metricsAddr != "" {
+				l, err := metrics.Listen(metricsAddr)
+				if err != nil {
+					return usage("--metrics: %v", err)
+				}
+				m = metrics.New(metrics.Options{Counters: eng.Counters, Clock: d.Clock})
+				served := make(chan struct{})
+				defer func() { <-served }()
+				go func() {
+					defer close(served)
+					if err := m.Serve(ctx, l); err != nil {
+						fmt.Fprintf(d.Stderr, "leash: metrics: %v\n", err)
+					}
+				}()
+			}
+			var collect func(context.Context, func()) error
+			if !noLog {
+				collect = func(ctx context.Context, started func()) error {
+					return runCollector(ctx, d, g, lf, started, m.Logged)
 				}
 			}
 			w, err := d.NewWatcher()
@@ -67,7 +105,7 @@ and feeds the watchdog.`,
 				watchdog = d.Watchdog()
 			}
 			return daemon.Run(cmd.Context(), daemon.Config{
-				Engine: engineFor(cmd, d, g, args),
+				Engine: eng,
 				Policy: file,
 				Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 					return compileSource(ctx, d, g, path, src)
@@ -81,9 +119,14 @@ and feeds the watchdog.`,
 				Notify:        d.Notify,
 				Reload:        reload,
 				Log:           slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				Metrics:       m,
+				Collect:       collect,
 			})
 		},
 	}
+	cmd.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this loopback HOST:PORT (127.0.0.1:9425) or unix:PATH (default: off)")
+	cmd.Flags().BoolVar(&noLog, "no-log", false, "do not host the denial log collector (leash log collect)")
+	cmd.Flags().StringVar(&lf.dir, "log-dir", "", "denial log history directory (default: STATE-DIR/log)")
 	cmd.Flags().DurationVar(&repairEvery, "repair-every", daemon.DefaultRepairEvery, "how often to check that the kernel still holds the table in force, and load it again if not")
 	return cmd
 }

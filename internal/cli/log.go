@@ -26,11 +26,12 @@ type ProcessLookup interface {
 }
 
 type logFlags struct {
-	since  string
-	user   string
-	follow bool
-	group  uint16
-	dir    string
+	since    string
+	user     string
+	follow   bool
+	group    uint16
+	groupSet bool // --nflog-group was given (leash log collect)
+	dir      string
 
 	segmentMiB, maxMiB int64
 	maxSegments        int
@@ -134,6 +135,12 @@ func logGroup(cmd *cobra.Command, d Deps, g *globals, f *logFlags) uint16 {
 	if cmd.Flags().Changed("nflog-group") {
 		return f.group
 	}
+	return appliedLogGroup(d, g)
+}
+
+// appliedLogGroup is the group the applied policy logs to, else the
+// default.
+func appliedLogGroup(d Deps, g *globals) uint16 {
 	if gen, _, err := engineFor(nil, d, g, nil).View(); err == nil && gen.Ruleset != nil {
 		for _, c := range gen.Ruleset.Chains {
 			for _, r := range c.Rules {
@@ -229,21 +236,41 @@ func rootHint(err error) error {
 
 // runLogCollect runs the collector until the context ends.
 func runLogCollect(cmd *cobra.Command, d Deps, g *globals, f *logFlags) error {
-	ctx := cmd.Context()
 	if f.segmentMiB <= 0 || f.maxMiB <= 0 || f.maxSegments <= 0 {
 		return usage("--segment-size, --max-size and --max-segments must be positive")
 	}
+	f.groupSet = cmd.Flags().Changed("nflog-group")
+	return runCollector(cmd.Context(), d, g, f, nil, nil)
+}
+
+// runCollector runs the denial log collector (leash log collect, and the
+// daemon's) until ctx ends; started and observe go into
+// denylog.CollectConfig. Zero sizes in f are the defaults.
+func runCollector(ctx context.Context, d Deps, g *globals, f *logFlags, started func(), observe func(denylog.Record)) error {
 	log := logLogger(d)
 	p, closeP, err := logPipeline(ctx, d, g, log)
 	if err != nil {
 		return err
 	}
 	defer closeP()
-	group := logGroup(cmd, d, g, f)
+	group := f.group
+	if !f.groupSet {
+		group = appliedLogGroup(d, g) // read at every start: the daemon's collector follows the policy in force
+	}
+	lim := denylog.HistoryLimits{SegmentBytes: denylog.DefaultSegmentBytes, MaxSegments: denylog.DefaultMaxSegments, MaxBytes: denylog.DefaultMaxBytes}
+	if f.segmentMiB > 0 {
+		lim.SegmentBytes = f.segmentMiB << 20
+	}
+	if f.maxSegments > 0 {
+		lim.MaxSegments = f.maxSegments
+	}
+	if f.maxMiB > 0 {
+		lim.MaxBytes = f.maxMiB << 20
+	}
 	cfg := denylog.CollectConfig{
-		Dir:    f.logDir(g),
-		Limits: denylog.HistoryLimits{SegmentBytes: f.segmentMiB << 20, MaxSegments: f.maxSegments, MaxBytes: f.maxMiB << 20},
-		Group:  group, NetNS: g.netns, Now: logClock(d), Log: log,
+		Dir: f.logDir(g), Limits: lim,
+		Group: group, NetNS: g.netns, Now: logClock(d), Log: log,
+		Started: started, Observe: observe,
 	}
 	return denylog.Collect(ctx, cfg, denyLogOpener(d, g, group, log), p)
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -79,6 +80,13 @@ type Config struct {
 	// Reload delivers SIGHUP.
 	Reload <-chan struct{}
 	Log    *slog.Logger
+	// Metrics records applies, repairs and readiness (nil: none); the
+	// hostname refresher records through Metrics.DNSRefreshed.
+	Metrics *metrics.Metrics
+	// Collect runs the denial log collector until ctx ends (nil: none),
+	// calling started once it holds the history and the NFLOG group; see
+	// collector.go.
+	Collect func(ctx context.Context, started func()) error
 }
 
 // daemon is Run's state.
@@ -100,6 +108,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer d.notify("STOPPING=1")
+	defer d.Metrics.Ready(false)
+	defer d.hostCollector(ctx)()
 	repair := d.Clock.After(d.RepairEvery)
 	var watchdog <-chan time.Time
 	if d.Watchdog > 0 {
@@ -170,6 +180,7 @@ func (d *daemon) start(ctx context.Context) error {
 		d.status()
 	}
 	d.notify("READY=1")
+	d.Metrics.Ready(true)
 	return nil
 }
 
@@ -203,6 +214,7 @@ func (d *daemon) applyFile(ctx context.Context) bool {
 		return false
 	}
 	d.deferred = false
+	began := d.Clock.Mono()
 	src, err := d.ReadFile(d.policy)
 	if err == nil {
 		var c *engine.Compiled
@@ -212,12 +224,14 @@ func (d *daemon) applyFile(ctx context.Context) bool {
 				if !res.Unchanged {
 					d.Log.Info("applied", "policy", d.policy, "generation", res.Generation)
 				}
+				d.Metrics.Applied(metrics.TriggerFile, applyResult(res.Unchanged), d.Clock.Mono()-began)
 				d.status()
 				return true
 			}
 		}
 	}
 	d.Log.Error("the policy file was not applied; the generation in force stays", "policy", d.policy, "err", err)
+	d.Metrics.Applied(metrics.TriggerFile, metrics.ResultFailed, d.Clock.Mono()-began)
 	d.notify(fmt.Sprintf("STATUS=%s was not applied (%s); %s", d.policy, firstLine(err), d.inForce()))
 	return false
 }
@@ -225,15 +239,20 @@ func (d *daemon) applyFile(ctx context.Context) bool {
 // reapply recompiles the current generation's policy with today's users,
 // groups and hostnames.
 func (d *daemon) reapply(ctx context.Context) {
+	began := d.Clock.Mono()
 	res, err := d.Engine.Reapply(ctx, func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
 		return d.Compile(ctx, cur.PolicyFile, cur.Policy)
 	})
 	switch {
 	case err != nil:
 		d.Log.Error("reapply: the generation in force stays", "err", err)
+		d.Metrics.Applied(metrics.TriggerReapply, metrics.ResultFailed, d.Clock.Mono()-began)
 		return
 	case res.Changed:
 		d.Log.Info("reapplied", "source", res.Source.ID, "generation", res.Generation)
+	}
+	if res.Nothing == "" {
+		d.Metrics.Applied(metrics.TriggerReapply, applyResult(!res.Changed), d.Clock.Mono()-began)
 	}
 	d.status()
 }
@@ -247,6 +266,11 @@ func (d *daemon) repair(ctx context.Context) {
 	case res != nil && res.Repaired:
 		d.Log.Warn("the kernel did not hold the table in force (another tool flushed or changed it); loaded it again", "was", string(res.Was), "generation", res.Generation.ID)
 	}
+	var was string
+	if res != nil && res.Repaired {
+		was = string(res.Was)
+	}
+	d.Metrics.Repaired(was, err)
 	if d.deferred {
 		d.applyFile(ctx)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy/policytest"
 	"github.com/leash-dev/leash/internal/state"
@@ -47,6 +48,8 @@ type rig struct {
 	mu      sync.Mutex
 	notes   []string
 	stopped chan struct{}
+	metrics *metrics.Metrics                                // nil: none
+	collect func(ctx context.Context, started func()) error // nil: none
 }
 
 const allowAll = "version: 1\npolicies:\n  - name: offline\n    users: [oracle]\n    default: deny\n"
@@ -86,8 +89,9 @@ func (r *rig) run() {
 			return engine.Compile(ctx, policytest.Env(policytest.DefaultIDs), path, src)
 		},
 		Clock: r.clk, RepairEvery: 5 * time.Second, Watchdog: 10 * time.Second, Reload: r.reload,
-		Notify: func(s string) { r.mu.Lock(); r.notes = append(r.notes, s); r.mu.Unlock() },
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Notify:  func(s string) { r.mu.Lock(); r.notes = append(r.notes, s); r.mu.Unlock() },
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: r.metrics, Collect: r.collect,
 	}
 	go func() {
 		defer close(r.stopped)

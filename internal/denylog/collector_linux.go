@@ -21,6 +21,10 @@ type CollectConfig struct {
 	NetNS  string
 	Now    func() time.Time
 	Log    *slog.Logger
+	// Started, if set, is called once the history and the group are held.
+	Started func()
+	// Observe, if set, sees every record written (the daemon's metrics).
+	Observe func(Record)
 }
 
 // Collect runs the collector until ctx is done: it takes dir's collector
@@ -44,7 +48,13 @@ func Collect(ctx context.Context, cfg CollectConfig, open Opener, p *Pipeline) (
 	}
 	defer src.Close()
 	cfg.Log.Info("denylog: collecting", "group", cfg.Group, "netns", cfg.NetNS, "dir", cfg.Dir)
+	if cfg.Started != nil {
+		cfg.Started()
+	}
 	emit := func(r Record) error {
+		if cfg.Observe != nil {
+			cfg.Observe(r)
+		}
 		if r.Loss != nil {
 			cfg.Log.Warn("denylog: "+r.Loss.String(), "lost", r.Loss.Lost, "overruns", r.Loss.Overruns)
 		}

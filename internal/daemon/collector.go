@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/leash-dev/leash/internal/denylog"
+	"github.com/leash-dev/leash/internal/metrics"
+)
+
+// CollectRetry is how long the daemon waits before it tries to host the
+// denial log collector again: after another collector (leash-log.service,
+// `leash log collect`) held the history directory, or the collector failed.
+const CollectRetry = 30 * time.Second
+
+// hostCollector starts the denial log collector (Config.Collect) in its
+// own goroutine, so that the daemon is the one process that owns the
+// table, keeps it true and records its denials; it returns a function that
+// waits for the collector to stop (ctx ended: it has flushed the attempts
+// still open and synced the history). While another collector holds the
+// directory, the daemon retries every CollectRetry and takes over when
+// that one stops; a collector error is logged and retried the same way,
+// and never stops the daemon: the kernel's enforcement does not depend
+// on the log.
+func (d *daemon) hostCollector(ctx context.Context) (wait func()) {
+	if d.Collect == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		busyLogged := false
+		for {
+			err := d.Collect(ctx, func() { d.Metrics.Collecting(true) })
+			d.Metrics.Collecting(false)
+			switch {
+			case ctx.Err() != nil:
+				return
+			case errors.Is(err, denylog.ErrCollectorRunning):
+				if !busyLogged {
+					d.Log.Warn("another denial log collector holds the history (leash-log.service?); the daemon collects once it stops", "err", err)
+					busyLogged = true
+				}
+			case err != nil:
+				d.Log.Error("denial log collector stopped; retrying", "err", err, "retry", CollectRetry)
+				busyLogged = false
+			default:
+				d.Log.Warn("denial log collector stopped; retrying", "retry", CollectRetry)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.Clock.After(CollectRetry):
+			}
+		}
+	}()
+	return func() { <-done }
+}
+
+// applyResult is the metrics result of a successful apply.
+func applyResult(unchanged bool) string {
+	if unchanged {
+		return metrics.ResultUnchanged
+	}
+	return metrics.ResultChanged
+}
