@@ -5,12 +5,12 @@
 # and iptables-legacy really write, to check that leash sees them),
 # conntrack, netbase (/etc/services), passwd
 # (useradd for test users), prometheus (promtool lints the daemon's
-# metrics), systemd (systemd-analyze verifies the units; PID 1 need not be
+# metrics; curl scrapes them), systemd (systemd-analyze verifies the units; PID 1 need not be
 # systemd), and the Go modules. Idempotent; needs root.
 set -euo pipefail
 
 need=()
-for pkg in iproute2 nftables iptables conntrack netbase passwd ca-certificates prometheus systemd; do
+for pkg in iproute2 nftables iptables conntrack netbase passwd ca-certificates prometheus systemd curl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if ((${#need[@]})); then

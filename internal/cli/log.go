@@ -45,18 +45,20 @@ Denials reach leash through the kernel's NFLOG group (baseline.log.group in
 the policy, 4242 by default; --nflog-group overrides it) with a rate limit
 per rule. Only one process can read a group in a network namespace, so:
 
-  leash log collect   runs the collector (the leash-log systemd service):
-                      it owns the group and keeps a bounded history in
-                      --log-dir (default STATE-DIR/log)
+  leash daemon        hosts the collector (leash-daemon.service): it owns
+                      the group and keeps a bounded history in --log-dir
+                      (default STATE-DIR/log)
+  leash log collect   runs the collector alone, without the daemon (the
+                      leash-log systemd service)
   leash log           prints that history (--since, --user) and exits
   leash log -f        follows: it tails the collector's history when a
                       collector runs for this group and namespace, and
                       otherwise reads the group itself, live (nothing is
                       kept when it exits)
 
-A connection's retransmissions (same user, protocol, source, destination
-and rule within 3 s) are one line with "(N attempts)"; so a line appears
-about 3 s after the attempt's last packet. Messages the kernel could not
+An attempt is printed at its first packet; its retransmissions (same
+user, protocol, source, destination and rule within 3 s) are folded in
+and counted on a second line, "(N attempts until TIME)", once it is over. Messages the kernel could not
 deliver (the reader fell behind) are never dropped silently: they are
 counted from the kernel's sequence numbers and printed as
 "!! N events lost (receive queue overflow)" (in JSON: {"type":"lost"}).
@@ -195,10 +197,10 @@ func runLogHistory(ctx context.Context, d Deps, g *globals, f *logFlags) error {
 	}
 	if _, running, _ := denylog.RunningCollector(dir); !running {
 		if n == 0 {
-			return fmt.Errorf("no denial history in %s: start the collector (systemctl enable --now leash-log, or %s), or watch live with %s",
+			return fmt.Errorf("no denial history in %s: start the collector (systemctl enable --now leash-daemon, or leash-log, or %s), or watch live with %s",
 				dir, leashCommand(g, "log collect"), leashCommand(g, "log -f"))
 		}
-		fmt.Fprintf(d.Stderr, "leash: no collector is running: the history in %s may end early; start one with systemctl start leash-log\n", dir)
+		fmt.Fprintf(d.Stderr, "leash: no collector is running: the history in %s may end early; start one with systemctl start leash-daemon (or leash-log)\n", dir)
 	}
 	return nil
 }

@@ -37,9 +37,9 @@ func (d *daemon) hostCollector(ctx context.Context) (wait func()) {
 			switch {
 			case ctx.Err() != nil:
 				return
-			case errors.Is(err, denylog.ErrCollectorRunning):
+			case errors.Is(err, denylog.ErrCollectorRunning), errors.Is(err, denylog.ErrGroupBusy):
 				if !busyLogged {
-					d.Log.Warn("another denial log collector holds the history (leash-log.service?); the daemon collects once it stops", "err", err)
+					d.Log.Warn("another denial log collector holds the history or the NFLOG group (leash-log.service, leash log -f?); the daemon collects once it stops", "err", err)
 					busyLogged = true
 				}
 			case err != nil:
