@@ -14,9 +14,10 @@ deps:
 build:
 	$(GO) build -o $(BIN) ./cmd/leash
 
-# Install the binary and the systemd units (leash.service restores the table
-# at boot; leash-reapply.path re-applies on user/group changes) and enable
-# them. With DESTDIR (packaging), files go under it and nothing is enabled.
+# Install the binary and the systemd units and enable leash.service (restores
+# the table early at boot, without DNS) and leash-daemon.service (runs after
+# it: keeps the table in step, collects the denial log). With DESTDIR
+# (packaging), files go under it and nothing is enabled.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 install: build

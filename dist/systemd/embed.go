@@ -5,8 +5,8 @@
 //	leash-reapply.service  recompiles the policy with today's users, groups and hostnames
 //	leash-reapply.path     starts leash-reapply.service when /etc/passwd or /etc/group change
 //	leash-reapply.timer    optional: starts it every 15 minutes
-//	leash-log.service      optional: the denial log collector
-//	leash-daemon.service   optional: keeps the kernel in step (leash daemon)
+//	leash-daemon.service   keeps the kernel in step and collects the denial log (leash daemon)
+//	leash-log.service      optional, without the daemon: the denial log collector alone
 //
 // The files name the default paths /usr/local/sbin/leash and /var/lib/leash;
 // internal/service rewrites them to the installed ones.

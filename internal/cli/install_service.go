@@ -19,15 +19,19 @@ func installServiceCmd(d Deps, g *globals) *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "install-service",
-		Short: "Install the systemd units: restore at boot, re-apply on user/group changes",
+		Short: "Install the systemd units: restore at boot, then the daemon",
 		Long: `Write leash.service (loads the last applied table at boot, before
-network-pre.target, without DNS), leash-reapply.service and
-leash-reapply.path (re-apply when /etc/passwd or /etc/group change) and the
-optional leash-reapply.timer (every 15 minutes) and leash-log.service (the
-denial log collector, see leash log) into ROOT/etc/systemd/system,
-with ExecStart naming BINDIR/leash and --state-dir. Then, without --root
-and unless --no-enable, run systemctl daemon-reload and systemctl enable
-leash.service leash-reapply.path (when the host has systemctl).`,
+network-pre.target, without DNS), leash-daemon.service (leash daemon, after
+it: keeps the table in step with the policy file, users, groups and other
+tools, and collects the denial log), and, for hosts that run leash without
+the daemon, leash-reapply.service, leash-reapply.path (re-apply when
+/etc/passwd or /etc/group change), leash-reapply.timer (every 15 minutes)
+and leash-log.service (the denial log collector alone) into
+ROOT/etc/systemd/system, with ExecStart naming BINDIR/leash and
+--state-dir. Then, without --root and unless --no-enable, run systemctl
+daemon-reload and systemctl enable leash.service leash-daemon.service
+(when the host has systemctl). The daemon starts once a policy was
+applied: after the first leash apply, systemctl start leash-daemon.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bindir == "" {
@@ -83,8 +87,8 @@ func enableUnits(cmd *cobra.Command, d Deps, enable []string) error {
 	if err != nil {
 		return fmt.Errorf("systemctl: %w", err)
 	}
-	fmt.Fprintf(d.Stdout, "enabled %s: the table is restored at every boot and re-applied when users or groups change.\n", strings.Join(enable[1:], " and "))
-	fmt.Fprintln(d.Stdout, "Optional, to re-resolve hostnames every 15 minutes: systemctl enable --now leash-reapply.timer")
-	fmt.Fprintln(d.Stdout, "Optional, to keep a history of denials for leash log --since: systemctl enable --now leash-log.service")
+	fmt.Fprintf(d.Stdout, "enabled %s: the table is restored at every boot, then leash daemon keeps it in step and collects the denial log.\n", strings.Join(enable[1:], " and "))
+	fmt.Fprintln(d.Stdout, "The daemon starts once a policy is applied: after the first leash apply, run systemctl start leash-daemon.")
+	fmt.Fprintln(d.Stdout, "With the daemon, leave leash-reapply.path and leash-log.service disabled: it does what they do.")
 	return nil
 }

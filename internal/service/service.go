@@ -25,8 +25,12 @@ const (
 const UnitDir = "etc/systemd/system"
 
 // Enabled lists the units install-service enables: the boot-time restore
-// and the membership watcher. leash-reapply.timer is optional.
-func Enabled() []string { return []string{"leash.service", "leash-reapply.path"} }
+// (early, before the network, without DNS) and the daemon after it (which
+// needs the network and the user database, and does what
+// leash-reapply.path and leash-log.service would). Those two and
+// leash-reapply.timer stay optional, for hosts that run leash without the
+// daemon.
+func Enabled() []string { return []string{"leash.service", "leash-daemon.service"} }
 
 // Unit is one unit file.
 type Unit struct {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/leash-dev/leash/internal/kerneltest"
 )
 
 func TestUnits(t *testing.T) {
@@ -27,7 +29,7 @@ func TestUnits(t *testing.T) {
 			"leash-reapply.path":    {"PathChanged=/etc/passwd", "PathChanged=/etc/group", "Unit=leash-reapply.service"},
 			"leash-reapply.timer":   {"OnUnitActiveSec=15min", "Unit=leash-reapply.service"},
 			"leash-log.service":     {"ExecStart=/opt/leash/bin/leash log collect", "Restart=on-failure", "ReadWritePaths=-/var/lib/leash"},
-			"leash-daemon.service":  {"Type=notify", "ExecStart=/opt/leash/bin/leash daemon", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=30s", "ReadWritePaths=-/var/lib/leash"},
+			"leash-daemon.service":  {"Type=notify", "ExecStart=/opt/leash/bin/leash daemon", "ExecReload=/bin/kill -HUP $MAINPID", "WatchdogSec=30s", "ReadWritePaths=-/var/lib/leash", "After=leash.service nftables.service network-online.target nss-user-lookup.target", "ConditionPathExists=/var/lib/leash/current", "RuntimeDirectory=leash", "WantedBy=multi-user.target"},
 		}},
 		{name: "other state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/srv/leash/"}, want: map[string][]string{
 			"leash.service":         {"ExecStart=/usr/sbin/leash --state-dir /srv/leash restore", "RequiresMountsFor=/srv/leash"},
@@ -35,7 +37,7 @@ func TestUnits(t *testing.T) {
 			"leash-reapply.path":    {},
 			"leash-reapply.timer":   {},
 			"leash-log.service":     {"ExecStart=/usr/sbin/leash --state-dir /srv/leash log collect", "ReadWritePaths=-/srv/leash"},
-			"leash-daemon.service":  {"ExecStart=/usr/sbin/leash --state-dir /srv/leash daemon", "ReadWritePaths=-/srv/leash"},
+			"leash-daemon.service":  {"ExecStart=/usr/sbin/leash --state-dir /srv/leash daemon", "ReadWritePaths=-/srv/leash", "ConditionPathExists=/srv/leash/current"},
 		}},
 		{name: "relative bindir", opt: Options{BinDir: "bin", StateDir: "/var/lib/leash"}, wantErr: true},
 		{name: "space in state dir", opt: Options{BinDir: "/usr/sbin", StateDir: "/var/lib/my leash"}, wantErr: true},
@@ -121,11 +123,30 @@ func TestInstall(t *testing.T) {
 	}
 	sa, err := exec.LookPath("systemd-analyze")
 	if err != nil {
-		t.Log("systemd-analyze not installed: units not verified")
-		return
+		kerneltest.Unavailable(t, "systemd-analyze not installed (Debian package systemd; scripts/deps.sh installs it): units not verified")
 	}
 	out, err := exec.Command(sa, append([]string{"verify"}, paths...)...).CombinedOutput()
 	if err != nil || len(out) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// install-service enables the boot restore and the daemon, both shipped.
+func TestEnabled(t *testing.T) {
+	units, err := Units(Options{BinDir: "/usr/sbin", StateDir: "/var/lib/leash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, u := range units {
+		have[u.Name] = true
+	}
+	if diff := cmp.Diff([]string{"leash.service", "leash-daemon.service"}, Enabled()); diff != "" {
+		t.Errorf("Enabled (-want +got):\n%s", diff)
+	}
+	for _, n := range Enabled() {
+		if !have[n] {
+			t.Errorf("Enabled names %s, which is not shipped", n)
+		}
 	}
 }
