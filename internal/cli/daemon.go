@@ -59,7 +59,8 @@ and feeds the watchdog.`,
 					return err
 				}
 			}
-			ctx := cmd.Context()
+			ctx, cancel := context.WithCancel(cmd.Context())
+			defer cancel()
 			eng := engineFor(cmd, d, g, args)
 			var m *metrics.Metrics
 			if metricsAddr != "" {
@@ -69,7 +70,7 @@ and feeds the watchdog.`,
 				}
 				m = metrics.New(metrics.Options{Counters: eng.Counters, Clock: d.Clock})
 				served := make(chan struct{})
-				defer func() { <-served }()
+				defer func() { cancel(); <-served }()
 				go func() {
 					defer close(served)
 					if err := m.Serve(ctx, l); err != nil {
@@ -104,7 +105,7 @@ and feeds the watchdog.`,
 			if d.Watchdog != nil {
 				watchdog = d.Watchdog()
 			}
-			return daemon.Run(cmd.Context(), daemon.Config{
+			return daemon.Run(ctx, daemon.Config{
 				Engine: eng,
 				Policy: file,
 				Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {

@@ -15,6 +15,10 @@ const (
 	// DefaultMinInterval: scrapes closer together than this share one read
 	// of the table, so the scrape rate never sets the cost.
 	DefaultMinInterval = 5 * time.Second
+	// ReadBudget: the reads never take more than 1/ReadBudget of the time
+	// (a read that took 2 s is not repeated for 20 s, whatever
+	// MinInterval), so a huge table bounds the daemon's CPU too.
+	ReadBudget = 10
 	// DefaultMaxRuleSeries caps the rule series (per rule id and verdict);
 	// rules beyond it, in table order, are left out and counted in
 	// leash_rule_series_dropped. The policy totals always cover every rule.
@@ -75,13 +79,13 @@ func (c *kernelCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 // Collect reads the counters if the last read is older than minInterval
-// (a failed read keeps the previous counters and counts an error) and
-// exports them.
+// and ReadBudget times its own duration (a failed read keeps the previous
+// counters and counts an error) and exports them.
 func (c *kernelCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Mono()
-	if !c.have || now-c.readAt >= c.minInterval {
+	if !c.have || now-c.readAt >= max(c.minInterval, ReadBudget*c.took) {
 		counters, err := c.read()
 		c.took = c.clock.Mono() - now
 		c.readAt, c.have = now, true

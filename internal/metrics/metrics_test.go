@@ -156,6 +156,29 @@ func TestKernelCounters(t *testing.T) {
 	}
 }
 
+// A slow read is not repeated before ReadBudget times its duration.
+func TestKernelReadBudget(t *testing.T) {
+	e, _ := applied(t)
+	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
+	reads := 0
+	m := New(Options{Clock: clk, Counters: func() ([]drift.ChainCounters, error) {
+		reads++
+		clk.Advance(2 * time.Second) // the read takes 2 s
+		return e.Counters()
+	}})
+	scrape(t, m)
+	clk.Advance(DefaultMinInterval)
+	scrape(t, m)
+	if reads != 1 {
+		t.Errorf("%d reads %s after a 2 s read, want 1 (not before %s)", reads, DefaultMinInterval, ReadBudget*2*time.Second)
+	}
+	clk.Advance(ReadBudget * 2 * time.Second)
+	_, got := scrape(t, m)
+	if reads != 2 || got["leash_kernel_read_duration_seconds"] != "2" {
+		t.Errorf("after %s: %d reads, duration %s; want 2 reads of 2 s", ReadBudget*2*time.Second, reads, got["leash_kernel_read_duration_seconds"])
+	}
+}
+
 func TestRuleSeriesCap(t *testing.T) {
 	e, _ := applied(t)
 	m := New(Options{Counters: e.Counters, MaxRuleSeries: 2})
