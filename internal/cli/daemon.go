@@ -78,10 +78,12 @@ and feeds the watchdog.`,
 					}
 				}()
 			}
-			var collect func(context.Context, func()) error
+			var collect func(context.Context, uint16, func()) error
 			if !noLog {
-				collect = func(ctx context.Context, started func()) error {
-					return runCollector(ctx, d, g, lf, started, m.Logged)
+				collect = func(ctx context.Context, group uint16, started func()) error {
+					f := *lf
+					f.group, f.groupSet = group, true
+					return runCollector(ctx, d, g, &f, started, m.Logged)
 				}
 			}
 			w, err := d.NewWatcher()
@@ -122,6 +124,7 @@ and feeds the watchdog.`,
 				Log:           slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 				Metrics:       m,
 				Collect:       collect,
+				LogGroup:      func() uint16 { return appliedLogGroup(d, g) },
 			})
 		},
 	}

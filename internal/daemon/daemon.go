@@ -83,10 +83,12 @@ type Config struct {
 	// Metrics records applies, repairs and readiness (nil: none); the
 	// hostname refresher records through Metrics.DNSRefreshed.
 	Metrics *metrics.Metrics
-	// Collect runs the denial log collector until ctx ends (nil: none),
-	// calling started once it holds the history and the NFLOG group; see
+	// Collect runs the denial log collector on NFLOG group until ctx ends
+	// (nil: none), calling started once it holds the history and the
+	// group; LogGroup is the group the policy in force logs to. See
 	// collector.go.
-	Collect func(ctx context.Context, started func()) error
+	Collect  func(ctx context.Context, group uint16, started func()) error
+	LogGroup func() uint16
 }
 
 // daemon is Run's state.

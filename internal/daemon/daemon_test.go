@@ -48,8 +48,9 @@ type rig struct {
 	mu      sync.Mutex
 	notes   []string
 	stopped chan struct{}
-	metrics *metrics.Metrics                                // nil: none
-	collect func(ctx context.Context, started func()) error // nil: none
+	metrics *metrics.Metrics                                              // nil: none
+	collect func(ctx context.Context, group uint16, started func()) error // nil: none
+	group   func() uint16
 }
 
 const allowAll = "version: 1\npolicies:\n  - name: offline\n    users: [oracle]\n    default: deny\n"
@@ -91,7 +92,7 @@ func (r *rig) run() {
 		Clock: r.clk, RepairEvery: 5 * time.Second, Watchdog: 10 * time.Second, Reload: r.reload,
 		Notify:  func(s string) { r.mu.Lock(); r.notes = append(r.notes, s); r.mu.Unlock() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Metrics: r.metrics, Collect: r.collect,
+		Metrics: r.metrics, Collect: r.collect, LogGroup: r.group,
 	}
 	go func() {
 		defer close(r.stopped)

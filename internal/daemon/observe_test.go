@@ -63,7 +63,7 @@ func TestDaemonHostsCollector(t *testing.T) {
 	r := newRig(t)
 	r.metrics = metrics.New(metrics.Options{Clock: r.clk})
 	var calls, stopped atomic.Int32
-	r.collect = func(ctx context.Context, started func()) error {
+	r.collect = func(ctx context.Context, _ uint16, started func()) error {
 		if calls.Add(1) == 1 {
 			return fmt.Errorf("denylog: /x: %w (pid 7, group 4242)", denylog.ErrCollectorRunning)
 		}
@@ -87,4 +87,41 @@ func TestDaemonHostsCollector(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	r.eventually("collecting", func() bool { return sample(r.metrics, "leash_log_collector_active") == "1" })
+}
+
+// The collector follows the NFLOG group of the policy in force: when the
+// current generation changes to one that logs elsewhere, it is restarted
+// on the new group at once.
+func TestDaemonCollectorFollowsGroup(t *testing.T) {
+	r := newRig(t)
+	var group atomic.Int32
+	group.Store(4242)
+	r.group = func() uint16 { return uint16(group.Load()) }
+	groups := make(chan uint16, 4)
+	r.collect = func(ctx context.Context, g uint16, started func()) error {
+		groups <- g
+		started()
+		<-ctx.Done()
+		return nil
+	}
+	r.run()
+	if g := <-groups; g != 4242 {
+		t.Fatalf("collector started on group %d, want 4242", g)
+	}
+	r.clk.Advance(5 * time.Second) // same generation: nothing to follow
+	group.Store(4243)
+	r.edit(strings.Replace(allowAll, "deny", "reject", 1))
+	r.eventually("the edit applied", func() bool { return r.current() == 2 })
+	for i := 0; i < 1000 && len(groups) == 0; i++ {
+		r.clk.Advance(5 * time.Second)
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case g := <-groups:
+		if g != 4243 {
+			t.Errorf("collector restarted on group %d, want 4243", g)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the collector did not follow the new group")
+	}
 }
