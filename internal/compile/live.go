@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"hash/fnv"
+	"net/netip"
 	"time"
 
 	"github.com/leash-dev/leash/internal/policy"
@@ -25,34 +26,73 @@ type LiveOptions struct {
 // Source "host:NAME" (ruleset.SourceHost) and holding the addresses the
 // name resolved to (r.Hosts), so that the daemon can refresh each name's
 // addresses alone by TTL (ruleset.ElementOp on the sets of that source).
-// The compiler does not emit them yet: which sets become live is the
-// daemon's decision. Sets are named HostSetName(family, name).
+// Compile emits these sets (with zero LiveOptions) for every rule that
+// names a hostname. Sets are named HostSetName(family, name).
 func HostSets(r *policy.Resolved, to *policy.Destinations, opt LiveOptions) []*ruleset.Set {
 	if to == nil {
 		return nil
 	}
 	var out []*ruleset.Set
 	for _, name := range to.Hosts {
-		for _, fam := range []struct {
-			v    int
-			kind ruleset.SetKind
-		}{{4, ruleset.KindIPv4}, {6, ruleset.KindIPv6}} {
-			var elems []ruleset.Element
-			for _, a := range r.Hosts[name] {
-				if a = a.Unmap(); a.Is4() == (fam.v == 4) {
-					elems = append(elems, ruleset.Element{Addr: a.WithZone("")})
-				}
+		for _, v := range []int{4, 6} {
+			if s := hostSet(v, name, r.Hosts[name], opt); s != nil {
+				out = append(out, s)
 			}
-			if len(elems) == 0 {
-				continue
-			}
-			s := &ruleset.Set{Name: HostSetName(fam.v, name), Kind: fam.kind,
-				Live: &ruleset.Live{Timeout: opt.Timeout, Size: opt.Size, Counters: opt.Counters, Source: ruleset.SourceHost(name)}}
-			s.SetElements(elems)
-			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// hostSet is the live set of hostname name's family-v addresses among
+// addrs, nil when it has none there.
+func hostSet(v int, name string, addrs []netip.Addr, opt LiveOptions) *ruleset.Set {
+	kind := ruleset.KindIPv4
+	if v == 6 {
+		kind = ruleset.KindIPv6
+	}
+	var elems []ruleset.Element
+	for _, a := range addrs {
+		if a = a.Unmap(); a.Is4() == (v == 4) {
+			elems = append(elems, ruleset.Element{Addr: a.WithZone("")})
+		}
+	}
+	if len(elems) == 0 {
+		return nil
+	}
+	s := &ruleset.Set{Name: HostSetName(v, name), Kind: kind,
+		Live: &ruleset.Live{Timeout: opt.Timeout, Size: opt.Size, Counters: opt.Counters, Source: ruleset.SourceHost(name)}}
+	s.SetElements(elems)
+	return s
+}
+
+// hostSet adds the live set of hostname name's family-v addresses on first
+// use and returns its name; "" when the name has no address there (the
+// rule then matches nothing of that family for it, as before).
+//
+// The set has no timeout, so the table works as compiled without the
+// daemon: the addresses resolved at apply stay until the next apply, or
+// until the daemon's refresher (internal/hostrefresh) replaces them by
+// what DNS says now. nft equivalent of the set and of a rule using it:
+//
+//	set host4_mail.example.com { type ipv4_addr; comment "host:mail.example.com"; elements = { 192.0.2.25 } }
+//	ip daddr @host4_mail.example.com meta l4proto tcp th dport @mail_r1_tcp accept
+//
+// Per packet, a hostname costs one hash lookup per rule naming it: rules
+// naming hostnames are kernel rules of their own (their addresses change
+// under the table, so first match between them and other rules is left to
+// the kernel's rule order rather than resolved at compile time).
+func (c *compiler) hostSet(v int, name string) string {
+	set := HostSetName(v, name)
+	if c.liveSets[set] {
+		return set
+	}
+	s := hostSet(v, name, c.hosts[name], LiveOptions{})
+	if s == nil {
+		return ""
+	}
+	c.liveSets[set] = true
+	c.rs.Sets = append(c.rs.Sets, s)
+	return set
 }
 
 // HostSetName names the live set of hostname name's family-v addresses:

@@ -186,6 +186,12 @@ type Destinations struct {
 	// name's addresses can be refreshed alone (a live set per name,
 	// compile.HostSets).
 	Hosts []string `json:"hosts,omitempty"`
+	// Static, when Hosts is not empty, is V4 and V6 without the hostnames'
+	// addresses: what the addresses, CIDRs and lists' non-host entries
+	// give (an address both listed and resolved is in it). The compiler
+	// matches it as it matches V4 and V6, and each hostname by its live
+	// set (compile.HostSets), which the daemon refreshes. nil when Hosts is.
+	Static *Destinations `json:"static,omitempty"`
 }
 
 // ProtoSpec matches one IP protocol and optionally its ports or ICMP types.
