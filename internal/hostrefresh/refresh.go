@@ -1,0 +1,501 @@
+// Package hostrefresh keeps the hostnames' live sets (compile.HostSets:
+// one per hostname and family, Source "host:NAME") in step with DNS while
+// the daemon runs. It is pure scheduling logic over injected parts: a
+// clock, a resolver that returns TTLs, a view of live connections, the
+// engine's incremental update (engine.Engine.UpdateLive) and the state
+// directory (the generation in force, the live snapshot, its own record).
+//
+// Rules, per hostname:
+//
+//   - refreshed at its answer's TTL clamped to [Floor, Ceiling] (a name
+//     from the hosts file, TTL 0, at Ceiling); a failure retries at Floor;
+//   - at most MaxAddrs addresses (the ones already in the set first, so a
+//     big rotating answer does not churn);
+//   - an address that leaves the answer stays in the set while a
+//     connection to it lives (Conns) and at least Grace after it left;
+//   - a failed lookup or an empty answer changes nothing: the last good
+//     answer stays (a set is never emptied by DNS);
+//   - only the changed elements are sent, in one transaction
+//     (UpdateLive), and the record (state.HostsRecord, hosts.json) is
+//     written after every step that changed it: a restarted daemon starts
+//     from the last good answers, and `leash status` reads them.
+//
+// The compiled sets have no timeout (the table works without the daemon),
+// so removals are explicit deletes.
+package hostrefresh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// Defaults of Config.
+const (
+	DefaultFloor    = 30 * time.Second
+	DefaultCeiling  = time.Hour
+	DefaultGrace    = 5 * time.Minute
+	DefaultMaxAddrs = 32
+	// DefaultLookupTimeout bounds one name's lookup.
+	DefaultLookupTimeout = 10 * time.Second
+)
+
+// Resolver looks a name up with the smallest TTL of its records
+// (resolve.DNS.LookupHostTTL).
+type Resolver interface {
+	LookupHostTTL(ctx context.Context, host string) ([]netip.Addr, time.Duration, error)
+}
+
+// Conns tells which remote addresses have live connections from this host
+// (sockets connected or connecting to them): Live is asked once per step
+// that has kept addresses.
+type Conns interface {
+	Live(ctx context.Context) (map[netip.Addr]bool, error)
+}
+
+// Updater changes live set elements (engine.Engine.UpdateLive).
+type Updater interface {
+	UpdateLive(ctx context.Context, ops []ruleset.ElementOp) (*engine.LiveResult, error)
+}
+
+// Store is the part of the state directory the refresher reads and writes
+// (*state.Store).
+type Store interface {
+	CurrentID() (int, error)
+	Load(id int) (*state.Generation, error)
+	Live() (*state.LiveSnapshot, error)
+	Hosts() (*state.HostsRecord, error)
+	SetHosts(*state.HostsRecord) error
+}
+
+// Config is what the refresher runs with.
+type Config struct {
+	Resolver Resolver
+	Conns    Conns // nil: no connection keeps an address beyond Grace
+	Updater  Updater
+	Store    Store
+	Clock    clock.Clock
+	Log      *slog.Logger
+	// Floor and Ceiling clamp the TTL; Grace is how long an address that
+	// left the answer stays at least; MaxAddrs caps a name's addresses.
+	// Zero means the default.
+	Floor, Ceiling, Grace time.Duration
+	MaxAddrs              int
+	LookupTimeout         time.Duration
+}
+
+// Refresher refreshes the hostnames of the generation in force. It is not
+// safe for concurrent use: one goroutine calls Step (or Run).
+type Refresher struct {
+	cfg Config
+	gen int // generation the targets are of (0: not loaded)
+	// targets: hostname -> its live sets by family (4, 6).
+	targets map[string]map[int]string
+	// kernel: set -> the elements believed in the kernel; dirty says they
+	// may be wrong (start, a new generation, a failed update), so the next
+	// update re-adds every desired element.
+	kernel map[string]map[netip.Addr]bool
+	dirty  bool
+	rec    *state.HostsRecord
+}
+
+// New returns a refresher; it loads nothing until the first Step.
+func New(cfg Config) *Refresher {
+	if cfg.Floor <= 0 {
+		cfg.Floor = DefaultFloor
+	}
+	if cfg.Ceiling <= 0 {
+		cfg.Ceiling = DefaultCeiling
+	}
+	cfg.Ceiling = max(cfg.Ceiling, cfg.Floor)
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	if cfg.MaxAddrs <= 0 {
+		cfg.MaxAddrs = DefaultMaxAddrs
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = DefaultLookupTimeout
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Refresher{cfg: cfg}
+}
+
+// Run steps until ctx ends: at the next due time, or at once when kick
+// receives (the daemon applied a new generation).
+func (r *Refresher) Run(ctx context.Context, kick <-chan struct{}) {
+	for {
+		next := r.Step(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-kick:
+		case <-r.cfg.Clock.After(next.Sub(r.cfg.Clock.Now())):
+		}
+	}
+}
+
+// Step does what is due now: follow a new generation, look up the names
+// whose refresh is due, drop kept addresses that expired, send the changed
+// elements, record. It returns when the next step is due.
+func (r *Refresher) Step(ctx context.Context) time.Time {
+	now := r.cfg.Clock.Now()
+	if err := r.follow(now); err != nil {
+		r.cfg.Log.Error("hostnames: cannot read the generation in force; retrying", "err", err)
+		return now.Add(r.cfg.Floor)
+	}
+	if len(r.targets) == 0 {
+		return now.Add(r.cfg.Ceiling)
+	}
+	changed := r.lookups(ctx, now)
+	changed = r.expire(ctx, now) || changed
+	changed = r.update(ctx, now) || changed
+	if changed {
+		r.save(now)
+	}
+	return r.next(now)
+}
+
+// follow loads the hostnames of the generation in force when it changed:
+// the targets, what the kernel holds (the compiled elements, with the live
+// snapshot's), and each name's state (the record's, else the compiled
+// addresses, due now).
+func (r *Refresher) follow(now time.Time) error {
+	id, err := r.cfg.Store.CurrentID()
+	if err != nil {
+		return err
+	}
+	if id == r.gen && r.targets != nil {
+		return nil
+	}
+	gen, err := r.cfg.Store.Load(id)
+	if err != nil {
+		return err
+	}
+	if r.rec == nil {
+		if r.rec, err = r.cfg.Store.Hosts(); err != nil {
+			r.cfg.Log.Warn("hostnames: the record is unusable; starting from the compiled addresses", "err", err)
+		}
+		if r.rec == nil {
+			r.rec = &state.HostsRecord{}
+		}
+	}
+	snap, err := r.cfg.Store.Live()
+	if err != nil {
+		snap = nil
+	}
+	r.gen, r.dirty = id, true
+	r.targets, r.kernel = map[string]map[int]string{}, map[string]map[netip.Addr]bool{}
+	compiled := map[string][]netip.Addr{}
+	if gen.Ruleset != nil {
+		for _, s := range gen.Ruleset.Sets {
+			name, ok := strings.CutPrefix(sourceOf(s), "host:")
+			if !ok || (s.Kind != ruleset.KindIPv4 && s.Kind != ruleset.KindIPv6) {
+				continue
+			}
+			v := 4
+			if s.Kind == ruleset.KindIPv6 {
+				v = 6
+			}
+			if r.targets[name] == nil {
+				r.targets[name] = map[int]string{}
+			}
+			r.targets[name][v] = s.Name
+			in := map[netip.Addr]bool{}
+			for _, e := range s.Elements() {
+				in[e.Addr] = true
+				compiled[name] = append(compiled[name], e.Addr)
+			}
+			if old := snap.Set(s.Name); ruleset.SameLive(s, old) {
+				for _, e := range old.Elements() {
+					in[e.Addr] = true
+				}
+			}
+			r.kernel[s.Name] = in
+		}
+	}
+	byName := map[string]state.HostState{}
+	for _, h := range r.rec.Hosts {
+		byName[h.Name] = h
+	}
+	r.rec.Hosts = r.rec.Hosts[:0]
+	for _, name := range slices.Sorted(maps.Keys(r.targets)) {
+		h, ok := byName[name]
+		if !ok || len(h.Addrs) == 0 {
+			h = state.HostState{Name: name}
+		}
+		if fresh := sortedAddrs(compiled[name]); !isSubset(fresh, h.Addrs) {
+			// Resolved at this generation's apply: as good an answer as
+			// the record's, and newer; the next lookup sorts them out.
+			h.Addrs, h.Next = r.capped(h.Addrs, sortedAddrs(append(fresh, h.Addrs...))), now
+		}
+		r.rec.Hosts = append(r.rec.Hosts, h)
+	}
+	r.rec.Generation = id
+	return nil
+}
+
+func sourceOf(s *ruleset.Set) string {
+	if s.Live == nil {
+		return ""
+	}
+	return s.Live.Source
+}
+
+// lookups refreshes the names that are due; it reports whether the record
+// changed.
+func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
+	changed := false
+	for i := range r.rec.Hosts {
+		h := &r.rec.Hosts[i]
+		if h.Next.After(now) {
+			continue
+		}
+		changed = true
+		lctx, cancel := context.WithTimeout(ctx, r.cfg.LookupTimeout)
+		addrs, ttl, err := r.cfg.Resolver.LookupHostTTL(lctx, h.Name)
+		cancel()
+		addrs = r.usable(h.Name, addrs)
+		if err == nil && len(addrs) == 0 {
+			err = errors.New("no addresses of a family the policy uses")
+		}
+		if err != nil {
+			h.Error, h.ErrorAt, h.Next = err.Error(), now, now.Add(r.cfg.Floor)
+			r.cfg.Log.Warn("hostname refresh failed; its addresses stay", "host", h.Name, "err", err)
+			continue
+		}
+		r.answered(h, r.capped(h.Addrs, addrs), ttl, now)
+	}
+	return changed
+}
+
+// usable keeps the addresses of families name has a live set for.
+func (r *Refresher) usable(name string, addrs []netip.Addr) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range addrs {
+		a = a.Unmap().WithZone("")
+		if r.targets[name][family(a)] != "" {
+			out = append(out, a)
+		}
+	}
+	return sortedAddrs(out)
+}
+
+// capped is at most MaxAddrs of addrs: the ones in old first.
+func (r *Refresher) capped(old, addrs []netip.Addr) []netip.Addr {
+	if len(addrs) <= r.cfg.MaxAddrs {
+		return addrs
+	}
+	var keep, fresh []netip.Addr
+	for _, a := range addrs {
+		if slices.Contains(old, a) {
+			keep = append(keep, a)
+		} else {
+			fresh = append(fresh, a)
+		}
+	}
+	return sortedAddrs(append(keep, fresh...)[:r.cfg.MaxAddrs])
+}
+
+// answered records a good answer: addresses that left it are kept from
+// now, addresses that came back are no longer kept.
+func (r *Refresher) answered(h *state.HostState, addrs []netip.Addr, ttl time.Duration, now time.Time) {
+	kept := h.Kept[:0:0]
+	for _, k := range h.Kept {
+		if !slices.Contains(addrs, k.Addr) {
+			kept = append(kept, k)
+		}
+	}
+	for _, a := range h.Addrs {
+		if !slices.Contains(addrs, a) && !slices.ContainsFunc(kept, func(k state.KeptAddr) bool { return k.Addr == a }) {
+			kept = append(kept, state.KeptAddr{Addr: a, Gone: now})
+		}
+	}
+	if !slices.Equal(h.Addrs, addrs) {
+		r.cfg.Log.Info("hostname changed", "host", h.Name, "addrs", addrs, "was", h.Addrs)
+	}
+	h.Addrs, h.Kept, h.TTL, h.Refreshed, h.Error, h.ErrorAt = addrs, kept, ttl, now, "", time.Time{}
+	h.Next = now.Add(r.interval(ttl))
+}
+
+// interval is the refresh interval of an answer with TTL ttl.
+func (r *Refresher) interval(ttl time.Duration) time.Duration {
+	if ttl <= 0 {
+		return r.cfg.Ceiling
+	}
+	return min(max(ttl, r.cfg.Floor), r.cfg.Ceiling)
+}
+
+// expire drops kept addresses past their grace with no live connection.
+func (r *Refresher) expire(ctx context.Context, now time.Time) bool {
+	var due bool
+	for _, h := range r.rec.Hosts {
+		for _, k := range h.Kept {
+			due = due || now.Sub(k.Gone) >= r.cfg.Grace
+		}
+	}
+	if !due {
+		return false
+	}
+	live := map[netip.Addr]bool{}
+	if r.cfg.Conns != nil {
+		var err error
+		if live, err = r.cfg.Conns.Live(ctx); err != nil {
+			// Unknown connections: keep every address one more round.
+			r.cfg.Log.Warn("hostnames: cannot list connections; kept addresses stay", "err", err)
+			return false
+		}
+	}
+	changed := false
+	for i := range r.rec.Hosts {
+		h := &r.rec.Hosts[i]
+		kept := h.Kept[:0:0]
+		for _, k := range h.Kept {
+			if now.Sub(k.Gone) < r.cfg.Grace || live[k.Addr] {
+				kept = append(kept, k)
+				continue
+			}
+			changed = true
+			r.cfg.Log.Info("hostname: a departed address leaves its set", "host", h.Name, "addr", k.Addr)
+		}
+		h.Kept = kept
+	}
+	return changed
+}
+
+// update sends the difference between the desired elements and the
+// kernel's (all desired ones again when dirty); it reports whether the
+// record changed.
+func (r *Refresher) update(ctx context.Context, now time.Time) bool {
+	want := r.desired()
+	var ops []ruleset.ElementOp
+	for _, set := range slices.Sorted(maps.Keys(want)) {
+		in := r.kernel[set]
+		for _, a := range sortedAddrs(slices.Collect(maps.Keys(want[set]))) {
+			if r.dirty || !in[a] {
+				ops = append(ops, ruleset.ElementOp{Set: set, Elem: ruleset.Element{Addr: a}})
+			}
+		}
+		for _, a := range sortedAddrs(slices.Collect(maps.Keys(in))) {
+			if !want[set][a] {
+				ops = append(ops, ruleset.ElementOp{Set: set, Delete: true, Elem: ruleset.Element{Addr: a}})
+			}
+		}
+	}
+	if len(ops) == 0 {
+		return false
+	}
+	if _, err := r.cfg.Updater.UpdateLive(ctx, ops); err != nil {
+		r.dirty = true
+		r.rec.Error, r.rec.ErrorAt = err.Error(), now
+		r.cfg.Log.Error("hostnames: updating the live sets failed; retrying", "err", err)
+		return true
+	}
+	r.kernel, r.dirty = want, false
+	hadError := r.rec.Error != ""
+	r.rec.Error, r.rec.ErrorAt = "", time.Time{}
+	return hadError || len(ops) > 0
+}
+
+// desired is every set's elements as the record says: each name's answer
+// and kept addresses of the set's family.
+func (r *Refresher) desired() map[string]map[netip.Addr]bool {
+	out := map[string]map[netip.Addr]bool{}
+	for _, sets := range r.targets {
+		for _, set := range sets {
+			out[set] = map[netip.Addr]bool{}
+		}
+	}
+	for _, h := range r.rec.Hosts {
+		add := func(a netip.Addr) {
+			if set := r.targets[h.Name][family(a)]; set != "" {
+				out[set][a] = true
+			}
+		}
+		for _, a := range h.Addrs {
+			add(a)
+		}
+		for _, k := range h.Kept {
+			add(k.Addr)
+		}
+	}
+	return out
+}
+
+// next is when the next step is due: the earliest refresh or grace end,
+// Floor from now when an update must be retried or a kept address waits
+// for its connections to end.
+func (r *Refresher) next(now time.Time) time.Time {
+	next := now.Add(r.cfg.Ceiling)
+	if r.dirty {
+		next = now.Add(r.cfg.Floor)
+	}
+	for _, h := range r.rec.Hosts {
+		if h.Next.Before(next) {
+			next = h.Next
+		}
+		for _, k := range h.Kept {
+			end := k.Gone.Add(r.cfg.Grace)
+			if !end.After(now) {
+				end = now.Add(r.cfg.Floor) // past grace, a connection keeps it
+			}
+			if end.Before(next) {
+				next = end
+			}
+		}
+	}
+	return next
+}
+
+// save writes the record; a failure is logged (the next step writes it).
+func (r *Refresher) save(now time.Time) {
+	r.rec.Time = now.UTC()
+	if err := r.cfg.Store.SetHosts(r.rec); err != nil {
+		r.cfg.Log.Error("hostnames: cannot write the record", "err", fmt.Errorf("%w", err))
+	}
+}
+
+// Record is a copy of the current record (for tests and the daemon's logs).
+func (r *Refresher) Record() state.HostsRecord {
+	if r.rec == nil {
+		return state.HostsRecord{}
+	}
+	c := *r.rec
+	c.Hosts = slices.Clone(r.rec.Hosts)
+	return c
+}
+
+func isSubset(a, b []netip.Addr) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+func sortedAddrs(addrs []netip.Addr) []netip.Addr {
+	out := slices.Clone(addrs)
+	slices.SortFunc(out, netip.Addr.Compare)
+	return slices.Compact(out)
+}
