@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/leash-dev/leash/internal/cli"
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/identity"
@@ -31,9 +32,8 @@ func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
 	if opt.Resolver != "" {
 		r.Servers = []string{opt.Resolver}
 	}
-	if opt.NetNS != "" {
-		r.Dial = resolve.NetNSDial(opt.NetNS)
-	}
+	// leash's own lookups carry the DNS exemption's mark (compile.DNSMark).
+	r.Dial = resolve.MarkedDial(compile.DNSMark, opt.NetNS)
 	return policy.Env{Directory: dir, Services: svc, Resolver: r}, nil
 }
 

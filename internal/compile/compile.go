@@ -76,8 +76,14 @@ func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, 
 	}
 	c.dispatch(r, everyone)
 	c.unowned(r.Baseline, everyone)
-	// The base chain first, then the policies in file order, then unowned.
-	c.rs.Chains = append([]*ruleset.Chain{c.output}, append(c.policies, c.unownedChain)...)
+	// The base chain first (the DNS exemption's chain after it), then the
+	// policies in file order, then unowned.
+	c.rs.Chains = []*ruleset.Chain{c.output}
+	if jump, ch := c.dnsExempt(r); jump != nil {
+		c.output.Rules = append([]*ruleset.Rule{jump}, c.output.Rules...)
+		c.rs.Chains = append(c.rs.Chains, ch)
+	}
+	c.rs.Chains = append(c.rs.Chains, append(c.policies, c.unownedChain)...)
 	return c.rs, c.warnings, nil
 }
 

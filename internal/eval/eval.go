@@ -27,6 +27,8 @@ type Packet struct {
 	Proto    uint8  // IP protocol number (ruleset.ProtoTCP, ...)
 	Dport    uint16 // TCP/UDP destination port
 	ICMPType uint8  // ICMP/ICMPv6 type
+	// Mark is the packet's mark (its socket's SO_MARK).
+	Mark uint32
 	// Loopback: the packet leaves through lo (its destination is this host).
 	Loopback bool
 	// CtReply: the packet answers a connection opened towards this host.

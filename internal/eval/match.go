@@ -33,6 +33,8 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return pkt.CtEstablished || pkt.CtReply, nil
 	case ruleset.MatchL4Proto:
 		return uint32(pkt.Proto) == m.Value, nil
+	case ruleset.MatchMark:
+		return pkt.Mark == m.Value, nil
 	case ruleset.MatchDaddr:
 		return daddrIn(rs, m.Set, m.Mask, pkt)
 	case ruleset.MatchDport:

@@ -395,6 +395,10 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			return ruleset.Match{Kind: ruleset.MatchOwned}, true
 		case expr.MetaKeyOIF:
 			return ruleset.Match{Kind: ruleset.MatchLoopback}, true
+		case expr.MetaKeyMARK:
+			if d := second(); len(d) == 4 {
+				return ruleset.Match{Kind: ruleset.MatchMark, Value: binaryutil.NativeEndian.Uint32(d)}, true
+			}
 		}
 	case *expr.Exthdr:
 		if e.Op == exthdrOpIPv4 {

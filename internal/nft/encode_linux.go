@@ -126,6 +126,8 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchOwned(), nil
 	case ruleset.MatchLoopback:
 		return metaEq(expr.MetaKeyOIF, binaryutil.NativeEndian.PutUint32(1)), nil
+	case ruleset.MatchMark:
+		return metaEq(expr.MetaKeyMARK, binaryutil.NativeEndian.PutUint32(m.Value)), nil
 	case ruleset.MatchCtReply:
 		return matchCtReply(), nil
 	case ruleset.MatchCtEstablished:

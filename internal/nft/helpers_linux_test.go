@@ -155,6 +155,7 @@ func sample() *ruleset.Ruleset {
 				{Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o("q/default")},
 			}},
 			{Name: "out", Hook: &ruleset.Hook{Hook: "output", Priority: 0}, Rules: []*ruleset.Rule{
+				{Match: []ruleset.Match{m(ruleset.MatchMark, "", 0x6c656173)}, Verdict: ruleset.Verdict{Kind: ruleset.Jump, Chain: "p_b"}, Origin: o("dns-exempt")},
 				{Match: []ruleset.Match{m(ruleset.MatchLoopback, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("baseline/loopback")},
 				{Match: []ruleset.Match{m(ruleset.MatchCtReply, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}, Origin: o("baseline/reply")},
 				{Match: []ruleset.Match{m(ruleset.MatchOwned, "", 0), m(ruleset.MatchCtEstablished, "", 0)}, Verdict: ruleset.Verdict{Kind: ruleset.Continue}, Origin: o("baseline/established")},

@@ -102,6 +102,10 @@ type Resolved struct {
 	Policies []*ResolvedPolicy `json:"policies"`
 	// Hosts records what every hostname in the file resolved to, for `plan`.
 	Hosts map[string][]netip.Addr `json:"hosts,omitempty"`
+	// DNSServers are the DNS servers leash's own lookups go to (the
+	// resolver's, when it is a resolve.ServerLister): the compiler exempts
+	// leash's marked DNS traffic to them from the policy (compile.DNSMark).
+	DNSServers []netip.AddrPort `json:"dns_servers,omitempty"`
 	// Warnings are problems of the environment that did not stop the
 	// compile (malformed /etc/services lines, a missing /etc/services),
 	// one sentence each, for the caller to show.

@@ -75,6 +75,9 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	if len(rv.hostAddrs) > 0 {
 		out.Hosts = rv.hostAddrs
 	}
+	if sl, ok := env.Resolver.(resolve.ServerLister); ok {
+		out.DNSServers, _ = sl.ServerAddrs() // an unreadable resolv.conf failed the lookups already
+	}
 	if err := rv.errs.err(); err != nil {
 		return nil, err
 	}

@@ -187,6 +187,10 @@ const (
 	// gives it. It is a rule's last match, and not on a log rule (whose
 	// limit is its own).
 	MatchLimit MatchKind = "limit"
+	// MatchMark: `meta mark VALUE`: the packet's mark (the socket's
+	// SO_MARK for locally generated packets) is Value. leash's own DNS
+	// sockets carry compile.DNSMark (the DNS exemption).
+	MatchMark MatchKind = "mark"
 )
 
 // IPv4 option types MatchSourceRoute takes (RFC 791).

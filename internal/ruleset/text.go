@@ -199,6 +199,8 @@ func MatchText(rs Lookup, m Match) string {
 		return "ct state established,related"
 	case MatchL4Proto:
 		return "meta l4proto " + ProtoName(uint8(m.Value))
+	case MatchMark:
+		return fmt.Sprintf("meta mark 0x%08x", m.Value)
 	case MatchDaddr:
 		s := rs.Set(m.Set)
 		v6 := s != nil && s.Kind == KindIPv6

@@ -448,7 +448,7 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 		if m.Value > 255 {
 			return fmt.Errorf("match l4proto: value %d is not a protocol number", m.Value)
 		}
-	case MatchOwned, MatchLoopback, MatchCtReply, MatchCtEstablished:
+	case MatchOwned, MatchLoopback, MatchCtReply, MatchCtEstablished, MatchMark:
 	case MatchDaddr:
 		if err := setOfKind(rs, m, KindIPv4, KindIPv6); err != nil {
 			return err
