@@ -13,6 +13,7 @@ import (
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/detach"
+	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/safefile"
 )
@@ -47,6 +48,7 @@ func main() {
 
 		OpenDenyLog:       openDenyLog,
 		OpenProcessLookup: openProcessLookup,
+		LiveConns:         func(ns string) hostrefresh.Conns { return hostrefresh.SocketConns{NetNS: ns} },
 	})
 	err = root.ExecuteContext(ctx)
 	cli.Report(os.Stderr, err)

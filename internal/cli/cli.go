@@ -19,6 +19,7 @@ import (
 	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/safefile"
 	"github.com/leash-dev/leash/internal/state"
@@ -98,6 +99,11 @@ type Deps struct {
 	// sockets in the named namespace; nil leaves leash log's process column
 	// empty.
 	OpenProcessLookup func(netns string) (ProcessLookup, error)
+	// LiveConns tells which remote addresses the named namespace has live
+	// connections to (hostrefresh.SocketConns), so that leash daemon keeps
+	// a hostname's departed address while they last; nil: none are kept
+	// beyond the grace period.
+	LiveConns func(netns string) hostrefresh.Conns
 }
 
 // globals are the flags every command shares.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/metrics"
 )
 
@@ -22,6 +23,7 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
 		metricsAddr string
 		noLog       bool
 		lf          = &logFlags{}
+		hosts       hostrefresh.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "daemon [FILE]",
@@ -107,8 +109,14 @@ and feeds the watchdog.`,
 			if d.Watchdog != nil {
 				watchdog = d.Watchdog()
 			}
+			log := slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			refresher, err := hostRefresher(ctx, d, g, eng, hosts, log)
+			if err != nil {
+				return err
+			}
 			return daemon.Run(ctx, daemon.Config{
 				Engine: eng,
+				Hosts:  refresher,
 				Policy: file,
 				Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 					return compileSource(ctx, d, g, path, src)
@@ -121,7 +129,7 @@ and feeds the watchdog.`,
 				Watchdog:      watchdog,
 				Notify:        d.Notify,
 				Reload:        reload,
-				Log:           slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				Log:           log,
 				Metrics:       m,
 				Collect:       collect,
 				LogGroup:      func() uint16 { return appliedLogGroup(d, g) },
@@ -132,7 +140,31 @@ and feeds the watchdog.`,
 	cmd.Flags().BoolVar(&noLog, "no-log", false, "do not host the denial log collector (leash log collect)")
 	cmd.Flags().StringVar(&lf.dir, "log-dir", "", "denial log history directory (default: STATE-DIR/log)")
 	cmd.Flags().DurationVar(&repairEvery, "repair-every", daemon.DefaultRepairEvery, "how often to check that the kernel still holds the table in force, and load it again if not")
+	cmd.Flags().DurationVar(&hosts.Floor, "dns-floor", hostrefresh.DefaultFloor, "refresh a hostname at most this often, whatever its TTL (also the retry after a failed lookup)")
+	cmd.Flags().DurationVar(&hosts.Ceiling, "dns-ceiling", hostrefresh.DefaultCeiling, "refresh a hostname at least this often, whatever its TTL")
+	cmd.Flags().DurationVar(&hosts.Grace, "dns-grace", hostrefresh.DefaultGrace, "keep an address that left a hostname's answer at least this long (and while connections to it live)")
+	cmd.Flags().IntVar(&hosts.MaxAddrs, "dns-max-addrs", hostrefresh.DefaultMaxAddrs, "at most this many addresses per hostname")
 	return cmd
+}
+
+// hostRefresher is the daemon's hostname refresher: the DNS resolver of
+// the environment (marked: the DNS exemption), the namespace's live
+// connections, the engine's live updates and its state directory.
+func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cfg hostrefresh.Config, log *slog.Logger) (daemon.HostRefresher, error) {
+	env, err := d.Env(ctx, g.envOptions())
+	if err != nil {
+		return nil, err
+	}
+	r, ok := env.Resolver.(hostrefresh.Resolver)
+	if !ok {
+		log.Warn("the resolver gives no TTLs: hostnames are not refreshed")
+		return nil, nil
+	}
+	cfg.Resolver, cfg.Updater, cfg.Store, cfg.Clock, cfg.Log = r, e, e.Store, d.Clock, log
+	if d.LiveConns != nil {
+		cfg.Conns = d.LiveConns(g.netns)
+	}
+	return hostrefresh.New(cfg), nil
 }
 
 // identityFiles are the user database files whose changes recompile the

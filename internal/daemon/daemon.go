@@ -89,6 +89,8 @@ type Config struct {
 	// collector.go.
 	Collect  func(ctx context.Context, group uint16, started func()) error
 	LogGroup func() uint16
+	// Hosts refreshes the hostnames' live sets by TTL (hosts.go); nil: none.
+	Hosts HostRefresher
 }
 
 // daemon is Run's state.
@@ -97,6 +99,8 @@ type daemon struct {
 	policy string // the file being enforced and watched
 	// deferred: a file change waits for a pending confirmation.
 	deferred bool
+	// hostsKick wakes the host refresher (hosts.go).
+	hostsKick chan struct{}
 }
 
 // Run runs the daemon until ctx ends. It returns an error only when it
@@ -112,6 +116,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer d.notify("STOPPING=1")
 	defer d.Metrics.Ready(false)
 	defer d.hostCollector(ctx)()
+	defer d.startHosts(ctx)()
 	repair := d.Clock.After(d.RepairEvery)
 	var watchdog <-chan time.Time
 	if d.Watchdog > 0 {
@@ -225,6 +230,7 @@ func (d *daemon) applyFile(ctx context.Context) bool {
 			if res, err = d.Engine.Apply(ctx, c, engine.ApplyOptions{}); err == nil {
 				if !res.Unchanged {
 					d.Log.Info("applied", "policy", d.policy, "generation", res.Generation)
+					d.kickHosts()
 				}
 				d.Metrics.Applied(metrics.TriggerFile, applyResult(res.Unchanged), d.Clock.Mono()-began)
 				d.status()
@@ -252,6 +258,7 @@ func (d *daemon) reapply(ctx context.Context) {
 		return
 	case res.Changed:
 		d.Log.Info("reapplied", "source", res.Source.ID, "generation", res.Generation)
+		d.kickHosts()
 	}
 	if res.Nothing == "" {
 		d.Metrics.Applied(metrics.TriggerReapply, applyResult(!res.Changed), d.Clock.Mono()-began)
@@ -267,6 +274,7 @@ func (d *daemon) repair(ctx context.Context) {
 		d.Log.Error("repair", "err", err)
 	case res != nil && res.Repaired:
 		d.Log.Warn("the kernel did not hold the table in force (another tool flushed or changed it); loaded it again", "was", string(res.Was), "generation", res.Generation.ID)
+		d.kickHosts()
 	}
 	var was string
 	if res != nil && res.Repaired {

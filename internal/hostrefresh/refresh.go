@@ -107,6 +107,9 @@ type Refresher struct {
 	// update re-adds every desired element.
 	kernel map[string]map[netip.Addr]bool
 	dirty  bool
+	// resync: the table was loaded again (a kick): the compiled elements
+	// may be back in the kernel beside the refreshed ones.
+	resync bool
 	rec    *state.HostsRecord
 }
 
@@ -143,6 +146,7 @@ func (r *Refresher) Run(ctx context.Context, kick <-chan struct{}) {
 		case <-ctx.Done():
 			return
 		case <-kick:
+			r.resync = true
 		case <-r.cfg.Clock.After(next.Sub(r.cfg.Clock.Now())):
 		}
 	}
@@ -178,13 +182,27 @@ func (r *Refresher) follow(now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if id == r.gen && r.targets != nil {
+	if id == r.gen && r.targets != nil && !r.resync {
 		return nil
 	}
 	gen, err := r.cfg.Store.Load(id)
 	if err != nil {
 		return err
 	}
+	if id == r.gen && r.targets != nil && gen.Ruleset != nil {
+		// Same generation, table loaded again: its compiled elements may
+		// be back; delete what is not desired, re-add what is.
+		r.resync, r.dirty = false, true
+		for _, s := range gen.Ruleset.Sets {
+			if in := r.kernel[s.Name]; in != nil {
+				for _, e := range s.Elements() {
+					in[e.Addr] = true
+				}
+			}
+		}
+		return nil
+	}
+	r.resync = false
 	if r.rec == nil {
 		if r.rec, err = r.cfg.Store.Hosts(); err != nil {
 			r.cfg.Log.Warn("hostnames: the record is unusable; starting from the compiled addresses", "err", err)

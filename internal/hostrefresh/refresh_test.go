@@ -252,3 +252,33 @@ func TestRefreshCaps(t *testing.T) {
 		t.Errorf("capped answer (-want +got):\n%s", diff)
 	}
 }
+
+// TestRefreshAfterReload: the table is loaded again with the same
+// generation (the daemon's repair after a flush): its compiled elements
+// come back beside the refreshed ones; the kick makes the refresher remove
+// them at once, without a lookup.
+func TestRefreshAfterReload(t *testing.T) {
+	s := newSetup(t)
+	const v4 = "host4_mail.example.com"
+	s.dns.answers["mail.example.com"] = addrs("192.0.2.40", "2001:db8::25")
+	r := s.refresher(Config{Grace: time.Minute})
+	ctx := context.Background()
+	r.Step(ctx)
+	s.clk.Advance(time.Minute)
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.40"}, s.kernel(t, v4)); diff != "" {
+		t.Fatalf("v4 (-want +got):\n%s", diff)
+	}
+	s.k.Tamper(func(rs *ruleset.Ruleset) {
+		rs.Set(v4).SetElements([]ruleset.Element{{Addr: netip.MustParseAddr("192.0.2.25")}, {Addr: netip.MustParseAddr("192.0.2.40")}})
+	})
+	asked := s.dns.asked
+	r.resync = true // what a kick does
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.40"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 after the reload (-want +got):\n%s", diff)
+	}
+	if s.dns.asked != asked {
+		t.Errorf("the reload looked names up")
+	}
+}
