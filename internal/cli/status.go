@@ -67,6 +67,11 @@ type statusJSON struct {
 	// Others are the other firewalls' base chains and legacy iptables
 	// tables (nil when they could not be read).
 	Others *firewalls.Others `json:"others,omitempty"`
+	// Hosts are the hostnames of the generation in force and their
+	// refresh state (status_hosts.go).
+	Hosts *hostsJSON `json:"hostnames,omitempty"`
+	// now is when status ran, for relative times.
+	now time.Time
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -83,7 +88,8 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 	if err != nil {
 		return err
 	}
-	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Others: st.Others, Counters: st.Counters}
+	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Others: st.Others, Counters: st.Counters,
+		Hosts: statusHosts(st), now: d.Now()}
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
@@ -140,6 +146,9 @@ func printStatus(w io.Writer, s statusJSON) {
 	printDrift(w, s)
 	if s.Others != nil {
 		printOthers(w, *s.Others)
+	}
+	if s.Hosts != nil {
+		printHostnames(w, s.Hosts, s.now)
 	}
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(w)

@@ -29,6 +29,10 @@ type Status struct {
 	// Counters are the kernel's, per chain and rule, with the
 	// generation's policy lines (Annotate).
 	Counters []drift.ChainCounters
+	// Hosts is the hostname refresher's record (leash daemon), nil when
+	// none was written; HostsErr says why it could not be read.
+	Hosts    *state.HostsRecord
+	HostsErr error
 }
 
 // Status reads the kernel's table and compares it with the generation in
@@ -52,6 +56,7 @@ func (e *Engine) Status() (*Status, error) {
 		return nil, err
 	}
 	st := &Status{Generation: gen, Interrupted: intr, TableExists: seen.Exists, Pending: e.Pending()}
+	st.Hosts, st.HostsErr = e.Store.Hosts()
 	var applied *ruleset.Ruleset
 	name := "no generation"
 	if gen != nil {
