@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/json"
+	"os"
 )
 
 // Entry is one generation in the history. Err is set, and Meta holds only
@@ -43,6 +44,15 @@ func (s *Store) CurrentMeta() (*Meta, error) {
 
 func (s *Store) entry(id int) Entry {
 	path := s.GenerationFile(id)
+	var fi os.FileInfo
+	if s.CheckDir() == nil {
+		if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
+			if m, ok := s.meta.get(path, st); ok {
+				return Entry{Meta: m}
+			}
+			fi = st
+		}
+	}
 	b, err := s.readFile(path)
 	if err != nil {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
@@ -50,6 +60,9 @@ func (s *Store) entry(id int) Entry {
 	var m Meta
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
+	}
+	if fi != nil {
+		s.meta.put(path, fi, m)
 	}
 	return Entry{Meta: m}
 }

@@ -147,6 +147,8 @@ type Store struct {
 	Dir string
 	// Keep is how many generations Prune keeps (0: DefaultKeep).
 	Keep int
+	// meta caches generation metadata (metacache.go).
+	meta metaCache
 }
 
 // CorruptError says a state file exists but cannot be used.
