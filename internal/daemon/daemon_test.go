@@ -51,6 +51,7 @@ type rig struct {
 	metrics *metrics.Metrics                                              // nil: none
 	collect func(ctx context.Context, group uint16, started func()) error // nil: none
 	group   func() uint16
+	hosts   HostRefresher
 }
 
 const allowAll = "version: 1\npolicies:\n  - name: offline\n    users: [oracle]\n    default: deny\n"
@@ -93,6 +94,7 @@ func (r *rig) run() {
 		Notify:  func(s string) { r.mu.Lock(); r.notes = append(r.notes, s); r.mu.Unlock() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: r.metrics, Collect: r.collect, LogGroup: r.group,
+		Hosts: r.hosts,
 	}
 	go func() {
 		defer close(r.stopped)
