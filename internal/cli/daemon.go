@@ -38,7 +38,15 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
     (leash reapply);
   - SIGHUP does both at once;
   - every --repair-every, a table another tool removed or changed (nft
-    flush ruleset, systemctl restart nftables) is loaded again.
+    flush ruleset, systemctl restart nftables) is loaded again;
+  - every hostname of the policy is looked up again at its TTL (clamped to
+    --dns-floor and --dns-ceiling) and only its set's elements change; an
+    address that left the answer stays while connections to it live and
+    for --dns-grace; a failed lookup keeps the last good addresses, which
+    are recorded (hosts.json) for a restart and for leash status. The
+    daemon's DNS queries carry a socket mark the table accepts to the
+    configured resolvers before any policy rule, so a policy that denies
+    root's DNS does not stop them.
 
 Every change goes through the same lock and records as the commands do,
 so leash apply, confirm and rollback keep working while the daemon runs.

@@ -37,6 +37,11 @@ func statusCmd(d Deps, g *globals) *cobra.Command {
 Then the kernel's counters: for every policy, the packets and bytes it
 allowed and denied, and for every rule its counters, verdict and policy line.
 
+Each hostname of the policy is listed with its addresses: as resolved at
+apply, or, once leash daemon refreshes it, when it was last refreshed, its
+TTL, a failed lookup and the addresses kept after they left the answer
+(read from the state directory: no daemon is asked).
+
 A confirmation window (apply --confirm) is reported on its own line: pending
 (reverted at its deadline unless confirmed), OVERDUE (its deadline passed
 and the revert did not happen), ORPHANED (its reverter is gone) or

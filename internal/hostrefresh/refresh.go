@@ -27,12 +27,12 @@ package hostrefresh
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"maps"
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -49,6 +49,8 @@ const (
 	DefaultMaxAddrs = 32
 	// DefaultLookupTimeout bounds one name's lookup.
 	DefaultLookupTimeout = 10 * time.Second
+	// Parallel is how many names are looked up at once.
+	Parallel = 16
 )
 
 // Resolver looks a name up with the smallest TTL of its records
@@ -273,19 +275,39 @@ func sourceOf(s *ruleset.Set) string {
 	return s.Live.Source
 }
 
-// lookups refreshes the names that are due; it reports whether the record
-// changed.
+// lookups refreshes the names that are due, Parallel at a time (a DNS
+// outage costs one LookupTimeout per round, not per name); it reports
+// whether the record changed.
 func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
-	changed := false
-	for i := range r.rec.Hosts {
-		h := &r.rec.Hosts[i]
-		if h.Next.After(now) {
-			continue
+	type answer struct {
+		addrs []netip.Addr
+		ttl   time.Duration
+		err   error
+	}
+	var due []int
+	for i, h := range r.rec.Hosts {
+		if !h.Next.After(now) {
+			due = append(due, i)
 		}
-		changed = true
-		lctx, cancel := context.WithTimeout(ctx, r.cfg.LookupTimeout)
-		addrs, ttl, err := r.cfg.Resolver.LookupHostTTL(lctx, h.Name)
-		cancel()
+	}
+	answers := make([]answer, len(due))
+	sem := make(chan struct{}, Parallel)
+	var wg sync.WaitGroup
+	for k, i := range due {
+		name := r.rec.Hosts[i].Name
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			lctx, cancel := context.WithTimeout(ctx, r.cfg.LookupTimeout)
+			defer cancel()
+			a := &answers[k]
+			a.addrs, a.ttl, a.err = r.cfg.Resolver.LookupHostTTL(lctx, name)
+		})
+	}
+	wg.Wait()
+	for k, i := range due {
+		h := &r.rec.Hosts[i]
+		addrs, ttl, err := answers[k].addrs, answers[k].ttl, answers[k].err
 		addrs = r.usable(h.Name, addrs)
 		if err == nil && len(addrs) == 0 {
 			err = errors.New("no addresses of a family the policy uses")
@@ -297,7 +319,7 @@ func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
 		}
 		r.answered(h, r.capped(h.Addrs, addrs), ttl, now)
 	}
-	return changed
+	return len(due) > 0
 }
 
 // usable keeps the addresses of families name has a live set for.
@@ -423,9 +445,8 @@ func (r *Refresher) update(ctx context.Context, now time.Time) bool {
 		return true
 	}
 	r.kernel, r.dirty = want, false
-	hadError := r.rec.Error != ""
 	r.rec.Error, r.rec.ErrorAt = "", time.Time{}
-	return hadError || len(ops) > 0
+	return true
 }
 
 // desired is every set's elements as the record says: each name's answer
@@ -482,7 +503,7 @@ func (r *Refresher) next(now time.Time) time.Time {
 func (r *Refresher) save(now time.Time) {
 	r.rec.Time = now.UTC()
 	if err := r.cfg.Store.SetHosts(r.rec); err != nil {
-		r.cfg.Log.Error("hostnames: cannot write the record", "err", fmt.Errorf("%w", err))
+		r.cfg.Log.Error("hostnames: cannot write the record; the next step writes it", "err", err)
 	}
 }
 
