@@ -118,6 +118,7 @@ and feeds the watchdog.`,
 				watchdog = d.Watchdog()
 			}
 			log := slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			hosts.Observe = m.DNSRefreshed // nil m records nothing
 			refresher, err := hostRefresher(ctx, d, g, eng, hosts, log)
 			if err != nil {
 				return err

@@ -95,6 +95,9 @@ type Config struct {
 	Floor, Ceiling, Grace time.Duration
 	MaxAddrs              int
 	LookupTimeout         time.Duration
+	// Observe, when set, is told the outcome and duration of every
+	// lookup (metrics.Metrics.DNSRefreshed: no label names the host).
+	Observe func(err error, took time.Duration)
 }
 
 // Refresher refreshes the hostnames of the generation in force. It is not
@@ -301,7 +304,11 @@ func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
 			lctx, cancel := context.WithTimeout(ctx, r.cfg.LookupTimeout)
 			defer cancel()
 			a := &answers[k]
+			began := r.cfg.Clock.Mono()
 			a.addrs, a.ttl, a.err = r.cfg.Resolver.LookupHostTTL(lctx, name)
+			if r.cfg.Observe != nil {
+				r.cfg.Observe(a.err, r.cfg.Clock.Mono()-began)
+			}
 		})
 	}
 	wg.Wait()

@@ -74,6 +74,8 @@ type setup struct {
 	dns   *fakeDNS
 	conns fakeConns
 	upd   *countingUpdater
+	// failures counts the failed lookups Observe was told of.
+	failures int
 }
 
 func newSetup(t *testing.T) *setup {
@@ -94,6 +96,11 @@ func newSetup(t *testing.T) *setup {
 
 func (s *setup) refresher(cfg Config) *Refresher {
 	cfg.Resolver, cfg.Conns, cfg.Updater, cfg.Store, cfg.Clock = s.dns, s.conns, s.upd, s.store, s.clk
+	cfg.Observe = func(err error, _ time.Duration) {
+		if err != nil {
+			s.failures++
+		}
+	}
 	return New(cfg)
 }
 
@@ -219,6 +226,9 @@ func TestRefreshNeverEmpties(t *testing.T) {
 		}
 		if h := r.Record().Hosts[0]; h.Error == "" || !h.ErrorAt.Equal(now) {
 			t.Errorf("%s: record %+v", tc.name, h)
+		}
+		if s.failures == 0 {
+			t.Errorf("%s: the failure was not observed (metrics)", tc.name)
 		}
 	}
 
