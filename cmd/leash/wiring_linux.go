@@ -8,6 +8,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/compile"
+	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/identity"
@@ -58,6 +59,12 @@ func runCommand(ctx context.Context, name string, args ...string) ([]byte, error
 // engine stops an apply with Ctrl-C through its ApplyContext; reverts and
 // restore are never interrupted.
 func openKernel(netns string) (cli.Kernel, error) { return nft.OpenNetNS(netns) }
+
+// openOwningKernel is leash daemon's connection: one socket that owns the
+// table for as long as the daemon runs.
+func openOwningKernel(netns string) (daemon.OwningKernel, error) {
+	return nft.OpenNetNS(netns, nft.Owning())
+}
 
 // namespaceOf identifies the network namespace leash works in: the named
 // one, or its own ("").

@@ -50,6 +50,11 @@ type Deps struct {
 	// OpenKernel connects to nftables in the named network namespace
 	// ("" = the current one).
 	OpenKernel func(netns string) (Kernel, error)
+	// OpenOwningKernel connects to nftables in the named namespace with
+	// one long-lived socket that owns leash's table (nft.Owning): leash
+	// daemon's connection. nil: the daemon runs without owning the table
+	// (as with --no-own).
+	OpenOwningKernel func(netns string) (daemon.OwningKernel, error)
 	// LocalAddrs lists the addresses of this host (or of the namespace), to
 	// tell which destinations are reached over loopback.
 	LocalAddrs func(netns string) ([]netip.Addr, error)

@@ -24,6 +24,7 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
 		noLog       bool
 		lf          = &logFlags{}
 		hosts       hostrefresh.Config
+		noOwn       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "daemon [FILE]",
@@ -57,7 +58,14 @@ over when that one stops. With --metrics ADDR it serves Prometheus
 metrics at http://ADDR/metrics: ADDR is a loopback HOST:PORT
 (127.0.0.1:9425) or unix:PATH; see docs/metrics.md.
 
-If the daemon stops, the kernel keeps enforcing the last table. Under
+The daemon owns the table (nftables owner and persist flags, on one
+netlink socket it keeps open): while it runs, no other process can change,
+delete or flush table inet leash (nft flush ruleset skips it), and leash
+apply, confirm, rollback, reset and status go through the daemon. If the
+daemon stops or is killed, the kernel keeps enforcing the last table, the
+commands work directly again, and the next daemon takes the table over.
+With --no-own the table is not owned (direct mode): other tools can change
+it, and the daemon repairs what they do. Under
 systemd (Type=notify) it reports READY, RELOADING, STOPPING and STATUS
 and feeds the watchdog.`,
 		Args: cobra.MaximumNArgs(1),
@@ -72,6 +80,14 @@ and feeds the watchdog.`,
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			eng := engineFor(cmd, d, g, args)
+			if !noOwn && d.OpenOwningKernel != nil {
+				k, err := d.OpenOwningKernel(g.netns)
+				if err != nil {
+					return fmt.Errorf("connect to nftables: %w (leash needs root or CAP_NET_ADMIN)", err)
+				}
+				defer k.Close() // the table stays, orphaned, in force
+				daemon.Own(eng, k)
+			}
 			var m *metrics.Metrics
 			if metricsAddr != "" {
 				l, err := metrics.Listen(metricsAddr)
@@ -148,6 +164,7 @@ and feeds the watchdog.`,
 	cmd.Flags().StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this loopback HOST:PORT (127.0.0.1:9425) or unix:PATH (default: off)")
 	cmd.Flags().BoolVar(&noLog, "no-log", false, "do not host the denial log collector (leash log collect)")
 	cmd.Flags().StringVar(&lf.dir, "log-dir", "", "denial log history directory (default: STATE-DIR/log)")
+	cmd.Flags().BoolVar(&noOwn, "no-own", false, "do not own the table (direct mode): other tools may change it, and the daemon repairs it")
 	cmd.Flags().DurationVar(&repairEvery, "repair-every", daemon.DefaultRepairEvery, "how often to check that the kernel still holds the table in force, and load it again if not")
 	cmd.Flags().DurationVar(&hosts.Floor, "dns-floor", hostrefresh.DefaultFloor, "refresh a hostname at most this often, whatever its TTL (also the retry after a failed lookup)")
 	cmd.Flags().DurationVar(&hosts.Ceiling, "dns-ceiling", hostrefresh.DefaultCeiling, "refresh a hostname at least this often, whatever its TTL")

@@ -63,6 +63,12 @@ func fixtureLeash() {
 			}
 			return nft.OpenNetNS(ns)
 		},
+		OpenOwningKernel: func(ns string) (daemon.OwningKernel, error) {
+			if ns == "" {
+				return nil, fmt.Errorf("test fixture: refusing to use the root network namespace; pass --netns $NS")
+			}
+			return nft.OpenNetNS(ns, nft.Owning())
+		},
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
 		},

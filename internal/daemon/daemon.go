@@ -275,6 +275,8 @@ func (d *daemon) repair(ctx context.Context) {
 	case res != nil && res.Repaired:
 		d.Log.Warn("the kernel did not hold the table in force (another tool flushed or changed it); loaded it again", "was", string(res.Was), "generation", res.Generation.ID)
 		d.kickHosts()
+	case res != nil && res.TookOver:
+		d.Log.Info("took over table inet leash: this daemon owns it now", "generation", res.Generation.ID)
 	}
 	var was string
 	if res != nil && res.Repaired {

@@ -17,6 +17,10 @@ type RepairResult struct {
 	Was drift.State
 	// Generation is the generation in force.
 	Generation *state.Meta
+	// TookOver is true when an owning kernel (the daemon's) took the
+	// table over from an earlier owner or from a command run while no
+	// daemon ran (see takeOver).
+	TookOver bool
 }
 
 // Repair makes the kernel hold the current generation's table again when
@@ -25,7 +29,9 @@ type RepairResult struct {
 // Under the lock; it records nothing (the generation in force does not
 // change), and it does nothing when the kernel is in sync, when nothing
 // was applied, or when the current generation is a reset (no table).
-// Idempotent.
+// Idempotent. With an owning kernel (the daemon's), a table in sync that
+// it does not own yet is taken over (takeOver); a repaired table is owned
+// by it anyway.
 func (e *Engine) Repair(ctx context.Context) (*RepairResult, error) {
 	var res *RepairResult
 	err := e.locked(ctx, false, func(k Kernel) error {
@@ -43,7 +49,8 @@ func (e *Engine) Repair(ctx context.Context) (*RepairResult, error) {
 		}
 		rep := drift.Compare(gen.Ruleset, seen, "")
 		if rep.State == drift.InSync {
-			return nil
+			res.TookOver, err = e.takeOver(k, gen)
+			return err
 		}
 		if err := interrupted(ctx); err != nil {
 			return err

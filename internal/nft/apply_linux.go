@@ -35,26 +35,26 @@ func (c *Conn) ApplyContext(ctx context.Context, rs *ruleset.Ruleset) error {
 
 // apply is Apply without validation: the kernel is the only judge.
 func (c *Conn) apply(ctx context.Context, rs *ruleset.Ruleset) error {
-	nc, err := c.nft()
-	if err != nil {
-		return err
-	}
-	if err := batchReplace(ctx, nc, rs); err != nil {
-		return fmt.Errorf("nft: apply: %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("nft: apply: nothing sent to the kernel: %w", err)
-	}
-	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("nft: %w", err)
-	}
-	return nil
+	return c.change(func(nc *nftables.Conn) error {
+		if err := batchReplace(ctx, nc, rs, c.tableFlags()); err != nil {
+			return fmt.Errorf("nft: apply: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("nft: apply: nothing sent to the kernel: %w", err)
+		}
+		if err := nc.Flush(); err != nil {
+			return fmt.Errorf("nft: %w", err)
+		}
+		return nil
+	})
 }
 
-// batchReplace buffers the whole replace transaction on nc.
-func batchReplace(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) error {
+// batchReplace buffers the whole replace transaction on nc; the table is
+// created with flags (Owning: owner and persist).
+func batchReplace(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset, flags nftables.TableFlags) error {
+	nc.DestroyTable(table())
 	t := table()
-	nc.DestroyTable(t)
+	t.Flags = flags
 	nc.AddTable(t)
 	chains := map[string]*nftables.Chain{}
 	for _, ch := range rs.Chains {

@@ -11,11 +11,13 @@ import (
 )
 
 // Conn talks to nftables in one network namespace. It holds no socket: every
-// operation opens its own netlink socket and closes it. A Conn is safe for
+// operation opens its own netlink socket and closes it (except with
+// Owning: then changes go through one socket held until Close). A Conn is safe for
 // sequential use; operations are not serialized against other processes
 // except through the kernel's own transactions.
 type Conn struct {
-	netns int // namespace fd; 0 means the caller's current namespace
+	netns int    // namespace fd; 0 means the caller's current namespace
+	own   *owner // Owning: the one socket every change is sent on
 }
 
 // Option configures Open.
@@ -37,6 +39,11 @@ func Open(opts ...Option) (*Conn, error) {
 		return nil, err
 	}
 	nl.Close()
+	if c.own != nil {
+		if err := c.openOwner(); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
@@ -84,13 +91,11 @@ func (c *Conn) Exists() (bool, error) {
 // It is idempotent: no error if the table is absent.
 // nft equivalent: `nft destroy table inet leash` (kernel >= 6.3).
 func (c *Conn) Reset() error {
-	nc, err := c.nft()
-	if err != nil {
-		return err
-	}
-	nc.DestroyTable(table())
-	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("nft: destroy table inet %s: %w", ruleset.TableName, err)
-	}
-	return nil
+	return c.change(func(nc *nftables.Conn) error {
+		nc.DestroyTable(table())
+		if err := nc.Flush(); err != nil {
+			return fmt.Errorf("nft: destroy table inet %s: %w", ruleset.TableName, err)
+		}
+		return nil
+	})
 }

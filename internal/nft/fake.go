@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -35,8 +36,8 @@ type Fake struct {
 	// table stays as it was. Messages are counted as the backend sends
 	// them: one per table, set, map, chain and rule.
 	MaxMessages int
-	// Hook, when set, is called with the operation ("apply", "update" or
-	// "reset")
+	// Hook, when set, is called with the operation ("apply", "update",
+	// "reset" or "claim")
 	// before the transaction takes effect (Before true) and after
 	// (Before false). An error before refuses the transaction; a hook can
 	// also block (a slow kernel) or end the calling goroutine
@@ -51,6 +52,13 @@ type Fake struct {
 	Clock clock.Clock
 
 	aged time.Duration // Clock.Mono when live elements were last aged
+
+	// owner is the connection that owns the table (FakeOwner.Apply made
+	// it and is not closed); nil: nobody, anyone may change it.
+	owner *FakeOwner
+	// persist: the table was made by a FakeOwner (it outlives it and can
+	// be claimed in place).
+	persist bool
 
 	refuse      []error
 	commits     int
@@ -76,8 +84,12 @@ func (f *Fake) RefuseNext(err error) {
 	f.mu.Unlock()
 }
 
-// Apply atomically replaces the table with rs, as Conn.Apply does.
-func (f *Fake) Apply(rs *ruleset.Ruleset) error {
+// Apply atomically replaces the table with rs, as Conn.Apply does. Like
+// every change made through the Fake itself (a connection that owns
+// nothing), it fails with ErrNotOwner while a FakeOwner owns the table.
+func (f *Fake) Apply(rs *ruleset.Ruleset) error { return f.apply(nil, rs) }
+
+func (f *Fake) apply(as *FakeOwner, rs *ruleset.Ruleset) error {
 	if err := ruleset.Validate(rs); err != nil {
 		return fmt.Errorf("nft fake: apply: %w", err)
 	}
@@ -86,12 +98,37 @@ func (f *Fake) Apply(rs *ruleset.Ruleset) error {
 		return err
 	}
 	loadLive(stored)
-	return f.transact("apply", messages(rs), func() error { f.age(); f.table, f.foreign = stored, nil; return nil })
+	return f.transact("apply", messages(rs), func() error {
+		if err := f.mayChange(as); err != nil {
+			return err
+		}
+		f.age()
+		f.table, f.foreign, f.owner, f.persist = stored, nil, as, as != nil
+		return nil
+	})
 }
 
 // Reset removes the table (idempotent), as Conn.Reset does.
-func (f *Fake) Reset() error {
-	return f.transact("reset", 1, func() error { f.table, f.foreign = nil, nil; return nil })
+func (f *Fake) Reset() error { return f.reset(nil) }
+
+func (f *Fake) reset(as *FakeOwner) error {
+	return f.transact("reset", 1, func() error {
+		if err := f.mayChange(as); err != nil {
+			return err
+		}
+		f.table, f.foreign, f.owner, f.persist = nil, nil, nil, false
+		return nil
+	})
+}
+
+// mayChange is the kernel's ownership check (NFT_TABLE_F_OWNER): while an
+// open connection owns the table, only it may change it. The caller holds
+// f.mu.
+func (f *Fake) mayChange(as *FakeOwner) error {
+	if f.table != nil && f.owner != nil && f.owner != as {
+		return fmt.Errorf("nft fake: %w: %w", ErrNotOwner, syscall.EPERM)
+	}
+	return nil
 }
 
 // transact runs one transaction of n messages through the faults and the

@@ -12,11 +12,16 @@ import (
 // transaction (RefuseNext, MaxMessages: one message per op) leaves every
 // set as it was. Added elements expire after their timeout (or their
 // set's) as the fake's Clock advances.
-func (f *Fake) UpdateElements(ops []ruleset.ElementOp) error {
+func (f *Fake) UpdateElements(ops []ruleset.ElementOp) error { return f.updateElements(nil, ops) }
+
+func (f *Fake) updateElements(as *FakeOwner, ops []ruleset.ElementOp) error {
 	if len(ops) == 0 {
 		return nil
 	}
 	return f.transact("update", len(ops), func() error {
+		if err := f.mayChange(as); err != nil {
+			return err
+		}
 		f.age()
 		var next *ruleset.Ruleset
 		var err error

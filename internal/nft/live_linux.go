@@ -144,23 +144,26 @@ func (c *Conn) UpdateElements(ops []ruleset.ElementOp) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("nft: update elements, nothing changed: %w", errors.Join(bad...))
 	}
-	for _, op := range ops {
-		s := sets.Set(op.Set)
-		ns, _ := newLiveSet(s) // validated
-		el := []nftables.SetElement{liveElement(s, op.Elem)}
-		if op.Delete {
-			err = nc.SetDestroyElements(ns, el)
-		} else {
-			err = nc.SetAddElements(ns, el)
+	return c.change(func(nc *nftables.Conn) error {
+		for _, op := range ops {
+			s := sets.Set(op.Set)
+			ns, _ := newLiveSet(s) // validated
+			el := []nftables.SetElement{liveElement(s, op.Elem)}
+			var err error
+			if op.Delete {
+				err = nc.SetDestroyElements(ns, el)
+			} else {
+				err = nc.SetAddElements(ns, el)
+			}
+			if err != nil {
+				return fmt.Errorf("nft: update elements: %s: %w", op, err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("nft: update elements: %s: %w", op, err)
+		if err := nc.Flush(); err != nil {
+			return fmt.Errorf("nft: update elements, nothing changed: %w", err)
 		}
-	}
-	if err := nc.Flush(); err != nil {
-		return fmt.Errorf("nft: update elements, nothing changed: %w", err)
-	}
-	return nil
+		return nil
+	})
 }
 
 // ReadLive returns leash's live sets (ruleset.Live) with their elements,

@@ -1,6 +1,8 @@
 package nft
 
 import (
+	"errors"
+
 	"github.com/leash-dev/leash/internal/firewalls"
 	"github.com/leash-dev/leash/internal/netns"
 )
@@ -13,11 +15,11 @@ type NSConn struct {
 }
 
 // OpenNetNS connects to nftables in the namespace /run/netns/NAME, or in the
-// current namespace when name is "". Close releases the namespace handle; it
-// never removes the namespace.
-func OpenNetNS(name string) (*NSConn, error) {
+// current namespace when name is "", with opts (Owning). Close releases the
+// namespace handle (and an owning socket); it never removes the namespace.
+func OpenNetNS(name string, opts ...Option) (*NSConn, error) {
 	if name == "" {
-		c, err := Open()
+		c, err := Open(opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -27,7 +29,7 @@ func OpenNetNS(name string) (*NSConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := Open(WithNetNS(ns.Fd()))
+	c, err := Open(append([]Option{WithNetNS(ns.Fd())}, opts...)...)
 	if err != nil {
 		ns.Close()
 		return nil, err
@@ -57,10 +59,12 @@ func (c *NSConn) Others() (firewalls.Others, error) {
 	return o, nil
 }
 
-// Close releases the namespace handle.
+// Close closes an owning socket (the table stays) and releases the
+// namespace handle.
 func (c *NSConn) Close() error {
+	err := c.Conn.Close()
 	if c.ns == nil {
-		return nil
+		return err
 	}
-	return c.ns.Close()
+	return errors.Join(err, c.ns.Close())
 }

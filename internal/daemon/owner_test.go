@@ -1,0 +1,82 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/nft"
+	"github.com/leash-dev/leash/internal/policy/policytest"
+)
+
+// TestDaemonOwnsTheTable: the daemon's one owning connection makes the
+// table unchangeable by anyone else; when it closes (the daemon died) the
+// table stays and a direct command works again; a new daemon takes over
+// the orphan in place, and a table a direct command made by replace.
+func TestDaemonOwnsTheTable(t *testing.T) {
+	r := newRig(t)
+	first := r.k.Owner()
+	Own(r.e, first)
+	r.run()
+	if owns, _ := first.Owns(); !owns || r.current() != 1 {
+		t.Fatalf("after start: owns %v, current %d; want generation 1, owned", owns, r.current())
+	}
+	if err := r.k.ForeignDelete(); !errors.Is(err, nft.ErrNotOwner) {
+		t.Errorf("nft delete table while the daemon runs: %v; want ErrNotOwner", err)
+	}
+	direct := &engine.Engine{Store: r.e.Store, OpenKernel: func() (engine.Kernel, error) { return r.k, nil }, Clock: r.clk, LockTimeout: time.Second}
+	if _, err := direct.Reset(context.Background()); !errors.Is(err, nft.ErrNotOwner) {
+		t.Errorf("a direct reset while the daemon runs: %v; want ErrNotOwner", err)
+	}
+	if r.k.Table() == nil {
+		t.Fatal("the table is gone")
+	}
+
+	// The daemon dies: the table stays in force, owned by nobody.
+	first.Close()
+	if r.k.Table() == nil || r.k.Owned() {
+		t.Fatalf("after the owner closed: table %v, owned %v; want the table, unowned", r.k.Table() != nil, r.k.Owned())
+	}
+	_, commits, _ := r.k.Stats()
+
+	// A new daemon claims the orphan in place: no new table.
+	second := r.k.Owner()
+	Own(r.e, second)
+	if res, err := r.e.Repair(context.Background()); err != nil || !res.TookOver || res.Repaired {
+		t.Fatalf("Repair = %+v, %v; want a takeover without a repair", res, err)
+	}
+	if _, c, _ := r.k.Stats(); c != commits+1 {
+		t.Errorf("commits %d -> %d: a claim is one transaction", commits, c)
+	}
+	if owns, _ := second.Owns(); !owns {
+		t.Fatal("the second daemon does not own the table")
+	}
+
+	// While no daemon runs, a direct apply makes a plain table; the next
+	// daemon replaces it with one it owns.
+	second.Close()
+	c, err := engine.Compile(context.Background(), policytest.Env(policytest.DefaultIDs), r.file, []byte(allowAll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.Apply(context.Background(), c, engine.ApplyOptions{}); err != nil {
+		t.Fatalf("direct apply with no daemon: %v", err)
+	}
+	third := r.k.Owner()
+	Own(r.e, third)
+	if res, err := r.e.Repair(context.Background()); err != nil || !res.TookOver {
+		t.Fatalf("Repair = %+v, %v; want a takeover", res, err)
+	}
+	if owns, _ := third.Owns(); !owns {
+		t.Fatal("the third daemon does not own the table")
+	}
+
+	// A second live daemon can not take it.
+	rival := &engine.Engine{Store: r.e.Store, Clock: r.clk, LockTimeout: time.Second}
+	Own(rival, r.k.Owner())
+	if _, err := rival.Repair(context.Background()); !errors.Is(err, nft.ErrNotOwner) {
+		t.Errorf("a rival daemon's Repair: %v; want ErrNotOwner", err)
+	}
+}
