@@ -33,6 +33,7 @@ func main() {
 		OpenKernel:   openKernel,
 
 		OpenOwningKernel: openOwningKernel,
+		WatchTable:       watchTable,
 		LocalAddrs:       netns.LocalAddrs,
 		Sockets:          listSockets,
 		ReadFile:         safefile.Read,

@@ -66,6 +66,17 @@ func openOwningKernel(netns string) (daemon.OwningKernel, error) {
 	return nft.OpenNetNS(netns, nft.Owning())
 }
 
+// watchTable reports the transactions that touch leash's table in a
+// namespace (nft.Conn.Watch).
+func watchTable(ctx context.Context, netns string, changes chan<- nft.TableChange) error {
+	c, err := nft.OpenNetNS(netns)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return c.Watch(ctx, changes)
+}
+
 // namespaceOf identifies the network namespace leash works in: the named
 // one, or its own ("").
 func namespaceOf(name string) (*state.Namespace, error) {

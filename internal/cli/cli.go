@@ -20,6 +20,7 @@ import (
 	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/hostrefresh"
+	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/safefile"
 	"github.com/leash-dev/leash/internal/state"
@@ -55,6 +56,10 @@ type Deps struct {
 	// daemon's connection. nil: the daemon runs without owning the table
 	// (as with --no-own).
 	OpenOwningKernel func(netns string) (daemon.OwningKernel, error)
+	// WatchTable reports the kernel transactions that touch leash's table
+	// in the named namespace until ctx ends (nft.Conn.Watch), for leash
+	// daemon's drift repair; nil: the periodic full pass only.
+	WatchTable func(ctx context.Context, netns string, changes chan<- nft.TableChange) error
 	// LocalAddrs lists the addresses of this host (or of the namespace), to
 	// tell which destinations are reached over loopback.
 	LocalAddrs func(netns string) ([]netip.Addr, error)

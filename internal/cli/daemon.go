@@ -15,6 +15,7 @@ import (
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/metrics"
+	"github.com/leash-dev/leash/internal/nft"
 )
 
 func daemonCmd(d Deps, g *globals) *cobra.Command {
@@ -38,8 +39,9 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
   - /etc/passwd and /etc/group changes recompile the current policy
     (leash reapply);
   - SIGHUP does both at once;
-  - every --repair-every, a table another tool removed or changed (nft
-    flush ruleset, systemctl restart nftables) is loaded again;
+  - a table another tool removed or changed (nft flush ruleset, systemctl
+    restart nftables, nft add rule) is loaded again within a second of the
+    netfilter event, and at the latest every --repair-every;
   - every hostname of the policy is looked up again at its TTL (clamped to
     --dns-floor and --dns-ceiling) and only its set's elements change; an
     address that left the answer stays while connections to it live and
@@ -139,10 +141,15 @@ and feeds the watchdog.`,
 			if err != nil {
 				return err
 			}
+			var watch func(context.Context, chan<- nft.TableChange) error
+			if d.WatchTable != nil {
+				watch = func(ctx context.Context, ch chan<- nft.TableChange) error { return d.WatchTable(ctx, g.netns, ch) }
+			}
 			return daemon.Run(ctx, daemon.Config{
-				Engine: eng,
-				Hosts:  refresher,
-				Policy: file,
+				WatchTable: watch,
+				Engine:     eng,
+				Hosts:      refresher,
+				Policy:     file,
 				Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 					return compileSource(ctx, d, g, path, src)
 				},

@@ -69,6 +69,17 @@ func fixtureLeash() {
 			}
 			return nft.OpenNetNS(ns, nft.Owning())
 		},
+		WatchTable: func(ctx context.Context, ns string, changes chan<- nft.TableChange) error {
+			if ns == "" {
+				return fmt.Errorf("test fixture: refusing to watch the root network namespace; pass --netns $NS")
+			}
+			c, err := nft.OpenNetNS(ns)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.Watch(ctx, changes)
+		},
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
 		},

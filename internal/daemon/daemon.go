@@ -18,6 +18,8 @@
 //     after it is settled, so the daemon never drops an admin's safety net;
 //   - /etc/passwd or /etc/group changed (or SIGHUP): reapply (recompile the
 //     current generation's stored policy);
+//   - a netfilter event says another process changed or removed the
+//     table (WatchTable): engine.Repair within DriftSettle;
 //   - every RepairEvery: engine.Repair (load the current generation's
 //     table again if the kernel does not hold it), and a deferred file
 //     change is retried;
@@ -37,6 +39,7 @@ import (
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/metrics"
+	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -79,7 +82,12 @@ type Config struct {
 	Notify func(state string)
 	// Reload delivers SIGHUP.
 	Reload <-chan struct{}
-	Log    *slog.Logger
+	// WatchTable, when set, reports the kernel transactions that touch
+	// leash's table until ctx ends (nft.Conn.Watch): a foreign change or
+	// a removal is repaired within DriftSettle, not at the next periodic
+	// pass. nil: the periodic pass only.
+	WatchTable func(ctx context.Context, changes chan<- nft.TableChange) error
+	Log        *slog.Logger
 	// Metrics records applies, repairs and readiness (nil: none); the
 	// hostname refresher records through Metrics.DNSRefreshed.
 	Metrics *metrics.Metrics
@@ -110,6 +118,7 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.RepairEvery = DefaultRepairEvery
 	}
 	d := &daemon{Config: cfg}
+	changes := d.watchTable(ctx) // before start: no change is missed
 	if err := d.start(ctx); err != nil {
 		return err
 	}
@@ -122,7 +131,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if d.Watchdog > 0 {
 		watchdog = d.Clock.After(d.Watchdog)
 	}
-	var settle <-chan time.Time // debounce of file events
+	var settle <-chan time.Time  // debounce of file events
+	var drifted <-chan time.Time // a foreign change: repair soon
 	var fileChanged, usersChanged bool
 	for {
 		select {
@@ -148,6 +158,13 @@ func Run(ctx context.Context, cfg Config) error {
 			d.notify("RELOADING=1")
 			d.react(ctx, true, true)
 			d.notify("READY=1")
+		case ch := <-changes:
+			if d.foreignChange(ch) && drifted == nil {
+				drifted = d.Clock.After(DriftSettle)
+			}
+		case <-drifted:
+			drifted = nil
+			d.repair(ctx)
 		case <-repair:
 			d.repair(ctx)
 			repair = d.Clock.After(d.RepairEvery)

@@ -52,6 +52,8 @@ type rig struct {
 	collect func(ctx context.Context, group uint16, started func()) error // nil: none
 	group   func() uint16
 	hosts   HostRefresher
+	// configure, when set, changes the Config before the daemon runs.
+	configure func(*Config)
 }
 
 const allowAll = "version: 1\npolicies:\n  - name: offline\n    users: [oracle]\n    default: deny\n"
@@ -95,6 +97,9 @@ func (r *rig) run() {
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: r.metrics, Collect: r.collect, LogGroup: r.group,
 		Hosts: r.hosts,
+	}
+	if r.configure != nil {
+		r.configure(&cfg)
 	}
 	go func() {
 		defer close(r.stopped)
