@@ -51,7 +51,11 @@ confirmation: nothing is reverted then.`,
 			if confirm == 0 {
 				warnLockout(d, c)
 			}
-			res, err := engineFor(cmd, d, g, args).Apply(cmd.Context(), c, engine.ApplyOptions{Confirm: confirm})
+			ctl, err := controlFor(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			res, err := ctl.Apply(cmd.Context(), c, engine.ApplyOptions{Confirm: confirm})
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,11 @@ force and the automatic revert is cancelled. Exit status 1 if nothing is
 pending, saying so, or saying when the automatic revert already happened.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := engineFor(cmd, d, g, args).Confirm(cmd.Context())
+			ctl, err := controlFor(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			res, err := ctl.Confirm(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/hostrefresh"
+	"github.com/leash-dev/leash/internal/localapi"
 	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/nft"
 )
@@ -81,7 +82,9 @@ and feeds the watchdog.`,
 			}
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
+			log := slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			eng := engineFor(cmd, d, g, args)
+			owns := func() bool { return false }
 			if !noOwn && d.OpenOwningKernel != nil {
 				k, err := d.OpenOwningKernel(g.netns)
 				if err != nil {
@@ -89,6 +92,7 @@ and feeds the watchdog.`,
 				}
 				defer k.Close() // the table stays, orphaned, in force
 				daemon.Own(eng, k)
+				owns = func() bool { mine, _ := k.Owns(); return mine }
 			}
 			var m *metrics.Metrics
 			if metricsAddr != "" {
@@ -135,12 +139,16 @@ and feeds the watchdog.`,
 			if d.Watchdog != nil {
 				watchdog = d.Watchdog()
 			}
-			log := slog.New(slog.NewTextHandler(d.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			hosts.Observe = m.DNSRefreshed // nil m records nothing
 			refresher, err := hostRefresher(ctx, d, g, eng, hosts, log)
 			if err != nil {
 				return err
 			}
+			stop, err := serveLocalAPI(ctx, d, g, eng, owns, log)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			var watch func(context.Context, chan<- nft.TableChange) error
 			if d.WatchTable != nil {
 				watch = func(ctx context.Context, ch chan<- nft.TableChange) error { return d.WatchTable(ctx, g.netns, ch) }
@@ -207,4 +215,26 @@ func identityFiles(g *globals) []string {
 		return []string{g.passwd, g.group}
 	}
 	return []string{"/etc/passwd", "/etc/group"}
+}
+
+// serveLocalAPI answers the command line on the state directory's socket
+// (localapi) until stop is called; stop waits for the server to end.
+func serveLocalAPI(ctx context.Context, d Deps, g *globals, e *engine.Engine, owns func() bool, log *slog.Logger) (stop func(), err error) {
+	if err := os.MkdirAll(g.stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	ln, err := localapi.Listen(localapi.SocketPath(g.stateDir))
+	if err != nil {
+		return nil, err
+	}
+	srv := &localapi.Server{Engine: e, Daemon: engine.Daemon{PID: os.Getpid(), Since: d.Clock.Now()}, Owns: owns, Log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("the command line's socket stopped; commands work directly only while the daemon does not own the table", "err", err)
+		}
+	}()
+	return func() { cancel(); <-done }, nil
 }

@@ -19,7 +19,11 @@ a table (so a restart does not bring the old table back) and a pending
 confirmation is dropped.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := engineFor(cmd, d, g, args).Reset(cmd.Context())
+			ctl, err := controlFor(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			id, err := ctl.Reset(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/signal"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/localapi"
 )
 
 // revertPendingName is the reverter's hidden command, also how a running
@@ -50,7 +52,7 @@ by apply).`,
 				fmt.Fprintf(d.Stderr, "%s leash revert-pending: generation %d: %s\n", d.Clock.Now().UTC().Format(time.RFC3339), gen, fmt.Sprintf(format, a...))
 			}
 			target := engine.RevertTarget{Generation: gen, Previous: previous, Deadline: dl}
-			_, err = engineFor(cmd, d, g, nil).RevertPending(ctx, target, logf)
+			err = revertThrough(ctx, cmd, d, g, target, logf)
 			if err != nil {
 				logf("FAILED: %v", err)
 			}
@@ -61,4 +63,31 @@ by apply).`,
 	cmd.Flags().IntVar(&previous, "previous", -1, "the generation a revert re-applies (0: remove the table)")
 	cmd.Flags().StringVar(&deadline, "deadline", "", "when to revert (RFC 3339)")
 	return cmd
+}
+
+// revertThrough waits and reverts through the daemon while one runs (it
+// owns the table), else directly; if the daemon goes away during the wait,
+// the reverter carries on (directly, or through the next daemon), a
+// bounded number of times: the deadline is absolute, so each attempt
+// waits only for what is left of it.
+func revertThrough(ctx context.Context, cmd *cobra.Command, d Deps, g *globals, t engine.RevertTarget, logf func(string, ...any)) error {
+	const attempts = 10
+	for i := 1; ; i++ {
+		ctl, err := controlFor(cmd, d, g, nil)
+		if err == nil {
+			if _, ok := ctl.(*localapi.Client); ok {
+				logf("leash daemon runs: it waits for the deadline and reverts")
+			}
+			_, err = ctl.RevertPending(ctx, t, logf)
+		}
+		if err == nil || !errors.Is(err, localapi.ErrDaemonGone) || i == attempts {
+			return err
+		}
+		logf("%v; carrying on", err)
+		select {
+		case <-d.Clock.After(time.Second):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

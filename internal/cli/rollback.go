@@ -26,7 +26,11 @@ before the current one. A pending confirmation is dropped. See leash history.`,
 				}
 				target = n
 			}
-			res, err := engineFor(cmd, d, g, args).Rollback(cmd.Context(), target)
+			ctl, err := controlFor(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			res, err := ctl.Rollback(cmd.Context(), target)
 			if err != nil {
 				return err
 			}

@@ -77,6 +77,8 @@ type statusJSON struct {
 	Hosts *hostsJSON `json:"hostnames,omitempty"`
 	// now is when status ran, for relative times.
 	now time.Time
+	// Daemon is the leash daemon that answered (nil: none runs).
+	Daemon *engine.Daemon `json:"daemon"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -89,12 +91,16 @@ type generationJSON struct {
 }
 
 func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
-	st, err := engineFor(cmd, d, g, nil).Status()
+	ctl, err := controlFor(cmd, d, g, nil)
+	if err != nil {
+		return err
+	}
+	st, err := ctl.Status()
 	if err != nil {
 		return err
 	}
 	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Others: st.Others, Counters: st.Counters,
-		Hosts: statusHosts(st), now: d.Now()}
+		Hosts: statusHosts(st), now: d.Now(), Daemon: st.Daemon}
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
@@ -148,6 +154,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	if s.Interrupted != nil {
 		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)
 	}
+	fmt.Fprintf(w, "  %s.\n", daemonLine(s.Daemon))
 	printDrift(w, s)
 	if s.Others != nil {
 		printOthers(w, *s.Others)

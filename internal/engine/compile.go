@@ -21,6 +21,9 @@ type Compiled struct {
 	// deadRules are the compiler's warnings (rules earlier rules decide
 	// entirely).
 	deadRules []compile.Warning
+	// transferred, for a policy compiled in another process (Transfer),
+	// stands in for Resolved.
+	transferred *Transfer
 }
 
 // Compile validates, resolves (users, groups, services, hostnames in env)
@@ -49,6 +52,9 @@ func Compile(ctx context.Context, env policy.Env, path string, src []byte) (*Com
 // policy.Warning): the policy package's and the compiler's dead rules, in
 // file order. validate, plan and apply print them.
 func (c *Compiled) Warnings() []policy.Warning {
+	if c.Resolved == nil {
+		return nil
+	}
 	ws := append([]policy.Warning(nil), c.Resolved.Lint...)
 	for _, d := range c.deadRules {
 		ws = append(ws, policy.Warning{Pos: d.Pos, Message: d.Message, Fix: d.Fix})
@@ -70,6 +76,9 @@ type Summary struct {
 
 // Summary counts c's policies, rules, hostnames and kernel objects.
 func (c *Compiled) Summary() Summary {
+	if c.transferred != nil {
+		return c.transferred.Summary
+	}
 	s := Summary{File: c.Path, Policies: len(c.Resolved.Policies), Hostnames: len(c.Resolved.Hosts),
 		Sets: len(c.Ruleset.Sets) + len(c.Ruleset.Maps), Chains: len(c.Ruleset.Chains)}
 	for _, p := range c.Resolved.Policies {
@@ -93,6 +102,9 @@ func (s Summary) Short() string {
 
 // hosts is what every hostname of c resolved to, for the record.
 func (c *Compiled) hosts() map[string][]string {
+	if c.transferred != nil {
+		return c.transferred.Hosts
+	}
 	hosts := map[string][]string{}
 	for n, addrs := range c.Resolved.Hosts {
 		for _, a := range addrs {

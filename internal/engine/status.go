@@ -33,6 +33,9 @@ type Status struct {
 	// none was written; HostsErr says why it could not be read.
 	Hosts    *state.HostsRecord
 	HostsErr error
+	// Daemon is the leash daemon that answered, in daemon mode (nil:
+	// direct mode, no daemon runs).
+	Daemon *Daemon
 }
 
 // Status reads the kernel's table and compares it with the generation in
