@@ -34,6 +34,15 @@ func TestDaemonOwnsTheTable(t *testing.T) {
 		t.Fatal("the table is gone")
 	}
 
+	// leash.service's restore (run again when nftables restarts) finds
+	// the daemon holding the generation: nothing to do, no emergency.
+	if res, err := direct.Restore(context.Background()); err != nil || res.Restored == nil || res.Restored.ID != 1 {
+		t.Errorf("restore while the daemon owns the table: %+v, %v", res, err)
+	}
+	if owns, _ := first.Owns(); !owns {
+		t.Error("restore took the table from the daemon")
+	}
+
 	// The daemon dies: the table stays in force, owned by nobody.
 	first.Close()
 	if r.k.Table() == nil || r.k.Owned() {

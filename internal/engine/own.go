@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 
+	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -44,4 +47,17 @@ func (e *Engine) takeOver(k Kernel, gen *state.Generation) (bool, error) {
 		return false, fmt.Errorf("take over table inet leash: %w", err)
 	}
 	return true, nil
+}
+
+// ownerHolds reports whether a change refused with err failed only because
+// another socket owns the table (a running leash daemon: nft.ErrNotOwner)
+// while the table is exactly gen's: then there is nothing to restore
+// (`leash restore` from leash.service, run again by a restart of
+// nftables.service while the daemon runs).
+func (e *Engine) ownerHolds(k Kernel, gen *state.Generation, err error) bool {
+	if !errors.Is(err, nft.ErrNotOwner) || gen.Ruleset == nil {
+		return false
+	}
+	seen, rerr := Observe(k)
+	return rerr == nil && drift.Compare(gen.Ruleset, seen, "").State == drift.InSync
 }

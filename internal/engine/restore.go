@@ -118,6 +118,10 @@ func (e *Engine) restoreDamaged(k Kernel, cause error) (*RestoreResult, error) {
 // refuses it.
 func (e *Engine) restoreGeneration(k Kernel, gen *state.Generation) (*RestoreResult, error) {
 	if err := e.enforce(k, gen.Ruleset); err != nil {
+		if e.ownerHolds(k, gen, err) {
+			e.notify("a leash daemon owns table inet %s and holds %s: nothing to restore", ruleset.TableName, Describe(gen.Meta))
+			return &RestoreResult{Restored: &gen.Meta, NoTable: gen.Ruleset == nil}, nil
+		}
 		return nil, e.emergency(k, gen.ID, fmt.Errorf("the kernel refused generation %d's table: %w", gen.ID, err))
 	}
 	if gen.PolicyMissing {
