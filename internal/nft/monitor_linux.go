@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// monitorBuffer is the monitor socket's receive buffer.
+const monitorBuffer = 4 << 20
+
 // eventNames are the notifications that change a table's content, by
 // message type, as TableChange.What words them.
 var eventNames = map[uint16]string{
@@ -52,6 +55,10 @@ func (c *Conn) Watch(ctx context.Context, changes chan<- TableChange) error {
 		nl.Close()
 		return fmt.Errorf("nft: watch: join the nf_tables event group: %w", err)
 	}
+	// Room for the notifications of a large transaction (a full replace
+	// of a big table sends one per rule, set and element batch); beyond
+	// it the kernel drops events and says ENOBUFS.
+	_ = nl.SetReadBuffer(monitorBuffer)
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -75,8 +82,7 @@ func (c *Conn) Watch(ctx context.Context, changes chan<- TableChange) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var op *netlink.OpError
-		if errors.As(err, &op) && errors.Is(op.Err, unix.ENOBUFS) {
+		if errors.Is(err, unix.ENOBUFS) {
 			what = nil
 			if !send(TableChange{Lost: true}) {
 				return nil

@@ -1,10 +1,12 @@
 package nft
 
 import (
+	"context"
 	"errors"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -118,4 +120,46 @@ func TestOwnership(t *testing.T) {
 	if err := own3.Apply(rs); !errors.Is(err, ErrNotOwner) {
 		t.Errorf("a second owner's Apply: %v; want ErrNotOwner", err)
 	}
+}
+
+// TestLargeOwned: the owning socket carries a 100,000-entry replace, twice
+// (the second replaces its own table), while a monitor watches; whether
+// the monitor kept up or reported lost events is logged.
+func TestLargeOwned(t *testing.T) {
+	ns, plain := newNS(t)
+	own, err := Open(WithNetNS(ns.Fd()), Owning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	changes := make(chan TableChange, 1024)
+	go func() { _ = plain.Watch(ctx, changes) }()
+	time.Sleep(50 * time.Millisecond) // let the monitor join its group
+	rs := large(100_000)
+	for i := range 2 {
+		start := time.Now()
+		if err := own.Apply(rs); err != nil {
+			t.Fatalf("owned apply %d: %v", i+1, err)
+		}
+		t.Logf("owned apply %d: %v", i+1, time.Since(start))
+	}
+	if mine, err := own.Owns(); err != nil || !mine {
+		t.Fatalf("Owns() = %v, %v", mine, err)
+	}
+	seen, lost := 0, 0
+	for deadline := time.After(2 * time.Second); seen+lost < 2; {
+		select {
+		case ch := <-changes:
+			if ch.Lost {
+				lost++
+			} else if ch.Self {
+				seen++
+			}
+		case <-deadline:
+			t.Fatalf("the monitor reported %d transactions and %d losses of 2", seen, lost)
+		}
+	}
+	t.Logf("monitor: %d transactions seen, %d reported as lost events", seen, lost)
 }
