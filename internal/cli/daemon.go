@@ -88,6 +88,7 @@ and feeds the watchdog.`,
 			eng := engineFor(cmd, d, g, args)
 			owns := func() bool { return false }
 			owning := !noOwn && d.OpenOwningKernel != nil
+			var owner daemon.OwningKernel
 			if owning {
 				k, err := d.OpenOwningKernel(g.netns)
 				if err != nil {
@@ -96,6 +97,7 @@ and feeds the watchdog.`,
 				defer k.Close() // the table stays, orphaned, in force
 				daemon.Own(eng, k)
 				owns = func() bool { mine, _ := k.Owns(); return mine }
+				owner = k
 			}
 			var m *metrics.Metrics
 			if metricsAddr != "" {
@@ -163,6 +165,7 @@ and feeds the watchdog.`,
 			}
 			return daemon.Run(ctx, daemon.Config{
 				WatchTable: watch,
+				Owner:      owner,
 				Engine:     eng,
 				Hosts:      refresher,
 				Policy:     file,

@@ -87,7 +87,11 @@ type Config struct {
 	// a removal is repaired within DriftSettle, not at the next periodic
 	// pass. nil: the periodic pass only.
 	WatchTable func(ctx context.Context, changes chan<- nft.TableChange) error
-	Log        *slog.Logger
+	// Owner, when set, is the owning connection the engine uses (Own):
+	// while it owns the table, most periodic passes are a cheap check of
+	// that (see periodic).
+	Owner OwningKernel
+	Log   *slog.Logger
 	// Metrics records applies, repairs and readiness (nil: none); the
 	// hostname refresher records through Metrics.DNSRefreshed.
 	Metrics *metrics.Metrics
@@ -109,6 +113,7 @@ type daemon struct {
 	deferred bool
 	// hostsKick wakes the host refresher (hosts.go).
 	hostsKick chan struct{}
+	owned     ownedPasses
 }
 
 // Run runs the daemon until ctx ends. It returns an error only when it
@@ -166,7 +171,7 @@ func Run(ctx context.Context, cfg Config) error {
 			drifted = nil
 			d.repair(ctx)
 		case <-repair:
-			d.repair(ctx)
+			d.periodic(ctx)
 			repair = d.Clock.After(d.RepairEvery)
 		case <-watchdog:
 			d.notify("WATCHDOG=1")
@@ -180,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 // engine.Repair; at boot, leash.service's restore has run first), applies
 // Policy if given, and starts watching.
 func (d *daemon) start(ctx context.Context) error {
-	d.repair(ctx)
+	d.owned.inSync = d.repair(ctx)
 	d.policy = d.Policy
 	if d.policy == "" {
 		if gen, _, err := d.Engine.View(); err == nil && gen.PolicyFile != "" {
@@ -283,8 +288,9 @@ func (d *daemon) reapply(ctx context.Context) {
 	d.status()
 }
 
-// repair is the periodic full pass.
-func (d *daemon) repair(ctx context.Context) {
+// repair is the periodic full pass; it reports whether the kernel holds
+// the table in force now.
+func (d *daemon) repair(ctx context.Context) bool {
 	res, err := d.Engine.Repair(ctx)
 	switch {
 	case err != nil:
@@ -303,6 +309,7 @@ func (d *daemon) repair(ctx context.Context) {
 	if d.deferred {
 		d.applyFile(ctx)
 	}
+	return err == nil
 }
 
 // status sends STATUS= with what is in force.

@@ -43,3 +43,37 @@ func (h held) ApplyContext(ctx context.Context, rs *ruleset.Ruleset) error {
 	}
 	return h.Apply(rs)
 }
+
+// FullPassEvery is how many periodic passes make one full pass while the
+// daemon owns the table: the others only check that it still does.
+const FullPassEvery = 12
+
+// ownedPasses is what periodic remembers between passes.
+type ownedPasses struct {
+	// inSync: the last full pass left the kernel holding the table in
+	// force; quick counts the cheap passes since.
+	inSync bool
+	quick  int
+}
+
+// periodic is the periodic pass. A full pass (engine.Repair: read and
+// compare the whole table, about a second for a 100,000-user policy) is
+// needed only while other processes can change the table. While the
+// daemon's own socket owns it (Config.Owner), nobody else can, and every
+// change of the daemon's own goes through the engine: so after a full
+// pass found the table in force, the next FullPassEvery-1 passes only
+// check that the socket still owns the table (one netlink request), as
+// long as no confirmation is pending (a full pass also settles it).
+func (d *daemon) periodic(ctx context.Context) {
+	if d.Owner != nil && d.owned.inSync && d.owned.quick < FullPassEvery-1 && d.Engine.Pending() == nil {
+		if mine, err := d.Owner.Owns(); err == nil && mine {
+			d.owned.quick++
+			if d.deferred {
+				d.applyFile(ctx)
+			}
+			return
+		}
+	}
+	d.owned.quick = 0
+	d.owned.inSync = d.repair(ctx)
+}

@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 // TestDaemonOwnsTheTable: the daemon's one owning connection makes the
@@ -88,4 +90,47 @@ func TestDaemonOwnsTheTable(t *testing.T) {
 	if _, err := rival.Repair(context.Background()); !errors.Is(err, nft.ErrNotOwner) {
 		t.Errorf("a rival daemon's Repair: %v; want ErrNotOwner", err)
 	}
+}
+
+// TestOwnedPeriodicPass: while the daemon owns the table, a periodic pass
+// only checks that it still does; every FullPassEvery-th pass is a full
+// one (here: a change the kernel would never allow, made behind the
+// owner's back, is found only then), and a lost ownership makes the next
+// pass a full one at once (whose takeover replaces the table).
+func TestOwnedPeriodicPass(t *testing.T) {
+	r := newRig(t)
+	owner := r.k.Owner()
+	Own(r.e, owner)
+	r.configure = func(c *Config) { c.Owner = owner }
+	r.run()
+	_, commits, _ := r.k.Stats()
+	tamper := func() {
+		r.k.Tamper(func(rs *ruleset.Ruleset) {
+			ch := rs.Chain(compile.ChainOutput)
+			ch.Rules = ch.Rules[1:]
+		})
+	}
+	pass := func() {
+		for i := 0; i < 100 && r.clk.Waiters() < 2; i++ { // repair, watchdog
+			time.Sleep(time.Millisecond)
+		}
+		r.clk.Advance(5 * time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	tamper()
+	for i := 1; i < FullPassEvery; i++ {
+		pass()
+		if _, c, _ := r.k.Stats(); c != commits {
+			t.Fatalf("pass %d was a full one (commits %d -> %d)", i, commits, c)
+		}
+	}
+	pass()
+	r.eventually("the full pass repairs", func() bool { _, c, _ := r.k.Stats(); return c == commits+1 })
+
+	// The table no longer owned (the socket closed): the next pass is a
+	// full one at once.
+	_, commits, _ = r.k.Stats()
+	owner.Close()
+	pass()
+	r.eventually("a full pass", func() bool { _, c, _ := r.k.Stats(); return c > commits })
 }
