@@ -110,8 +110,8 @@ func (a *atom) derive() {
 // are single values or narrow ranges (expanded), no destination is /0 (a
 // mask of 0 bits is no mask), and it adds at most maxElements entries.
 func (a *atom) mergeable() bool {
-	if a.fam == 0 && a.proto == 0 {
-		return false
+	if a.fam == 0 && a.proto == 0 || len(a.rule.Via) > 0 {
+		return false // a rule limited to interfaces (via) keeps its own rules: viaRules
 	}
 	values := 1
 	if a.sub != "" {

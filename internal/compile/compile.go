@@ -75,10 +75,14 @@ func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, 
 		c.policyChain(p)
 	}
 	c.dispatch(r, everyone)
+	fwd := c.forward(r) // forward.go: nil without hosts or interfaces
 	c.unowned(r.Baseline, everyone)
-	// The base chain first (the DNS exemption's chain after it), then the
-	// policies in file order, then unowned.
+	// The base chains first (the DNS exemption's chain after them), then
+	// the policies in file order, then unowned.
 	c.rs.Chains = []*ruleset.Chain{c.output}
+	if fwd != nil {
+		c.rs.Chains = append(c.rs.Chains, fwd)
+	}
 	if jump, ch := c.dnsExempt(r); jump != nil {
 		c.output.Rules = append([]*ruleset.Rule{jump}, c.output.Rules...)
 		c.rs.Chains = append(c.rs.Chains, ch)

@@ -116,6 +116,9 @@ func atomCells(s shape, a *atom) []cell {
 // ignored: shadows only remove entries, so missing one is safe.
 func covers(e *atom, s shape, c cell) bool {
 	switch {
+	case len(e.rule.Via) > 0:
+		return false // it matches only what leaves through its interfaces
+
 	case e.effFam() != 0 && e.effFam() != shapeFam(s):
 		return false
 	case s.protoKey && e.proto != 0 && e.proto != c.proto,

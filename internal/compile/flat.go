@@ -111,6 +111,10 @@ func (c *compiler) atomRules(pol string, a *atom) []*ruleset.Rule {
 	for _, fam := range fams {
 		for _, pm := range c.protoMatches(pol, r.Index, fam.v, protos) {
 			m := append(clone(fam.match), pm...)
+			if len(r.Via) > 0 {
+				out = append(out, viaRules(r.Via, m, o)...) // allow rules only (policy.Resolve)
+				continue
+			}
 			if r.Log && r.Action != policy.Allow {
 				out = append(out, c.logRule(r.Action, m, o))
 			}

@@ -41,6 +41,13 @@ type Packet struct {
 	// SourceRoute: the IPv4 source route option the socket set
 	// (ruleset.OptLSRR or OptSSRR), 0 for none.
 	SourceRoute uint8
+	// Forwarded traffic (forward.go): the source address, the source MAC
+	// ("" when the packet did not come in on an Ethernet device), the
+	// interfaces it comes in on and leaves through ("" if none).
+	Saddr      netip.Addr
+	EtherSaddr string
+	Iifname    string
+	Oifname    string
 }
 
 // Result is the verdict for a packet and why.

@@ -33,6 +33,7 @@ func lookup(m *ruleset.Map, pkt Packet) string {
 type fieldValue struct {
 	addr netip.Addr
 	num  uint32
+	text string // ether_addr, ifname
 }
 
 func load(f ruleset.KeyField, pkt Packet) (fieldValue, bool) {
@@ -41,11 +42,16 @@ func load(f ruleset.KeyField, pkt Packet) (fieldValue, bool) {
 		return fieldValue{num: pkt.UID}, pkt.Owned
 	case ruleset.KindGID:
 		return fieldValue{num: pkt.GID}, pkt.Owned
+	case ruleset.KindEther, ruleset.KindIfname:
+		return loadText(f, pkt)
 	case ruleset.KindIPv4, ruleset.KindIPv6:
-		if pkt.Daddr.Is4() != (f.Kind == ruleset.KindIPv4) {
+		a := pkt.Daddr
+		if f.Source {
+			a = sourceOf(pkt)
+		}
+		if a.Is4() != (f.Kind == ruleset.KindIPv4) {
 			return fieldValue{}, false
 		}
-		a := pkt.Daddr
 		if f.Mask > 0 {
 			a = netip.PrefixFrom(a, int(f.Mask)).Masked().Addr()
 		}
@@ -69,6 +75,12 @@ func entryHolds(fields []ruleset.KeyField, values []ruleset.KeyValue, key []fiel
 		return false
 	}
 	for i, f := range fields {
+		if f.Kind == ruleset.KindEther || f.Kind == ruleset.KindIfname {
+			if !textHolds(f, values[i].Text, key[i].text) {
+				return false
+			}
+			continue
+		}
 		if f.Kind.IsAddr() {
 			if !values[i].Prefix.Contains(key[i].addr) {
 				return false

@@ -48,6 +48,8 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return family(pkt) == 6 && pkt.RoutingHeader, nil
 	case ruleset.MatchSourceRoute:
 		return family(pkt) == 4 && uint32(pkt.SourceRoute) == m.Value, nil
+	case ruleset.MatchOifname:
+		return pkt.Oifname != "" && ruleset.IfnameMatches(m.Name, pkt.Oifname), nil
 	case ruleset.MatchLimit:
 		// A token bucket: a packet is judged as one within the rate (an
 		// explanation is about one connection, not a flood).

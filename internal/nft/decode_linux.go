@@ -399,6 +399,10 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			if d := second(); len(d) == 4 {
 				return ruleset.Match{Kind: ruleset.MatchMark, Value: binaryutil.NativeEndian.Uint32(d)}, true
 			}
+		case expr.MetaKeyOIFNAME:
+			if d := second(); d != nil {
+				return ruleset.Match{Kind: ruleset.MatchOifname, Name: oifnameOf(d)}, true
+			}
 		}
 	case *expr.Exthdr:
 		if e.Op == exthdrOpIPv4 {

@@ -138,6 +138,8 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchRoutingHeader(), nil
 	case ruleset.MatchSourceRoute:
 		return matchIPv4Option(uint8(m.Value)), nil
+	case ruleset.MatchOifname:
+		return matchOifname(m.Name), nil
 	case ruleset.MatchLimit:
 		if m.Limit == nil {
 			return nil, fmt.Errorf("match limit without a rate")

@@ -37,7 +37,7 @@ func fieldKinds(s *nftables.Set) ([]ruleset.KeyField, bool) {
 // element types come back without their own lengths).
 func fieldKindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 	for _, k := range []ruleset.SetKind{ruleset.KindIPv4, ruleset.KindIPv6, ruleset.KindPort, ruleset.KindICMP,
-		ruleset.KindICMPv6, ruleset.KindProto, ruleset.KindUID, ruleset.KindGID} {
+		ruleset.KindICMPv6, ruleset.KindProto, ruleset.KindUID, ruleset.KindGID, ruleset.KindEther, ruleset.KindIfname} {
 		if ft, _ := fieldType(k); ft.Name == t.Name {
 			return k, true
 		}
@@ -71,12 +71,23 @@ func (c *Conn) readFieldsMap(rs *ruleset.Ruleset, s *nftables.Set, fields []rule
 
 // decodeFieldIntervals decodes the intervals of a one-field address map.
 func decodeFieldIntervals(m *ruleset.Map, elems []rawElem) error {
-	if !m.Fields[0].Kind.IsAddr() {
+	k := m.Fields[0].Kind
+	if !k.IsAddr() && k != ruleset.KindIfname {
 		return fmt.Errorf("interval map of %s", m.Fields[0].Kind)
 	}
 	ivs, err := decodeIntervals(elems, true)
 	if err != nil {
 		return err
+	}
+	if k == ruleset.KindIfname {
+		for _, iv := range ivs {
+			s, err := ifnameOfInterval(iv)
+			if err != nil {
+				return err
+			}
+			m.Entries = append(m.Entries, ruleset.MapEntry{Values: []ruleset.KeyValue{{Text: s}}, Chain: iv.chain})
+		}
+		return nil
 	}
 	for _, iv := range ivs {
 		ps, err := prefixesOf([]interval{iv})
@@ -121,10 +132,17 @@ func getFields(key []byte, fields []ruleset.KeyField) ([]ruleset.KeyValue, error
 		if !allZero(key[off+l : off+p]) {
 			return nil, fmt.Errorf("element %x: padding of field %d is not zero", key, i+1)
 		}
-		if f.Kind.IsAddr() {
+		switch {
+		case isTextKind(f.Kind):
+			s, err := getText(key[off:off+l], f.Kind)
+			if err != nil {
+				return nil, fmt.Errorf("element %x: %w", key, err)
+			}
+			out[i].Text = s
+		case f.Kind.IsAddr():
 			a, _ := netip.AddrFromSlice(key[off : off+l])
 			out[i].Prefix = netip.PrefixFrom(a, a.BitLen())
-		} else {
+		default:
 			v := uint32(getUint(key[off : off+l]))
 			out[i].Range = ruleset.Range{Lo: v, Hi: v}
 		}
@@ -146,6 +164,7 @@ func learnMasks(rs *ruleset.Ruleset, ex []expr.Any) {
 		return
 	}
 	m := rs.Map(l.SetName)
+	learnSource(m, ex)
 	if len(ex) > 2 { // skip a family check before the loads
 		if mt, ok := ex[0].(*expr.Meta); ok && mt.Key == expr.MetaKeyNFPROTO {
 			ex = ex[2:]

@@ -30,6 +30,10 @@ func fieldLen(k ruleset.SetKind) uint32 {
 		return 4
 	case ruleset.KindPort:
 		return 2
+	case ruleset.KindEther:
+		return 6
+	case ruleset.KindIfname:
+		return ruleset.IfnameSize
 	}
 	return 1 // inet_proto, icmp types
 }
@@ -83,12 +87,21 @@ func fieldsLookup(name string, si setInfo, family uint32) ([]expr.Any, error) {
 		case ruleset.KindProto:
 			out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: r})
 			continue
+		case ruleset.KindEther:
+			out = append(out, etherSaddr(r)...)
+			continue
+		case ruleset.KindIfname:
+			out = append(out, &expr.Meta{Key: expr.MetaKeyIIFNAME, Register: r})
+			continue
 		}
 		p, ok := payloadOf(f.Kind)
 		if !ok {
 			return nil, fmt.Errorf("vmap: map %q: key field %s cannot be loaded", name, f.Kind)
 		}
 		p.DestRegister = r
+		if f.Source {
+			p = sourcePayload(f.Kind, r)
+		}
 		out = append(out, p)
 		if f.Mask > 0 {
 			mask := ruleset.MaskAddr(f.Kind == ruleset.KindIPv6, f.Mask).AsSlice()
@@ -125,6 +138,11 @@ func newFieldsMap(m *ruleset.Map) (*nftables.Set, error) {
 	}
 	s := &nftables.Set{Table: table(), Name: m.Name, Interval: m.Interval, IsMap: true,
 		DataType: nftables.TypeVerdict, KeyByteOrder: binaryutil.BigEndian, KeyType: types[0]}
+	if m.Fields[0].Kind == ruleset.KindIfname && !m.Interval {
+		// nft's ifname is a host-endian string type: a hash map says so
+		// (an interval map is big-endian like every interval set).
+		s.KeyByteOrder = binaryutil.NativeEndian
+	}
 	if len(types) > 1 {
 		t, err := nftables.ConcatSetType(types...)
 		if err != nil {
@@ -139,8 +157,13 @@ func newFieldsMap(m *ruleset.Map) (*nftables.Set, error) {
 
 // fieldType is the nft data type of a key field kind.
 func fieldType(k ruleset.SetKind) (nftables.SetDatatype, bool) {
-	if k == ruleset.KindProto {
+	switch k {
+	case ruleset.KindProto:
 		return nftables.TypeInetProto, true
+	case ruleset.KindEther:
+		return nftables.TypeEtherAddr, true
+	case ruleset.KindIfname:
+		return nftables.TypeIFName, true
 	}
 	return setType(k)
 }
@@ -151,6 +174,11 @@ func fieldsElements(m *ruleset.Map) []nftables.SetElement {
 	if m.Interval {
 		ivs := make([]interval, len(m.Entries))
 		for i, e := range m.Entries {
+			if m.Fields[0].Kind == ruleset.KindIfname {
+				ivs[i] = ifnameInterval(e.Values[0].Text)
+				ivs[i].chain = e.Chain
+				continue
+			}
 			ivs[i] = prefixInterval(e.Values[0].Prefix)
 			ivs[i].chain = e.Chain
 		}
@@ -173,9 +201,12 @@ func putFields(key []byte, fields []ruleset.KeyField, values []ruleset.KeyValue)
 	var off uint32
 	for i, f := range fields {
 		l := fieldLen(f.Kind)
-		if f.Kind.IsAddr() {
+		switch {
+		case isTextKind(f.Kind):
+			putText(key[off:off+l], f.Kind, values[i].Text)
+		case f.Kind.IsAddr():
 			copy(key[off:off+l], values[i].Prefix.Addr().AsSlice())
-		} else {
+		default:
 			putUintTo(key[off:off+l], uint64(values[i].Lo))
 		}
 		off += slotLen(fields, i)

@@ -91,10 +91,13 @@ func sendUDP(addr string) error {
 // TestTextEquivalence loads ruleset.Text(rs) with nft -f in one namespace
 // and Apply(rs) in another: nft must list the same table in both, so the
 // encoder produces exactly nft's own encoding.
-func TestTextEquivalence(t *testing.T) {
+func TestTextEquivalence(t *testing.T) { checkTextEquivalence(t, sample()) }
+
+// checkTextEquivalence is TestTextEquivalence for rs.
+func checkTextEquivalence(t *testing.T, rs *ruleset.Ruleset) {
+	t.Helper()
 	nsA, _ := newNS(t)
 	nsB, c := newNS(t)
-	rs := sample()
 	inNS(t, nsA, ruleset.Text(rs, ruleset.TextOptions{}), "nft", "-f", "-")
 	if err := c.Apply(rs); err != nil {
 		t.Fatal(err)

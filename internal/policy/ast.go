@@ -82,6 +82,9 @@ type PolicyDecl struct {
 	Loopback    *LoopbackDecl
 	Established *Scalar
 	Log         *Scalar // a KindBool scalar
+	// Hosts and Interfaces are the subjects of forwarded traffic (hosts.go).
+	Hosts      []*Scalar
+	Interfaces []*Scalar
 }
 
 // RuleDecl is one rule: an action with optional destinations and ports. Empty
@@ -94,4 +97,8 @@ type RuleDecl struct {
 	Log    *Scalar // a KindBool scalar, nil if absent
 	// ToPos and PortsPos are where the keys were written (zero if absent).
 	ToPos, PortsPos Pos
+	// Via are the interfaces an allow rule is limited to (hosts.go), ViaPos
+	// where the key was written.
+	Via    []*Scalar
+	ViaPos Pos
 }

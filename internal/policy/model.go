@@ -161,6 +161,14 @@ type ResolvedPolicy struct {
 	// Log: denials by the default are logged (true unless `log: false`).
 	Log    bool `json:"log"`
 	LogPos Pos  `json:"log_pos"` // no line when implicit
+
+	// Forwarded traffic (hosts.go): the source prefixes, MACs and
+	// incoming interfaces (names and patterns) whose forwarded packets
+	// this policy judges.
+	SourceV4   []netip.Prefix `json:"source_v4,omitempty"`
+	SourceV6   []netip.Prefix `json:"source_v6,omitempty"`
+	MACs       []string       `json:"macs,omitempty"`
+	Interfaces []string       `json:"interfaces,omitempty"`
 }
 
 // ResolvedRule is one rule of a policy.
@@ -176,6 +184,9 @@ type ResolvedRule struct {
 	Protos []ProtoSpec `json:"protos,omitempty"`
 	// Log: this rule's denials are logged (deny and reject rules only).
 	Log bool `json:"log,omitempty"`
+	// Via: an allow rule matches only packets that leave through one of
+	// these interfaces (names or patterns); nil for any.
+	Via []string `json:"via,omitempty"`
 }
 
 // Destinations are merged, sorted, non-overlapping prefixes per family.

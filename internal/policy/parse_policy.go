@@ -9,7 +9,7 @@ import (
 
 // policyKeys are the keys of a policy.
 func policyKeys() []string {
-	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established", "log"}
+	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established", "log", "hosts", "interfaces"}
 }
 
 // policies converts the `policies` list.
@@ -54,10 +54,10 @@ func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
 	for _, f := range fields {
 		before := len(p.errs)
 		p.policyField(pol, f, what)
-		subjectErr = subjectErr || len(p.errs) > before && slices.Contains([]string{"users", "groups", "everyone"}, f.key)
+		subjectErr = subjectErr || len(p.errs) > before && slices.Contains([]string{"users", "groups", "everyone", "hosts", "interfaces"}, f.key)
 	}
 	everyone := pol.Everyone != nil && pol.Everyone.Value == "true"
-	if !subjectErr && !everyone && len(pol.Users) == 0 && len(pol.Groups) == 0 {
+	if !subjectErr && !everyone && len(pol.Users) == 0 && len(pol.Groups) == 0 && len(pol.Hosts) == 0 && len(pol.Interfaces) == 0 {
 		p.errorf(pol.Pos, "%s applies to nobody; add users:, groups: or everyone: true", what)
 	}
 	if !has(fields, "default") {
@@ -90,6 +90,10 @@ func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 		pol.Established = p.word(f.value, what+": established", []string{"allow", "deny"})
 	case "log":
 		pol.Log = p.logFlag(f.value, what+": log")
+	case "hosts":
+		pol.Hosts = p.forwardList(f.value, what+": hosts", "[192.168.1.20, 192.168.1.0/24, \"02:00:00:00:00:01\"]")
+	case "interfaces":
+		pol.Interfaces = p.forwardList(f.value, what+": interfaces", "[br-lan, \"veth*\"]")
 	}
 }
 
@@ -155,7 +159,7 @@ func (p *parser) rules(f field, what string) []*RuleDecl {
 func actions() []string { return []string{"allow", "deny", "reject"} }
 
 // ruleKeys are the keys of a rule's body.
-func ruleKeys() []string { return []string{"to", "ports", "log"} }
+func ruleKeys() []string { return []string{"to", "ports", "log", "via"} }
 
 // rule converts one rule: a mapping with exactly one action key.
 func (p *parser) rule(item ast.Node, what string) *RuleDecl {
@@ -193,6 +197,8 @@ func (p *parser) rule(item ast.Node, what string) *RuleDecl {
 			r.Ports, r.PortsPos = p.list(bf.value, what+": ports", "[443/tcp, 53]"), bf.keyPos
 		case "log":
 			r.Log = p.logFlag(bf.value, what+": log")
+		case "via":
+			r.Via, r.ViaPos = p.forwardList(bf.value, what+": via", "[wg0]"), bf.keyPos
 		}
 	}
 	return r

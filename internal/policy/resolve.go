@@ -99,6 +99,8 @@ type resolver struct {
 	hostAddrs map[string][]netip.Addr
 	// names are the directory's names for "did you mean" (namesuggest.go).
 	names nameSuggester
+	// fwd are the forwarded-traffic subjects claimed so far (hosts.go).
+	fwd forwardClaims
 }
 
 // newResolver prepares a resolver, resolving all hostnames up front.
@@ -188,6 +190,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 		pol.Name = pd.Name.Value
 	}
 	users, groups = rv.subjects(pd, pol)
+	rv.forwardSubjects(pd, pol)
 	for i, rd := range pd.Rules {
 		if i%256 == 255 && rv.ctx.Err() != nil {
 			break // Resolve reports it
@@ -214,6 +217,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 func (rv *resolver) rule(rd *RuleDecl, index int) *ResolvedRule {
 	r := &ResolvedRule{Index: index, Pos: rd.Pos, Action: rd.Action, Text: rd.Text(), Log: rv.ruleLog(rd)}
 	r.To = rv.destinations(rd.To)
+	r.Via = rv.via(rd)
 	if protos, any := rv.ports(rd.Ports); !any {
 		r.Protos = protos
 	}

@@ -16,6 +16,9 @@ func (r *RuleDecl) Text() string {
 	if r.Log != nil {
 		parts = append(parts, "log: "+r.Log.Raw)
 	}
+	if len(r.Via) > 0 {
+		parts = append(parts, "via: "+flowList(r.Via))
+	}
 	return string(r.Action) + ": {" + strings.Join(parts, ", ") + "}"
 }
 

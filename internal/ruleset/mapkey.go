@@ -25,9 +25,14 @@ import (
 // needs the protocol fixed by a match of the rule (`meta l4proto icmp`).
 // `th dport` reads bytes 2-3 of any transport header, so a key with a port
 // field also has an inet_proto field and entries name tcp or udp there.
+//
+// Forwarded traffic adds (forward.go): an address field with Source loads
+// `ip saddr`/`ip6 saddr`; ether_addr (`ether saddr`) and ifname
+// (`iifname`) are each the one field of a map, valued by KeyValue.Text.
 type KeyField struct {
-	Kind SetKind `json:"kind"`
-	Mask uint8   `json:"mask,omitempty"`
+	Kind   SetKind `json:"kind"`
+	Mask   uint8   `json:"mask,omitempty"`
+	Source bool    `json:"source,omitempty"` // address fields: the source address
 }
 
 // KeyValue is the value of one key field in a map entry: Prefix for an
@@ -35,6 +40,7 @@ type KeyField struct {
 type KeyValue struct {
 	Prefix netip.Prefix `json:"prefix,omitzero"`
 	Range
+	Text string `json:"text,omitempty"` // ether_addr and ifname fields
 }
 
 // KeyFields is the map's key as fields: Fields, or the one field Key.
@@ -64,6 +70,9 @@ func fieldText(f KeyField) string {
 		if f.Kind == KindIPv6 {
 			text = "ip6 daddr"
 		}
+		if f.Source {
+			text = strings.Replace(text, "daddr", "saddr", 1)
+		}
 		if f.Mask > 0 {
 			text += " & " + MaskAddr(f.Kind == KindIPv6, f.Mask).String()
 		}
@@ -80,6 +89,10 @@ func fieldText(f KeyField) string {
 		return "meta skuid"
 	case KindGID:
 		return "meta skgid"
+	case KindEther:
+		return "ether saddr"
+	case KindIfname:
+		return "iifname"
 	}
 	return fmt.Sprintf("# unknown key field %q", f.Kind)
 }
@@ -118,6 +131,10 @@ func valueText(f KeyField, v KeyValue, interval bool) string {
 		return v.Prefix.Addr().String()
 	case f.Kind == KindProto:
 		return ProtoName(uint8(v.Lo))
+	case f.Kind == KindEther:
+		return v.Text
+	case f.Kind == KindIfname:
+		return fmt.Sprintf("%q", v.Text)
 	}
 	return v.Range.String()
 }

@@ -218,6 +218,7 @@ type Match struct {
 	Value uint32     `json:"value,omitempty"`
 	Mask  uint8      `json:"mask,omitempty"`
 	Limit *RateLimit `json:"limit,omitempty"` // MatchLimit
+	Name  string     `json:"name,omitempty"`  // MatchOifname: an interface name or pattern
 }
 
 // VerdictKind is what a rule does when it matches.

@@ -244,6 +244,11 @@ func validateFieldsMap(m *Map, chains chainIndex) error {
 			return fmt.Errorf("map %s: key field %d (%s): %w", m.Name, i+1, f.Kind, err)
 		}
 	}
+	if k := m.Fields[0].Kind; k == KindEther || k == KindIfname {
+		if err := validateTextField(m); err != nil {
+			return err
+		}
+	}
 	targets := jumpTargets{}
 	seen := make(map[entryKey]struct{}, len(m.Entries))
 	for i, e := range m.Entries {
@@ -261,7 +266,7 @@ func validateFieldsMap(m *Map, chains chainIndex) error {
 			seen[k] = struct{}{}
 		}
 	}
-	if m.Interval {
+	if m.Interval && m.Fields[0].Kind.IsAddr() {
 		return validatePrefixes(&Set{Name: m.Name, Kind: m.Fields[0].Kind, Prefixes: entryPrefixes(m)})
 	}
 	return nil
@@ -272,11 +277,16 @@ func validateFieldsMap(m *Map, chains chainIndex) error {
 type entryKey struct {
 	addr netip.Addr
 	nums [5]uint32
+	text string
 }
 
 func keyOf(vs []KeyValue) entryKey {
 	var k entryKey
 	for i, v := range vs {
+		if v.Text != "" {
+			k.text = v.Text
+			continue
+		}
 		if v.Prefix.IsValid() {
 			k.addr = v.Prefix.Addr()
 			continue
@@ -313,8 +323,15 @@ func validateField(fields []KeyField, i int) error {
 			return fmt.Errorf("th dport needs an inet_proto field right before it")
 		}
 	case KindProto, KindICMP, KindICMPv6:
+	case KindEther, KindIfname:
+		if len(fields) != 1 {
+			return fmt.Errorf("%s must be the only key field", f.Kind)
+		}
 	default:
 		return fmt.Errorf("not a key field kind")
+	}
+	if f.Source {
+		return fmt.Errorf("only address fields load a source")
 	}
 	if f.Mask != 0 {
 		return fmt.Errorf("only address fields take a mask")
@@ -328,6 +345,12 @@ func validateEntry(m *Map, e MapEntry) error {
 	}
 	for i, f := range m.Fields {
 		v := e.Values[i]
+		if f.Kind == KindEther || f.Kind == KindIfname {
+			continue // validateTextField
+		}
+		if v.Text != "" {
+			return fmt.Errorf("value %q: only ether_addr and ifname fields hold text", v.Text)
+		}
 		if f.Kind.IsAddr() {
 			p := v.Prefix
 			switch {
@@ -462,6 +485,10 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 	case MatchSourceRoute:
 		if m.Value != OptLSRR && m.Value != OptSSRR {
 			return fmt.Errorf("match source-route: option %d, want %d (lsrr) or %d (ssrr)", m.Value, OptLSRR, OptSSRR)
+		}
+	case MatchOifname:
+		if err := ValidIfname(m.Name, true); err != nil {
+			return fmt.Errorf("match oifname: %w", err)
 		}
 	case MatchLimit:
 		switch l := m.Limit; {
