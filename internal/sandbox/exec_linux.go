@@ -39,7 +39,7 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	defer s.probes.Done()
 	if p.Proto == TCP || p.Proto == UDP {
 		answer := s.peer
-		if isClientAddr(p.Addr) {
+		if isClientAddr(p.Addr) && p.From == "" {
 			answer = s.local // a connection to this host itself stays in the client
 		}
 		if err := answer.ensure(p.Proto, netip.AddrPortFrom(p.Addr, p.Port)); err != nil {
@@ -65,7 +65,14 @@ func (s *Sandbox) runProbe(ctx context.Context, p Probe) (Outcome, error) {
 	cmd := s.probeProcess(ctx, argv, p.UID, p.GID, p.Groups)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := s.client.Do(cmd.Start); err != nil {
+	from := s.client
+	if p.From == FromLAN {
+		from = s.lan
+	}
+	if from == nil {
+		return Outcome{}, fmt.Errorf("probe from %q: the sandbox has no such namespace (Config.LAN)", p.From)
+	}
+	if err := from.Do(cmd.Start); err != nil {
 		return Outcome{}, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	if err := cmd.Wait(); err != nil {

@@ -42,6 +42,9 @@ type Probe struct {
 	Addr    netip.Addr
 	Port    uint16        // required for TCP and UDP, ignored for ICMP
 	Timeout time.Duration // zero means DefaultProbeTimeout
+	// From is where the probe runs: "" for the client, FromLAN for the
+	// LAN host of a sandbox with Config.LAN (its traffic is forwarded).
+	From string
 }
 
 // Outcome is what a probe observed.

@@ -37,6 +37,10 @@ type Config struct {
 
 	// Runner runs the `ip` commands; nil means ExecRunner.
 	Runner Runner
+
+	// LAN adds a LAN host behind the client, which then routes and
+	// masquerades its traffic to the peer (router_linux.go).
+	LAN bool
 }
 
 // Sandbox is a pair of throwaway network namespaces: the client, where a
@@ -45,6 +49,7 @@ type Sandbox struct {
 	log    *slog.Logger
 	client *netns.NS
 	peerNS *netns.NS
+	lan    *netns.NS // Config.LAN only
 	peer   *peer
 	// local answers destinations on the client itself (loopback, its own
 	// addresses): listeners of root in the client namespace, as a local
@@ -91,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	s.life, s.endLife = context.WithCancel(context.Background())
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	if err := s.setup(setupCtx, run, cfg.ProbeCommand, z); err != nil {
+	if err := s.setup(setupCtx, run, cfg.ProbeCommand, z, cfg.LAN); err != nil {
 		s.Close()
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
@@ -118,7 +123,7 @@ func preflight(euid int, needIP bool, lookPath func(string) (string, error)) err
 
 // setup creates everything, recording each part on s as soon as it exists so
 // that Close can remove it whatever step fails.
-func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, z zone) error {
+func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, z zone, lan bool) error {
 	pid := os.Getpid()
 	var err error
 	if s.dir, err = makeWorkDir(pid); err != nil {
@@ -134,6 +139,14 @@ func (s *Sandbox) setup(ctx context.Context, run Runner, probeCommand []string, 
 	}
 	if err := configure(ctx, run, s.client, s.peerNS); err != nil {
 		return err
+	}
+	if lan {
+		if err := s.createLAN(pid); err != nil {
+			return err
+		}
+		if err := configureLAN(ctx, run, s.client, s.lan); err != nil {
+			return err
+		}
 	}
 	s.peer = newPeer(s.peerNS, s.log)
 	s.local = newPeer(s.client, s.log)
@@ -182,7 +195,7 @@ func (s *Sandbox) Close() error {
 			errs = append(errs, pr.close())
 		}
 	}
-	for _, ns := range []*netns.NS{s.client, s.peerNS} {
+	for _, ns := range []*netns.NS{s.client, s.peerNS, s.lan} {
 		if ns != nil {
 			errs = append(errs, ns.Close())
 		}
