@@ -23,6 +23,8 @@ type checkFlags struct {
 	uid    int64
 	gid    int64
 	to     string
+	from   []string // forwarded traffic (check_forward.go)
+	out    string
 }
 
 func checkCmd(d Deps, g *globals) *cobra.Command {
@@ -39,7 +41,8 @@ icmp or icmpv6.
 
 Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 		Example: `  leash check --user apache --to mail.example.com:25
-  leash check --uid 1001 --to '[2001:db8::1]:53/udp' --policy policy.yaml`,
+  leash check --uid 1001 --to '[2001:db8::1]:53/udp' --policy policy.yaml
+  leash check --from 192.168.1.20 --from 02:00:00:c8:01:02 --from br-lan --out eth0 --to 203.0.113.9:443`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runCheck(cmd.Context(), d, g, f)
@@ -56,12 +59,15 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.Int64Var(&f.uid, "uid", -1, "numeric uid (need not exist)")
 	fl.Int64Var(&f.gid, "gid", -1, "the socket's gid (default: the user's primary group)")
 	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
+	fl.StringSliceVar(&f.from, "from", nil, "judge a forwarded connection from this source address, MAC address or incoming interface (repeatable)")
+	fl.StringVar(&f.out, "out", "", "with --from: the interface the forwarded connection leaves through (for rules with via)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
 
 // verdictJSON is one judged address, for --json.
 type verdictJSON struct {
+	From    string `json:"from,omitempty"` // a forwarded connection's sender (--from)
 	User    string `json:"user,omitempty"`
 	UID     uint32 `json:"uid"`
 	GID     uint32 `json:"gid"`
@@ -87,6 +93,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	env, err := d.Env(ctx, g.envOptions())
 	if err != nil {
 		return fmt.Errorf("load users, groups and services: %w", err)
+	}
+	if len(f.from) > 0 {
+		return runCheckForwarded(ctx, d, g, f, env)
 	}
 	name, uid, gid, err := subject(env.Directory, f)
 	if err != nil {
@@ -124,6 +133,11 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		}
 		out = append(out, v)
 	}
+	return printCheck(d, g, out)
+}
+
+// printCheck renders the verdicts; exit 1 when any denies.
+func printCheck(d Deps, g *globals, out []verdictJSON) error {
 	if g.json {
 		if err := printJSON(d.Stdout, out); err != nil {
 			return err
@@ -248,6 +262,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		who := fmt.Sprintf("uid %d", v.UID)
 		if v.User != "" {
 			who = fmt.Sprintf("%s (uid %d)", termtext.Field(v.User), v.UID)
+		}
+		if v.From != "" {
+			who = "from " + termtext.Escape(v.From)
 		}
 		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, termtext.Escape(v.Dest))
 		switch {
