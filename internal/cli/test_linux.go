@@ -97,7 +97,7 @@ func testFile(ctx context.Context, d Deps, g *globals, path string, timeout time
 	if err != nil {
 		return rep, err
 	}
-	sb, err := sandbox.New(ctx, sandbox.Config{ProbeCommand: d.ProbeCommand, Hosts: hosts})
+	sb, err := sandbox.New(ctx, sandbox.Config{ProbeCommand: d.ProbeCommand, Hosts: hosts, LAN: policy.HasForwardedCases(f)})
 	if err != nil {
 		return rep, fmt.Errorf("%s: %w", path, err)
 	}
@@ -173,7 +173,10 @@ func printReport(w io.Writer, rep fileReport) {
 			dest += " " + r.Target.Host
 		}
 		who := termtext.Field(r.As.Name)
-		if who == "" {
+		switch {
+		case r.From != nil:
+			who = "from " + termtext.Escape(r.From.String())
+		case who == "":
 			who = fmt.Sprintf("uid %d", r.As.UID)
 		}
 		fmt.Fprintf(w, "  %s  %-10s %-44s expect %-6s kernel %-9s %7.1fms  check %-6s by %s\n", status,

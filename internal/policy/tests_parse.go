@@ -32,6 +32,10 @@ type CaseDecl struct {
 	Serve   *Scalar // set instead of Connect: WHO listens, a peer connects in
 	Expect  *Scalar
 	Text    string // the case as one line, for reports
+	// From, instead of As: the case is a connection this host forwards
+	// from a LAN host with these addresses, MAC or incoming interface
+	// (tests_forward.go).
+	From []*Scalar
 }
 
 // AsDecl is who a case runs as: a user name or uid (`as: apache`, `as: 1001`),
@@ -46,7 +50,7 @@ type AsDecl struct {
 }
 
 func testsKeys() []string { return []string{"hosts", "cases"} }
-func caseKeys() []string  { return []string{"as", "connect", "serve", "expect"} }
+func caseKeys() []string  { return []string{"as", "connect", "serve", "expect", "from"} }
 func asKeys() []string    { return []string{"user", "uid", "gid", "group"} }
 
 // ExpectWords are the values of a case's expect.
@@ -127,10 +131,21 @@ func (p *parser) testCase(item ast.Node) *CaseDecl {
 			}
 		case "expect":
 			c.Expect = p.word(f.value, "expect", expectWords)
+		case "from":
+			c.From = p.caseFrom(f)
 		}
 	}
 	c.Text = c.text()
+	if has(fields, "from") && has(fields, "as") {
+		p.errorf(c.Pos, "test case has both \"as\" and \"from\": a connection is a local user's (as) or a forwarded host's (from)")
+	}
+	if has(fields, "from") && has(fields, "serve") {
+		p.errorf(c.Pos, "test case has both \"from\" and \"serve\": a case from a LAN host is a connection it makes (connect: HOST:PORT/PROTO)")
+	}
 	for _, key := range []string{"as", "expect"} {
+		if key == "as" && has(fields, "from") {
+			continue
+		}
 		if !has(fields, key) {
 			p.errorf(c.Pos, "test case is missing %q; write {as: USER, connect: HOST:PORT/PROTO, expect: allow|deny}", key)
 		}
@@ -188,6 +203,9 @@ func (c *CaseDecl) text() string {
 			return "?"
 		}
 		return s.Raw
+	}
+	if c.From != nil {
+		return fmt.Sprintf("{from: %s, connect: %s, expect: %s}", flowList(c.From), raw(c.Connect), raw(c.Expect))
 	}
 	if c.Serve != nil {
 		return fmt.Sprintf("{as: %s, serve: %s, expect: %s}", c.As.text(), raw(c.Serve), raw(c.Expect))

@@ -35,6 +35,8 @@ type TestCase struct {
 	// Err says why the case cannot run here (a user that does not exist, a
 	// host that does not resolve); such a case fails with this message.
 	Err string `json:"error,omitempty"`
+	// From: a forwarded connection from this LAN host (instead of As).
+	From *Sender `json:"from,omitempty"`
 }
 
 // ResolveTests resolves the cases of f's tests section: users and groups
@@ -47,12 +49,18 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 	}
 	var out []*TestCase
 	for _, c := range f.Tests.Cases {
-		if c.As == nil || (c.Connect == nil) == (c.Serve == nil) || c.Expect == nil {
+		if (c.As == nil && c.From == nil) || (c.Connect == nil) == (c.Serve == nil) || c.Expect == nil || (c.From != nil && c.Serve != nil) {
 			continue // Parse reported it
 		}
 		tc := &TestCase{Pos: c.Pos, Text: c.Text, Expect: Action(c.Expect.Value), Inbound: c.Serve != nil}
 		var err error
-		if tc.As, err = identityOf(env.Directory, c.As); err == nil {
+		if c.From != nil {
+			tc.From, err = senderOf(c.From)
+			if err == nil {
+				tc.As = Identity{Desc: "forwarded from " + tc.From.String()}
+				tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
+			}
+		} else if tc.As, err = identityOf(env.Directory, c.As); err == nil {
 			if tc.Inbound {
 				tc.Target, err = ParseServed(c.Serve.Value, env.Services)
 			} else {

@@ -95,7 +95,7 @@ func proveFile(t *testing.T, path string, env policy.Env) []proof.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := sandbox.New(ctx, sandbox.Config{ProbeCommand: sandboxtest.ProbeBinary(t)})
+	sb, err := sandbox.New(ctx, sandbox.Config{ProbeCommand: sandboxtest.ProbeBinary(t), LAN: policy.HasForwardedCases(f)})
 	if err != nil {
 		t.Fatal(err)
 	}

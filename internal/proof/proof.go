@@ -41,6 +41,8 @@ type Case struct {
 	Expect policy.Action `json:"expect,omitempty"`
 	// Err, when set, fails the case without running it.
 	Err string `json:"error,omitempty"`
+	// From: a connection forwarded from this LAN host (forward.go).
+	From *policy.Sender `json:"from,omitempty"`
 }
 
 // Result is a case with what the kernel did and what leash check says.
@@ -86,6 +88,9 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 	if c.Err != "" {
 		r.Why = c.Err
 		return r, nil
+	}
+	if c.From != nil {
+		return runForwarded(ctx, p, rs, c, opt)
 	}
 	verdict, err := check(rs, c, opt.Local)
 	if err != nil {
@@ -142,6 +147,11 @@ func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 	if err != nil {
 		return verdict{}, err
 	}
+	return verdictOf(res), nil
+}
+
+// verdictOf is leash check's word for res, and the rule that decided.
+func verdictOf(res eval.Result) verdict {
 	v := verdict{word: "reject"}
 	switch res.Verdict.Kind {
 	case ruleset.Accept:
@@ -152,7 +162,7 @@ func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 	if res.Rule != nil {
 		v.by, v.where = res.Rule.Origin.ID, res.Rule.Origin.Where()
 	}
-	return v, nil
+	return v
 }
 
 func probeProto(t policy.Target, a netip.Addr) string {
@@ -184,7 +194,7 @@ func (c Case) Describe() string {
 func FromTests(tcs []*policy.TestCase) []Case {
 	var out []Case
 	for _, tc := range tcs {
-		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err, Inbound: tc.Inbound}
+		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err, Inbound: tc.Inbound, From: tc.From}
 		if tc.Err != "" {
 			out = append(out, base)
 			continue

@@ -24,6 +24,8 @@ import (
 // address, find their way back without routes in the peer.
 const (
 	lanLink = "lan0"
+	// UpstreamLink is the router's way out to the peer (the client's leash0).
+	UpstreamLink = linkName
 	// FromLAN is the Probe.From of a probe sent by the LAN host.
 	FromLAN = "lan"
 
@@ -77,7 +79,8 @@ func configureLAN(ctx context.Context, run Runner, client, lan *netns.NS) error 
 	if err := writeSysctls(lan, append(noDAD, sysctl{"net/ipv4/ping_group_range", "0 2147483647"})); err != nil {
 		return err
 	}
-	if err := writeSysctls(client, []sysctl{{"net/ipv4/ip_forward", "1"}, {"net/ipv6/conf/all/forwarding", "1"}}); err != nil {
+	if err := writeSysctls(client, []sysctl{{"net/ipv4/ip_forward", "1"}, {"net/ipv6/conf/all/forwarding", "1"},
+		{"net/ipv6/conf/default/keep_addr_on_down", "1"}}); err != nil { // SetLANHost renames the link: down and up
 		return err
 	}
 	c, l := client.Name, lan.Name
@@ -103,4 +106,83 @@ func configureLAN(ctx context.Context, run Runner, client, lan *netns.NS) error 
 		}
 	}
 	return nil
+}
+
+// LANHost is who the LAN host is for a probe: its MAC address, its IPv4
+// and IPv6 source addresses, and the name of the router's interface it is
+// behind (its incoming interface on the router). Zero fields keep the
+// defaults: LANMAC, LANHostIPv4, LANHostIPv6, lan0.
+type LANHost struct {
+	MAC       string
+	Addr4     netip.Addr
+	Addr6     netip.Addr
+	Interface string
+}
+
+// withDefaults fills the zero fields.
+func (h LANHost) withDefaults() LANHost {
+	if h.MAC == "" {
+		h.MAC = LANMAC
+	}
+	if !h.Addr4.IsValid() {
+		h.Addr4 = LANHost4()
+	}
+	if !h.Addr6.IsValid() {
+		h.Addr6 = LANHost6()
+	}
+	if h.Interface == "" {
+		h.Interface = lanLink
+	}
+	return h
+}
+
+// SetLANHost makes the LAN host h (Config.LAN only) and returns it with
+// the defaults filled in: the router's interface renamed, the host's MAC
+// set, its addresses replaced by h's (a /32 and a /128, reached on-link
+// both ways, so any address works). Idempotent; not concurrent with probes.
+func (s *Sandbox) SetLANHost(ctx context.Context, h LANHost) (LANHost, error) {
+	if s.lan == nil {
+		return LANHost{}, fmt.Errorf("sandbox: SetLANHost without Config.LAN")
+	}
+	h = h.withDefaults()
+	if !h.Addr4.Is4() || !h.Addr6.Is6() || h.Addr6.Is4In6() {
+		return LANHost{}, fmt.Errorf("sandbox: LAN host addresses %v and %v: want an IPv4 and an IPv6 address", h.Addr4, h.Addr6)
+	}
+	c, l := s.client.Name, s.lan.Name
+	var steps [][]string
+	if h.Interface != s.lanIface() {
+		steps = append(steps,
+			[]string{"-n", c, "link", "set", s.lanIface(), "down"},
+			[]string{"-n", c, "link", "set", s.lanIface(), "name", h.Interface},
+			[]string{"-n", c, "link", "set", h.Interface, "up"})
+	}
+	steps = append(steps,
+		[]string{"-n", l, "link", "set", lanLink, "down"},
+		[]string{"-n", l, "link", "set", lanLink, "address", h.MAC},
+		[]string{"-n", l, "link", "set", lanLink, "up"},
+		[]string{"-n", l, "-4", "addr", "flush", "dev", lanLink},
+		[]string{"-n", l, "-6", "addr", "flush", "dev", lanLink, "scope", "global"},
+		[]string{"-n", l, "addr", "add", h.Addr4.String() + "/32", "dev", lanLink},
+		[]string{"-n", l, "addr", "add", h.Addr6.String() + "/128", "dev", lanLink, "nodad"},
+		[]string{"-n", l, "route", "replace", "default", "via", LANRouterIPv4, "dev", lanLink, "onlink"},
+		[]string{"-n", l, "-6", "route", "replace", "default", "via", LANRouterIPv6, "dev", lanLink, "onlink"},
+		[]string{"-n", c, "route", "replace", h.Addr4.String() + "/32", "dev", h.Interface},
+		[]string{"-n", c, "-6", "route", "replace", h.Addr6.String() + "/128", "dev", h.Interface},
+		[]string{"-n", c, "neigh", "flush", "dev", h.Interface},
+	)
+	for _, args := range steps {
+		if _, err := s.run(ctx, "ip", args...); err != nil {
+			return LANHost{}, fmt.Errorf("sandbox: set LAN host: %w", err)
+		}
+	}
+	s.lanName = h.Interface
+	return h, nil
+}
+
+// lanIface is the router's current name of its LAN interface.
+func (s *Sandbox) lanIface() string {
+	if s.lanName == "" {
+		return lanLink
+	}
+	return s.lanName
 }

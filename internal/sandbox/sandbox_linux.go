@@ -50,7 +50,11 @@ type Sandbox struct {
 	client *netns.NS
 	peerNS *netns.NS
 	lan    *netns.NS // Config.LAN only
-	peer   *peer
+	// lanName is the router's name of its LAN link ("" for lan0), run
+	// the Runner (SetLANHost).
+	lanName string
+	run     Runner
+	peer    *peer
 	// local answers destinations on the client itself (loopback, its own
 	// addresses): listeners of root in the client namespace, as a local
 	// service of another user would be.
@@ -92,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	}
 	removeStale(log)
 
-	s := &Sandbox{log: log}
+	s := &Sandbox{log: log, run: run}
 	s.life, s.endLife = context.WithCancel(context.Background())
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
