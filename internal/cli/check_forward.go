@@ -120,5 +120,25 @@ func runCheckForwarded(ctx context.Context, d Deps, g *globals, f *checkFlags, e
 	if err != nil {
 		return err
 	}
+	// As for local connections: where leash allows, the other tables'
+	// chains on the forward hook may still drop (best effort).
+	if others, err := engineFor(nil, d, g, nil).Others(); err == nil {
+		for i := range out {
+			if out[i].Verdict == "allow" {
+				a, _ := netip.ParseAddr(out[i].Addr)
+				out[i].Caveats = others.Caveats("forward", hookPriority(rs, "forward"), family(a))
+			}
+		}
+	}
 	return printCheck(d, g, out)
+}
+
+// hookPriority is the priority of rs's base chain on hook (0 if none).
+func hookPriority(rs *ruleset.Ruleset, hook string) int32 {
+	for _, c := range rs.Chains {
+		if c.Hook != nil && c.Hook.Hook == hook {
+			return c.Hook.Priority
+		}
+	}
+	return 0
 }

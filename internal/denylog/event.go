@@ -66,8 +66,11 @@ type Event struct {
 	Family string         `json:"family"` // "ipv4" or "ipv6"
 	Proto  string         `json:"proto"`  // "tcp", "udp", "udplite", "sctp", "dccp", "icmp", "icmpv6", or the number
 	Src    netip.AddrPort `json:"src"`
-	Dst    netip.AddrPort `json:"dst"` // port 0 for protocols without ports
-	ICMP   *ICMP          `json:"icmp,omitempty"`
+	// A forwarded packet's incoming interface and source MAC (forward.go).
+	InIf string         `json:"in,omitempty"`
+	MAC  string         `json:"mac,omitempty"`
+	Dst  netip.AddrPort `json:"dst"` // port 0 for protocols without ports
+	ICMP *ICMP          `json:"icmp,omitempty"`
 
 	RuleID  string `json:"rule"`    // ruleset.Origin.ID of the deciding rule
 	Verdict string `json:"verdict"` // "drop" or "reject"

@@ -78,6 +78,8 @@ func (l *Loss) String() string {
 
 func formatUser(e *Event) string {
 	switch {
+	case e.UID == nil && (e.InIf != "" || e.MAC != ""):
+		return formatHost(e)
 	case e.UID == nil:
 		return "(no-owner)"
 	case e.User == "":

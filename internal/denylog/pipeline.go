@@ -100,7 +100,7 @@ func (p *Pipeline) handle(ctx context.Context, m Message, loaded bool) []*Event 
 		p.foreign++
 		return nil
 	}
-	e := &Event{Time: m.Time, UID: m.UID, GID: m.GID, RuleID: rule, Verdict: verdict}
+	e := &Event{Time: m.Time, UID: m.UID, GID: m.GID, RuleID: rule, Verdict: verdict, InIf: m.InIf, MAC: m.MAC}
 	pkt, err := DecodePacket(m.Payload)
 	if err != nil {
 		addNote(e, err.Error())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,7 +64,8 @@ type Reader struct {
 	once   sync.Once
 	now    func() time.Time
 
-	seq                      SeqTracker // only touched by the receive goroutine
+	seq                      SeqTracker   // only touched by the receive goroutine
+	ifnames                  *ifnameCache // likewise
 	received, lost, overruns atomic.Uint64
 	err                      atomic.Pointer[error]
 }
@@ -97,7 +99,8 @@ func OpenReader(cfg ReaderConfig) (*Reader, error) {
 		cfg.Log.Warn("denylog: cannot enlarge the NFLOG receive buffer; bursts may be lost (and counted)", "err", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &Reader{nf: nf, msgs: make(chan Message, cfg.QueueLen), done: make(chan struct{}), cancel: cancel, now: cfg.Now}
+	r := &Reader{nf: nf, msgs: make(chan Message, cfg.QueueLen), done: make(chan struct{}), cancel: cancel, now: cfg.Now,
+		ifnames: newIfnameCache(cfg.NetNS)}
 	if err := registerKeepingLogger(cfg, func() error { return nf.RegisterWithErrorFunc(ctx, r.hook, r.onError(ctx)) }); err != nil {
 		cancel()
 		nf.Close()
@@ -191,6 +194,12 @@ func (r *Reader) hook(a nflog.Attribute) int {
 		}
 	}
 	m := Message{Time: r.now(), UID: a.UID, GID: a.GID}
+	if a.InDev != nil {
+		m.InIf = r.ifnames.name(*a.InDev)
+	}
+	if a.HwAddr != nil && len(*a.HwAddr) >= 6 {
+		m.MAC = net.HardwareAddr((*a.HwAddr)[:6]).String()
+	}
 	if a.Prefix != nil {
 		m.Prefix = *a.Prefix
 	}

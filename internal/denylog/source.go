@@ -11,6 +11,10 @@ type Message struct {
 	Payload []byte  // the packet from its network header on, cut at the copy range
 	UID     *uint32 // the socket's owner, when the packet had a full socket with a file
 	GID     *uint32
+	// Forwarded (and received) packets: the interface the packet came in
+	// on, by name (or "ifN"), and its link-layer source address.
+	InIf string
+	MAC  string
 }
 
 // Counters are a Source's running totals since it was opened.

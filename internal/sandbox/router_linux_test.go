@@ -5,8 +5,10 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leash-dev/leash/internal/compile"
+	"github.com/leash-dev/leash/internal/denylog"
 	"github.com/leash-dev/leash/internal/eval"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/nft"
@@ -202,4 +204,44 @@ policies:
 		{"via leash* (the way out)", sandbox.TCP, "192.0.2.20", 443, true},
 		{"IPv6 elsewhere", sandbox.TCP, "2001:db8::1", 443, false},
 	})
+}
+
+// probeLAN probes one flow from the LAN host and compares the kernel's
+// verdict with allow (no eval: for flows another table decides).
+func probeLAN(t *testing.T, s *sandbox.Sandbox, f lanFlow, allow bool) {
+	t.Helper()
+	out, err := s.Probe(context.Background(), sandbox.Probe{From: sandbox.FromLAN, Proto: f.proto, Addr: netip.MustParseAddr(f.addr), Port: f.port, Timeout: deniedTimeout})
+	if err != nil {
+		t.Fatalf("%s: %v", f.name, err)
+	}
+	t.Logf("%-28s from the LAN: %v", f.name, out)
+	if out.Allowed() != allow {
+		t.Errorf("%s: kernel %v, want allowed=%v", f.name, out, allow)
+	}
+}
+
+// TestRouterDenialLog: a forwarded denial reaches NFLOG with the host's
+// incoming interface and MAC, which `leash log` names it by.
+func TestRouterDenialLog(t *testing.T) {
+	s := newLANSandbox(t)
+	applyPolicy(t, s, `version: 1
+policies:
+  - name: pc
+    hosts: ["`+sandbox.LANMAC+`"]
+    default: deny
+`)
+	r, err := denylog.OpenReader(denylog.ReaderConfig{NetNS: s.Client().Name, Group: denylog.DefaultGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	probeLAN(t, s, lanFlow{"tcp4 denied", sandbox.TCP, "203.0.113.9", 443, false}, false)
+	select {
+	case m := <-r.Messages():
+		if m.InIf != "lan0" || m.MAC != sandbox.LANMAC || m.UID != nil {
+			t.Errorf("logged in %q MAC %q uid %v; want lan0, %s, no uid", m.InIf, m.MAC, m.UID, sandbox.LANMAC)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no NFLOG message for the forwarded denial")
+	}
 }
