@@ -39,6 +39,12 @@ func newLANSandbox(t *testing.T) *sandbox.Sandbox {
 // applyPolicy compiles src and loads it into the router (the client).
 func applyPolicy(t *testing.T, s *sandbox.Sandbox, src string) *ruleset.Ruleset {
 	t.Helper()
+	return applyPolicyB(t, s, src)
+}
+
+// applyPolicyB is applyPolicy for tests and benchmarks.
+func applyPolicyB(t testing.TB, s *sandbox.Sandbox, src string) *ruleset.Ruleset {
+	t.Helper()
 	r, err := policy.Load(context.Background(), "router.yaml", []byte(src), policy.Env{})
 	if err != nil {
 		t.Fatal(err)
