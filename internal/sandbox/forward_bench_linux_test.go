@@ -30,8 +30,8 @@ func BenchmarkForwarded(b *testing.B) {
 	}
 }
 
-// hostsPolicy names n hosts, the LAN host among them (the middle one) in
-// policy lan (allow everything but one port), the others in ten policies.
+// hostsPolicy names n hosts: the LAN host in policy lan (allow everything
+// but one port), the others (10.201.x.y) spread over ten policies.
 func hostsPolicy(n int) string {
 	if n == 0 {
 		return "version: 1\npolicies:\n  - {name: nobody, users: [4000000000], default: deny}\n"
