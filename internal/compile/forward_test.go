@@ -95,3 +95,55 @@ func TestForwardDispatch(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardPrecedence: a name inside another policy's pattern and a
+// prefix inside another policy's prefix decide for themselves (the map of
+// prefixes is split around the longer one), whichever policy comes first.
+func TestForwardPrecedence(t *testing.T) {
+	const src = `version: 1
+policies:
+  - name: wide
+    hosts: [10.0.0.0/8, "fd00::/8"]
+    interfaces: ["tap*"]
+    default: deny
+  - name: narrow
+    hosts: [10.1.0.0/16, "fd00:1::/32"]
+    interfaces: [tap-alice]
+    default: allow
+`
+	r, err := policy.Load(context.Background(), "p.yaml", []byte(src), policy.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := compile.Compile(r)
+	if err := ruleset.Validate(rs); err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddr
+	dst := a("192.0.2.1")
+	for _, tc := range []struct {
+		saddr, iif string
+		want       string
+	}{
+		{"10.1.2.3", "eth1", "narrow/default"},
+		{"10.2.0.1", "eth1", "wide/default"},
+		{"10.255.255.255", "eth1", "wide/default"},
+		{"fd00:1::9", "eth1", "narrow/default"},
+		{"fd00:2::9", "eth1", "wide/default"},
+		{"172.16.0.1", "tap-alice", "narrow/default"},
+		{"172.16.0.1", "tap-bob", "wide/default"},
+		{"172.16.0.1", "tap-alice2", "wide/default"},
+	} {
+		d := dst
+		if a(tc.saddr).Is6() {
+			d = a("2001:db8::1")
+		}
+		res, err := eval.Evaluate(rs, eval.ForwardedConnection(a(tc.saddr), "", tc.iif, "eth0", d, ruleset.ProtoTCP, 443, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Rule == nil || res.Rule.Origin.ID != tc.want {
+			t.Errorf("from %s in %s: decided by %v (path %v), want %s", tc.saddr, tc.iif, res.Rule, res.Path, tc.want)
+		}
+	}
+}
