@@ -60,7 +60,7 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.Int64Var(&f.gid, "gid", -1, "the socket's gid (default: the user's primary group)")
 	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
 	fl.StringSliceVar(&f.from, "from", nil, "judge a forwarded connection from this source address, MAC address or incoming interface (repeatable)")
-	fl.StringVar(&f.out, "out", "", "with --from: the interface the forwarded connection leaves through (for rules with via)")
+	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else unknown: via rules do not match)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
@@ -105,6 +105,11 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	if err != nil {
 		return usage("--to: %w", err)
 	}
+	if f.out != "" {
+		if err := ruleset.ValidIfname(f.out, false); err != nil {
+			return usage("--out: %v", err)
+		}
+	}
 	rs, err := checkRuleset(ctx, d, g, f.policy)
 	if err != nil {
 		return err
@@ -123,7 +128,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	var out []verdictJSON
 	for _, a := range addrs {
 		proto, icmpType := t.IPProto(a)
-		res, err := eval.Evaluate(rs, eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local))
+		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
+		pkt.Oifname = localOif(pkt, f.out)
+		res, err := eval.Evaluate(rs, pkt)
 		if err != nil {
 			return err
 		}

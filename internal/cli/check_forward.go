@@ -142,3 +142,12 @@ func hookPriority(rs *ruleset.Ruleset, hook string) int32 {
 	}
 	return 0
 }
+
+// localOif is the outgoing interface of a local connection for rules with
+// via: --out, or lo when the destination is this host.
+func localOif(pkt eval.Packet, out string) string {
+	if out == "" && pkt.Loopback {
+		return "lo"
+	}
+	return out
+}

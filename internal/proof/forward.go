@@ -62,3 +62,12 @@ func runForwarded(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, op
 	r.Pass, r.Why = judge(c.Expect, r.Outcome.Allowed(), r.Check)
 	return r, nil
 }
+
+// sandboxOif is the interface a connection from the sandbox's client
+// leaves through: lo for the client itself, else its only link.
+func sandboxOif(pkt eval.Packet) string {
+	if pkt.Loopback {
+		return "lo"
+	}
+	return sandbox.UpstreamLink
+}

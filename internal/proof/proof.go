@@ -138,6 +138,7 @@ type verdict struct{ word, by, where string }
 func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 	proto, icmpType := c.Target.IPProto(c.Addr)
 	pkt := eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local)
+	pkt.Oifname = sandboxOif(pkt) // for rules with via
 	if c.Inbound {
 		// The server's replies: from its port to the peer's, in the
 		// reply direction of a connection conntrack knows.
