@@ -10,6 +10,7 @@ import (
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/eval"
 	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -145,5 +146,28 @@ policies:
 		if res.Rule == nil || res.Rule.Origin.ID != tc.want {
 			t.Errorf("from %s in %s: decided by %v (path %v), want %s", tc.saddr, tc.iif, res.Rule, res.Path, tc.want)
 		}
+	}
+}
+
+// TestForwardHostsFileNames: a name in hosts: is every address the hosts
+// file gives it.
+func TestForwardHostsFileNames(t *testing.T) {
+	const src = `version: 1
+policies:
+  - name: printer
+    hosts: [printer.lan]
+    default: deny
+`
+	env := policy.Env{Resolver: resolve.Static(map[string][]netip.Addr{
+		"printer.lan": {netip.MustParseAddr("192.168.1.30"), netip.MustParseAddr("fd00::30")}})}
+	r, err := policy.Load(context.Background(), "p.yaml", []byte(src), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []netip.Prefix{}
+	got = append(append(got, r.Policies[0].SourceV4...), r.Policies[0].SourceV6...)
+	want := []netip.Prefix{netip.MustParsePrefix("192.168.1.30/32"), netip.MustParsePrefix("fd00::30/128")}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
+		t.Errorf("sources (-want +got):\n%s", diff)
 	}
 }

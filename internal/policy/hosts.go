@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"go4.org/netipx"
 )
@@ -87,20 +88,22 @@ func (rv *resolver) forwardSubjects(pd *PolicyDecl, pol *ResolvedPolicy) {
 			}
 			continue
 		}
-		pfx, ok := rv.hostPrefix(s)
+		pfxs, ok := rv.hostPrefixes(s)
 		if !ok {
 			continue
 		}
-		if prev, ok := claimIn(&rv.fwd.prefixes, pfx, c); !ok {
-			rv.errorf(s.Pos, "hosts: %s is already a subject of policy %q (%s); a host belongs to one policy: remove one of them (a longer prefix inside another policy's is fine: it decides)", pfx, prev.policy, prev.pos)
-			continue
-		}
-		if pfx.Addr().Is4() {
-			v4.AddPrefix(pfx)
-			any4 = true
-		} else {
-			v6.AddPrefix(pfx)
-			any6 = true
+		for _, pfx := range pfxs {
+			if prev, ok := claimIn(&rv.fwd.prefixes, pfx, c); !ok {
+				rv.errorf(s.Pos, "hosts: %s is already a subject of policy %q (%s); a host belongs to one policy: remove one of them (a longer prefix inside another policy's is fine: it decides)", pfx, prev.policy, prev.pos)
+				continue
+			}
+			if pfx.Addr().Is4() {
+				v4.AddPrefix(pfx)
+				any4 = true
+			} else {
+				v6.AddPrefix(pfx)
+				any6 = true
+			}
 		}
 	}
 	if any4 {
@@ -189,6 +192,38 @@ func (rv *resolver) mac(s *Scalar) (mac string, isMAC, ok bool) {
 	return hw.String(), true, true
 }
 
+// hostPrefixes reads a hosts entry as an address, a CIDR, or a name in
+// the hosts file (/etc/hosts; never DNS: a forwarded packet's subject must
+// not be what a DNS server says), whose every address it claims. A name
+// is looked up when the policy is loaded: `leash reapply` after the hosts
+// file changes.
+func (rv *resolver) hostPrefixes(s *Scalar) ([]netip.Prefix, bool) {
+	v := s.Value
+	if strings.ContainsAny(v, "/:") || looksNumeric(v) {
+		p, ok := rv.hostPrefix(s)
+		return []netip.Prefix{p}, ok
+	}
+	hf, ok := rv.env.Resolver.(resolve.HostsFile)
+	if !ok || hostnameProblem(v) != "" {
+		_, ok := rv.hostPrefix(s) // the error
+		return nil, ok
+	}
+	addrs, err := hf.LookupHostsFile(v)
+	switch {
+	case err != nil:
+		rv.errorf(s.Pos, "hosts: %s: %v", s.Raw, err)
+		return nil, false
+	case len(addrs) == 0:
+		rv.errorf(s.Pos, "hosts: %s is not in the hosts file (/etc/hosts); add it there, or write its address, CIDR or MAC address (names are never looked up in DNS: a forwarded packet carries only its address)", s.Raw)
+		return nil, false
+	}
+	out := make([]netip.Prefix, len(addrs))
+	for i, a := range addrs {
+		out[i] = netip.PrefixFrom(a, a.BitLen())
+	}
+	return out, true
+}
+
 // hostPrefix reads a hosts entry as an address or a CIDR.
 func (rv *resolver) hostPrefix(s *Scalar) (netip.Prefix, bool) {
 	v := s.Value
@@ -209,7 +244,7 @@ func (rv *resolver) hostPrefix(s *Scalar) (netip.Prefix, bool) {
 	}
 	a, err := netip.ParseAddr(v)
 	if err != nil {
-		rv.errorf(s.Pos, "hosts: %s is not an IP address, CIDR or MAC address; write e.g. 192.168.1.20, 192.168.1.0/24 or \"02:00:00:00:00:01\" (host names are not looked up: a forwarded packet carries only its address)", s.Raw)
+		rv.errorf(s.Pos, "hosts: %s is not an IP address, CIDR or MAC address; write e.g. 192.168.1.20, 192.168.1.0/24, \"02:00:00:00:00:01\" or a name in /etc/hosts", s.Raw)
 		return netip.Prefix{}, false
 	}
 	if a.Zone() != "" {
