@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -249,5 +250,38 @@ policies:
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("no NFLOG message for the forwarded denial")
+	}
+}
+
+// TestRouterUserOwnsInterface: a user handed an interface gets her policy
+// both for her own sockets on the router and for what comes in on it.
+func TestRouterUserOwnsInterface(t *testing.T) {
+	s := newLANSandbox(t)
+	owner, _ := testUsers(t)
+	rs := applyPolicy(t, s, fmt.Sprintf(`version: 1
+policies:
+  - name: owner
+    users: [%d]
+    interfaces: [lan0]
+    rules:
+      - allow: {to: [203.0.113.9], ports: [443/tcp]}
+    default: reject
+`, owner.uid))
+	// Forwarded from her interface.
+	expectLAN(t, s, rs, sandbox.LANHost4(), []lanFlow{
+		{"from lan0: allowed", sandbox.TCP, "203.0.113.9", 443, true},
+		{"from lan0: rejected", sandbox.TCP, "203.0.113.9", 80, false},
+	})
+	// Her own sockets on the router.
+	for _, tc := range []struct {
+		tg    target
+		allow bool
+	}{
+		{target{"tcp4 allowed", sandbox.TCP, "203.0.113.9", 443}, true},
+		{target{"tcp4 rejected", sandbox.TCP, "203.0.113.9", 80}, false},
+	} {
+		if out := probe(t, s, owner, tc.tg, deniedTimeout); out.Allowed() != tc.allow {
+			t.Errorf("%s as %s: %v, want allowed=%v", tc.tg.name, owner.name, out, tc.allow)
+		}
 	}
 }
