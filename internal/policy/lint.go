@@ -34,6 +34,7 @@ func policyLint(pd *PolicyDecl, p *ResolvedPolicy) []Warning {
 	}
 	ws = append(ws, duplicates("users", pd.Users)...)
 	ws = append(ws, duplicates("groups", pd.Groups)...)
+	ws = append(ws, forwardLint(pd, p)...) // lint_forward.go
 	for _, rd := range pd.Rules {
 		ws = append(ws, duplicates("to", rd.To)...)
 		ws = append(ws, duplicates("ports", rd.Ports)...)

@@ -33,6 +33,11 @@ func TestLint(t *testing.T) {
 			want: []string{"6:16: to: [] means any destination, as if it were left out", "6:24: ports: [] means any protocol and port, as if it were left out"}},
 		{name: "a named user hides her group's policy", src: head + "  - name: carol-only\n    users: [carol]\n    default: deny\n  - name: support\n    groups: [supporters]\n    rules:\n      - deny: {to: [10.0.0.0/8]}\n    default: allow\n",
 			want: []string{"3:5: policy carol-only names uid 1003, also members of the groups of policy support (line 6): their connections are judged by carol-only alone, so support's rules do not apply to them"}},
+		{name: "via that limits nothing", src: head + "  - name: lan\n    hosts: [192.168.1.0/24]\n    rules:\n      - allow: {to: [10.0.0.0/8], via: [wg0]}\n    default: allow\n",
+			want: []string{"6:35: policy lan: via limits nothing: no rule after it denies, and the default allows what leaves elsewhere"}},
+		{name: "via above a deny", src: head + "  - name: lan\n    hosts: [192.168.1.0/24]\n    rules:\n      - allow: {to: [10.0.0.0/8], via: [wg0]}\n      - deny: {to: [10.0.0.0/8]}\n    default: allow\n"},
+		{name: "a host and an interface twice", src: head + "  - name: lan\n    hosts: [192.168.1.5, 192.168.1.5]\n    interfaces: [br0, br0]\n    default: deny\n",
+			want: []string{"4:26: hosts lists 192.168.1.5 twice (first at line 4)", "5:23: interfaces lists br0 twice (first at line 5)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Load(context.Background(), "p.yaml", []byte(tc.src), testEnv())
