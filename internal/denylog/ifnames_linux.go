@@ -27,7 +27,7 @@ func (c *ifnameCache) name(index uint32) string {
 		return n
 	}
 	name := fmt.Sprintf("if%d", index)
-	_ = netns.DoIn(c.ns, func() error {
+	_ = netns.DoIn(c.ns, func() error { // best effort: the index names the interface otherwise
 		ifc, err := net.InterfaceByIndex(int(index))
 		if err == nil {
 			name = ifc.Name
