@@ -66,3 +66,21 @@ func TestForwardRoundTrip(t *testing.T) {
 		t.Errorf("Read after Apply (-want +got):\n%s", diff)
 	}
 }
+
+// TestForwardFake: the fake kernel holds and reads back the forward maps
+// as the real one does (the control plane's tests rely on it).
+func TestForwardFake(t *testing.T) {
+	f := NewFake()
+	rs := forwardRuleset(t)
+	if err := f.Apply(rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearCounters(got)
+	if diff := diffIR(kernelView(rs), got); diff != "" {
+		t.Errorf("Fake Read after Apply (-want +got):\n%s", diff)
+	}
+}
