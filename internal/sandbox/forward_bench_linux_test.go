@@ -26,8 +26,24 @@ import (
 // hosts=0 in the same run.
 func BenchmarkForwarded(b *testing.B) {
 	for _, n := range []int{0, 1, 10000} {
-		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) { benchForwarded(b, n) })
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) { benchForwarded(b, hostsPolicy(n)) })
 	}
+	b.Run("macs=10000", func(b *testing.B) { benchForwarded(b, macsPolicy(10000)) })
+}
+
+// macsPolicy is hostsPolicy by MAC address (the hash map forward_macs).
+func macsPolicy(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version: 1\npolicies:\n  - name: lan\n    hosts: [%q]\n    rules:\n      - deny: {ports: [9/udp]}\n    default: allow\n", sandbox.LANMAC)
+	b.WriteString("  - name: others\n    hosts: [")
+	for i := range n - 1 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", fmt.Sprintf("02:01:00:00:%02x:%02x", byte(i>>8), byte(i)))
+	}
+	b.WriteString("]\n    default: deny\n")
+	return b.String()
 }
 
 // hostsPolicy names n hosts: the LAN host in policy lan (allow everything
@@ -54,13 +70,13 @@ func hostsPolicy(n int) string {
 	return b.String()
 }
 
-func benchForwarded(b *testing.B, n int) {
+func benchForwarded(b *testing.B, policySrc string) {
 	s, err := sandbox.New(context.Background(), sandbox.Config{LAN: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	applyPolicyB(b, s, hostsPolicy(n))
+	applyPolicyB(b, s, policySrc)
 	dst := netip.MustParseAddrPort("203.0.113.9:5001")
 	var recv net.PacketConn
 	if err := s.Peer().Do(func() error {
