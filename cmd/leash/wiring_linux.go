@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/daemon"
@@ -35,7 +36,11 @@ func loadEnv(ctx context.Context, opt cli.EnvOptions) (policy.Env, error) {
 	}
 	// leash's own lookups carry the DNS exemption's mark (compile.DNSMark).
 	r.Dial = resolve.MarkedDial(compile.DNSMark, opt.NetNS)
-	return policy.Env{Directory: dir, Services: svc, Resolver: r}, nil
+	env := policy.Env{Directory: dir, Services: svc, Resolver: r}
+	if fs, err := cgroups.Mount("/proc/self/mountinfo"); err == nil { // none: no socket is in a cgroup below the root
+		env.Cgroups = fs
+	}
+	return env, nil
 }
 
 // loadDirectory reads users and groups from --passwd/--group files, or from

@@ -14,6 +14,7 @@ import (
 // kernel's skgid is the socket's fsgid only, never the supplementary groups.
 func (c *compiler) dispatch(r *policy.Resolved, everyone *policy.ResolvedPolicy) {
 	out := &ruleset.Chain{Name: ChainOutput, Hook: &ruleset.Hook{Hook: "output", Priority: 0}}
+	out.Rules = append(out.Rules, c.cgroupDispatch(r)...) // programs before their users (cgroups.go)
 	out.Rules = append(out.Rules, c.vmaps(ruleset.KindUID, MapUsers, MapUserRanges, uidEntries(r.Policies),
 		ruleset.Origin{ID: "dispatch/users", What: "dispatch", Text: "users and group members -> their policy"})...)
 	out.Rules = append(out.Rules, c.vmaps(ruleset.KindGID, MapGroups, MapGroupRanges, gidEntries(r.Policies),

@@ -48,6 +48,10 @@ type Packet struct {
 	EtherSaddr string
 	Iifname    string
 	Oifname    string
+	// Cgroup is the ids of the socket's cgroup and its ancestors by level:
+	// Cgroup[0] the cgroup2 root, Cgroup[L] the ancestor at level L (nil:
+	// the socket's cgroup is the root, or unknown).
+	Cgroup []uint64
 }
 
 // Result is the verdict for a packet and why.

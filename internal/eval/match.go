@@ -50,6 +50,12 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return family(pkt) == 4 && uint32(pkt.SourceRoute) == m.Value, nil
 	case ruleset.MatchOifname:
 		return pkt.Oifname != "" && ruleset.IfnameMatches(m.Name, pkt.Oifname), nil
+	case ruleset.MatchCgroup:
+		s, err := set(rs, m.Set)
+		if err != nil {
+			return false, err
+		}
+		return pkt.Owned && ruleset.CgroupIn(m, s, pkt.Cgroup), nil
 	case ruleset.MatchLimit:
 		// A token bucket: a packet is judged as one within the rate (an
 		// explanation is about one connection, not a flood).

@@ -409,6 +409,8 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			return ruleset.Match{Kind: ruleset.MatchSourceRoute, Value: uint32(e.Type)}, true
 		}
 		return ruleset.Match{Kind: ruleset.MatchRoutingHeader}, true
+	case *expr.Socket:
+		return guessCgroup(e, ex)
 	case *expr.Ct:
 		switch e.Key {
 		case expr.CtKeyDIRECTION:

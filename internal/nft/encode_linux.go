@@ -140,6 +140,8 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchIPv4Option(uint8(m.Value)), nil
 	case ruleset.MatchOifname:
 		return matchOifname(m.Name), nil
+	case ruleset.MatchCgroup:
+		return matchCgroup(m, sets)
 	case ruleset.MatchLimit:
 		if m.Limit == nil {
 			return nil, fmt.Errorf("match limit without a rate")

@@ -137,6 +137,8 @@ func unmarshalExpr(name string, data []byte) (expr.Any, error) {
 		e = &expr.Exthdr{}
 	case "log":
 		e = &expr.Log{}
+	case "socket":
+		e = &expr.Socket{}
 	case "byteorder":
 		return unmarshalByteorder(data)
 	case "immediate":

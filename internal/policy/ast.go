@@ -77,6 +77,8 @@ type PolicyDecl struct {
 	Users       []*Scalar
 	Groups      []*Scalar
 	Everyone    *Scalar // a KindBool scalar
+	Units       []*Scalar
+	Cgroups     []*Scalar
 	Rules       []*RuleDecl
 	Default     *Scalar
 	Loopback    *LoopbackDecl

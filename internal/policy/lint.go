@@ -20,6 +20,7 @@ func lint(f *File, r *Resolved, noted []Warning) []Warning {
 		ws = append(ws, policyLint(pd, r.Policies[i])...)
 	}
 	ws = append(ws, shadowedGroups(f, r)...)
+	ws = append(ws, cgroupLint(r)...)
 	SortWarnings(ws)
 	return ws
 }

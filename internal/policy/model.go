@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -113,6 +114,9 @@ type Resolved struct {
 	// Lint are the warnings about the file itself (see Warning), in file
 	// order.
 	Lint []Warning `json:"lint,omitempty"`
+	// Cgroups are the ids of the cgroups CgroupPlan classifies, read when
+	// the policy was loaded (units.go).
+	Cgroups cgroups.Snapshot `json:"cgroups,omitempty"`
 }
 
 // Baseline holds the defaults that apply before and around all policies.
@@ -146,6 +150,9 @@ type ResolvedPolicy struct {
 	MemberUIDs []ruleset.Range `json:"member_uids,omitempty"`
 	// Everyone marks the catch-all policy.
 	Everyone bool `json:"everyone,omitempty"`
+	// Cgroups are the cgroups the policy governs (units.go): their
+	// programs are judged by this policy whatever user they run as.
+	Cgroups []CgroupSubject `json:"cgroups,omitempty"`
 
 	Rules   []*ResolvedRule `json:"rules,omitempty"`
 	Default Action          `json:"default"`

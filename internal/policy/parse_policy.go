@@ -9,7 +9,7 @@ import (
 
 // policyKeys are the keys of a policy.
 func policyKeys() []string {
-	return []string{"name", "users", "groups", "everyone", "rules", "default", "loopback", "established", "log", "hosts", "interfaces"}
+	return []string{"name", "users", "groups", "everyone", "units", "cgroups", "rules", "default", "loopback", "established", "log", "hosts", "interfaces"}
 }
 
 // policies converts the `policies` list.
@@ -54,11 +54,11 @@ func (p *parser) policy(item ast.Node, n int) *PolicyDecl {
 	for _, f := range fields {
 		before := len(p.errs)
 		p.policyField(pol, f, what)
-		subjectErr = subjectErr || len(p.errs) > before && slices.Contains([]string{"users", "groups", "everyone", "hosts", "interfaces"}, f.key)
+		subjectErr = subjectErr || len(p.errs) > before && slices.Contains([]string{"users", "groups", "everyone", "hosts", "interfaces", "units", "cgroups"}, f.key)
 	}
 	everyone := pol.Everyone != nil && pol.Everyone.Value == "true"
-	if !subjectErr && !everyone && len(pol.Users) == 0 && len(pol.Groups) == 0 && len(pol.Hosts) == 0 && len(pol.Interfaces) == 0 {
-		p.errorf(pol.Pos, "%s applies to nobody; add users:, groups: or everyone: true", what)
+	if !subjectErr && !everyone && len(pol.Users) == 0 && len(pol.Groups) == 0 && len(pol.Hosts) == 0 && len(pol.Interfaces) == 0 && len(pol.Units) == 0 && len(pol.Cgroups) == 0 {
+		p.errorf(pol.Pos, "%s applies to nobody; add users:, groups:, units:, cgroups: or everyone: true", what)
 	}
 	if !has(fields, "default") {
 		p.errorf(pol.Pos, "%s: missing required key \"default\"; add `default: allow`, `default: deny` or `default: reject`", what)
@@ -80,6 +80,10 @@ func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 			s = nil
 		}
 		pol.Everyone = s
+	case "units":
+		pol.Units = p.stringList(f.value, what+": units", "[nginx.service]")
+	case "cgroups":
+		pol.Cgroups = p.stringList(f.value, what+": cgroups", "[leash/ci]")
 	case "rules":
 		pol.Rules = p.rules(f, what)
 	case "default":

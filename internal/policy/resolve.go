@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/services"
@@ -16,6 +17,7 @@ type Env struct {
 	Directory *identity.Directory // users and groups
 	Services  *services.DB        // service names of `ports`
 	Resolver  resolve.Resolver    // hostnames of `to` and destination lists
+	Cgroups   cgroups.Tree        // the ids of the cgroups `units` and `cgroups` govern
 }
 
 // Load parses and resolves a policy file. It reports the shape errors of
@@ -72,6 +74,7 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 		return nil, fmt.Errorf("policy: resolve %s: %w", f.Name, err)
 	}
 	claims.finish(&rv.errorSink)
+	rv.cgroupClaims(out.Policies)
 	if len(rv.hostAddrs) > 0 {
 		out.Hosts = rv.hostAddrs
 	}
@@ -81,6 +84,7 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	if err := rv.errs.err(); err != nil {
 		return nil, err
 	}
+	scanCgroups(out, env.Cgroups)
 	out.Lint = lint(f, out, rv.warns)
 	return out, nil
 }
@@ -191,6 +195,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	}
 	users, groups = rv.subjects(pd, pol)
 	rv.forwardSubjects(pd, pol)
+	rv.cgroupSubjects(pd, pol)
 	for i, rd := range pd.Rules {
 		if i%256 == 255 && rv.ctx.Err() != nil {
 			break // Resolve reports it

@@ -219,6 +219,9 @@ type Match struct {
 	Mask  uint8      `json:"mask,omitempty"`
 	Limit *RateLimit `json:"limit,omitempty"` // MatchLimit
 	Name  string     `json:"name,omitempty"`  // MatchOifname: an interface name or pattern
+	// Level and Not: MatchCgroup only (cgroup.go).
+	Level uint32 `json:"level,omitempty"`
+	Not   bool   `json:"not,omitempty"`
 }
 
 // VerdictKind is what a rule does when it matches.

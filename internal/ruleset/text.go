@@ -228,6 +228,8 @@ func MatchText(rs Lookup, m Match) string {
 		return "ip option lsrr exists"
 	case MatchOifname:
 		return oifnameText(m.Name)
+	case MatchCgroup:
+		return cgroupMatchText(m)
 	case MatchLimit:
 		if l := m.Limit; l != nil {
 			return fmt.Sprintf("limit rate %d/%s burst %d packets", l.Rate, l.Unit, l.Burst)

@@ -490,6 +490,8 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 		if err := ValidIfname(m.Name, true); err != nil {
 			return fmt.Errorf("match oifname: %w", err)
 		}
+	case MatchCgroup:
+		return validateCgroupMatch(rs, m)
 	case MatchLimit:
 		switch l := m.Limit; {
 		case l == nil:

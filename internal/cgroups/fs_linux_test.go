@@ -1,0 +1,13 @@
+package cgroups
+
+import "testing"
+
+func TestParseMountinfo(t *testing.T) {
+	data := []byte("25 1 8:1 / / rw - ext4 /dev/sda1 rw\n41 31 0:38 / /sys/fs/cgroup/unified rw,relatime shared:9 - cgroup2 cgroup2 rw\n")
+	if got, ok := parseMountinfo(data); !ok || got != "/sys/fs/cgroup/unified" {
+		t.Errorf("parseMountinfo = %q, %v", got, ok)
+	}
+	if _, ok := parseMountinfo([]byte("25 1 8:1 / / rw - ext4 /dev/sda1 rw\n")); ok {
+		t.Error("found a cgroup2 mount where there is none")
+	}
+}

@@ -1,0 +1,94 @@
+package cgroups
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPlanElements(t *testing.T) {
+	plan := NewPlan([]Governed{
+		{Path: "system.slice/nginx.service", Policy: "web"},
+		{Path: "leash/ci", Policy: "ci"},
+		{Path: "leash/ci/deep/x", Policy: "web"},
+	})
+	tree := Fake{"": 1, "system.slice": 10, "system.slice/nginx.service": 11, "system.slice/sshd.service": 12,
+		"system.slice/sshd.service/sub": 13, "leash": 20, "leash/ci": 21, "leash/ci/deep": 22, "leash/ci/deep/x": 23,
+		"leash/ci/deep/y": 24, "leash/ci/other": 25, "user.slice": 30, "user.slice/user-1000.slice": 31}
+	snap, err := Scan(tree, plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := plan.Elements(snap)
+	want := map[string][]uint64{
+		"cg1":       {10, 20, 30},
+		"cg1_watch": {10, 20},
+		"cg2":       {11, 12, 21},
+		"cg2_watch": {21},
+		"cg2_p_web": {11},
+		"cg2_p_ci":  {21},
+		"cg3":       {22, 25},
+		"cg3_watch": {22},
+		"cg4":       {23, 24},
+		"cg4_p_web": {23},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("elements (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		path, policy, at string
+	}{
+		{"system.slice/nginx.service/worker", "web", "system.slice/nginx.service"},
+		{"system.slice/sshd.service", "", ""},
+		{"leash/ci/deep/x/1", "web", "leash/ci/deep/x"},
+		{"leash/ci/deep/y", "ci", "leash/ci"},
+		{"leash", "", ""},
+	} {
+		if pol, at := plan.Governs(tc.path); pol != tc.policy || at != tc.at {
+			t.Errorf("Governs(%q) = %q, %q; want %q, %q", tc.path, pol, at, tc.policy, tc.at)
+		}
+	}
+	ids, add := plan.Hypothetical("system.slice/nginx.service/new", snap)
+	if diff := cmp.Diff([]uint64{1, 10, 11, madeUpBase + 2}, ids); diff != "" {
+		t.Errorf("Hypothetical ids (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string][]uint64{"cg1": {10}, "cg1_watch": {10}, "cg2": {11}, "cg2_p_web": {11}}, add); diff != "" {
+		t.Errorf("Hypothetical add (-want +got):\n%s", diff)
+	}
+}
+
+func TestUnitPaths(t *testing.T) {
+	for _, tc := range []struct {
+		unit string
+		want []string
+		err  bool
+	}{
+		{unit: "nginx.service", want: []string{"system.slice/nginx.service", "system.slice/nginx.socket"}},
+		{unit: "getty@tty1.service", want: []string{"system.slice/system-getty.slice/getty@tty1.service"}},
+		{unit: "cups.socket", want: []string{"system.slice/cups.socket"}},
+		{unit: "user-1000.slice", want: []string{"user.slice/user-1000.slice"}},
+		{unit: "machine.slice", want: []string{"machine.slice"}},
+		{unit: "-.slice", err: true},
+		{unit: "nginx", err: true},
+		{unit: "a/b.service", err: true},
+		{unit: "@x.service", err: true},
+	} {
+		got, err := UnitPaths(tc.unit)
+		if (err != nil) != tc.err {
+			t.Errorf("UnitPaths(%q) error %v, want error %v", tc.unit, err, tc.err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("UnitPaths(%q) (-want +got):\n%s", tc.unit, diff)
+		}
+	}
+}
+
+func TestCleanPath(t *testing.T) {
+	for in, want := range map[string]string{"/a/b/": "a/b", "a//b": "a/b", "a/./b": "a/b", "a/../b": "", "/": "", "": ""} {
+		got, ok := CleanPath(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("CleanPath(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
