@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/detach"
@@ -44,6 +45,7 @@ func main() {
 		Namespace:        namespaceOf,
 		Getenv:           os.Getenv,
 		NewWatcher:       newWatcher,
+		Cgroups:          func() (*cgroups.FS, error) { return cgroups.Mount("/proc/self/mountinfo") },
 		Notify:           sdNotify,
 		Watchdog:         watchdogInterval,
 		Executable:       exe,

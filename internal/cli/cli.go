@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/daemon"
 	"github.com/leash-dev/leash/internal/denylog"
@@ -85,6 +86,9 @@ type Deps struct {
 	Getenv func(string) string
 	// NewWatcher starts a file watcher for leash daemon (inotify).
 	NewWatcher func() (daemon.Watcher, error)
+	// Cgroups finds the host's cgroup2 hierarchy (nil or an error: none;
+	// units and cgroups subjects then never match).
+	Cgroups func() (*cgroups.FS, error)
 	// Notify sends a systemd notification (sd_notify); nil: none.
 	Notify func(state string)
 	// Watchdog is how often leash daemon must feed systemd's watchdog (0:

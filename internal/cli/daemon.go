@@ -163,7 +163,15 @@ and feeds the watchdog.`,
 			if d.WatchTable != nil && !owning {
 				watch = func(ctx context.Context, ch chan<- nft.TableChange) error { return d.WatchTable(ctx, g.netns, ch) }
 			}
+			cg, err := daemonCgroups(d)
+			if err != nil {
+				return err
+			}
+			if cg != nil {
+				defer cg.Watch.Close()
+			}
 			return daemon.Run(ctx, daemon.Config{
+				Cgroups:    cg,
 				WatchTable: watch,
 				Owner:      owner,
 				Engine:     eng,

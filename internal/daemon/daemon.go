@@ -103,6 +103,9 @@ type Config struct {
 	LogGroup func() uint16
 	// Hosts refreshes the hostnames' live sets by TTL (hosts.go); nil: none.
 	Hosts HostRefresher
+	// Cgroups, if set, keeps the cgroup sets of units and cgroups
+	// subjects fresh (cgroups.go).
+	Cgroups *Cgroups
 }
 
 // daemon is Run's state.
@@ -114,6 +117,7 @@ type daemon struct {
 	// hostsKick wakes the host refresher (hosts.go).
 	hostsKick chan struct{}
 	owned     ownedPasses
+	cg        *cgroupKeeper
 }
 
 // Run runs the daemon until ctx ends. It returns an error only when it
@@ -159,9 +163,11 @@ func Run(ctx context.Context, cfg Config) error {
 			settle = nil
 			d.react(ctx, fileChanged, usersChanged)
 			fileChanged, usersChanged = false, false
+			d.keepCgroups(ctx)
 		case <-d.Reload:
 			d.notify("RELOADING=1")
 			d.react(ctx, true, true)
+			d.keepCgroups(ctx)
 			d.notify("READY=1")
 		case ch := <-changes:
 			if d.foreignChange(ch) && drifted == nil {
@@ -170,8 +176,11 @@ func Run(ctx context.Context, cfg Config) error {
 		case <-drifted:
 			drifted = nil
 			d.repair(ctx)
+		case <-d.cgroupChanged():
+			d.keepCgroups(ctx)
 		case <-repair:
 			d.periodic(ctx)
+			d.keepCgroups(ctx)
 			repair = d.Clock.After(d.RepairEvery)
 		case <-watchdog:
 			d.notify("WATCHDOG=1")
@@ -208,6 +217,7 @@ func (d *daemon) start(ctx context.Context) error {
 	} else {
 		d.status()
 	}
+	d.keepCgroups(ctx)
 	d.notify("READY=1")
 	d.Metrics.Ready(true)
 	return nil

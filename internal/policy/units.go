@@ -219,3 +219,30 @@ func rangesOverlap(a, b []ruleset.Range) bool {
 	}
 	return false
 }
+
+// CgroupPlanOf is the cgroup plan of a policy file's text (Resolved.CgroupPlan)
+// without resolving anything else: no users, services or DNS, so the
+// daemon and `leash run` can read it from a stored generation cheaply.
+// Errors are those of the file's shape and of its units and cgroups
+// entries.
+func CgroupPlanOf(file string, src []byte) (*cgroups.Plan, error) {
+	f, err := Parse(file, src)
+	if err != nil {
+		return nil, err
+	}
+	rv := listResolver(f)
+	r := &Resolved{File: f.Name}
+	for _, pd := range f.Policies {
+		pol := &ResolvedPolicy{}
+		if pd.Name != nil {
+			pol.Name = pd.Name.Value
+		}
+		rv.cgroupSubjects(pd, pol)
+		r.Policies = append(r.Policies, pol)
+	}
+	rv.cgroupClaims(r.Policies)
+	if err := rv.errs.err(); err != nil {
+		return nil, err
+	}
+	return r.CgroupPlan(), nil
+}
