@@ -11,3 +11,11 @@ func TestParseMountinfo(t *testing.T) {
 		t.Error("found a cgroup2 mount where there is none")
 	}
 }
+
+func TestSliceOf(t *testing.T) {
+	for in, want := range map[string]string{"x.slice/y.slice": "y.slice", "system.slice/a.service": "", "m.slice": "m.slice"} {
+		if got := SliceOf(in); got != want {
+			t.Errorf("SliceOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -106,6 +106,7 @@ type Plan struct {
 	sets     []SetSpec
 	// policies in the order given (the order of the gov sets at a level).
 	policies []string
+	order    []Governed // as given, without repeats
 }
 
 // SetName is the name of a plan's set: `cg2` (known at level 2),
@@ -129,6 +130,7 @@ func NewPlan(gs []Governed) *Plan {
 			continue
 		}
 		p.gov[g.Path] = g.Policy
+		p.order = append(p.order, g)
 		if !slices.Contains(p.policies, g.Policy) {
 			p.policies = append(p.policies, g.Policy)
 		}
@@ -229,6 +231,17 @@ func (p *Plan) Governs(c string) (policy, at string) {
 	return "", ""
 }
 
+// PathsOf are the paths policy governs, in the order given.
+func (p *Plan) PathsOf(policy string) []string {
+	var out []string
+	for _, g := range p.order {
+		if g.Policy == policy {
+			out = append(out, g.Path)
+		}
+	}
+	return out
+}
+
 // Governed lists the governed paths with their policies, sorted by path.
 func (p *Plan) Governed() []Governed {
 	out := make([]Governed, 0, len(p.gov))
@@ -322,3 +335,22 @@ const RootID = 1
 
 // madeUpBase is where Hypothetical's ids start: kernfs ids are far below.
 const madeUpBase = 1 << 62
+
+// RunPath chooses where `leash run --policy NAME` runs a command: the first
+// path policy name governs (`cgroups:` and `units:` entries in file
+// order). With name "", the policy is the only one that governs cgroups.
+func (p *Plan) RunPath(name string) (policy, at string, err error) {
+	switch {
+	case name == "" && len(p.policies) == 1:
+		name = p.policies[0]
+	case name == "" && len(p.policies) == 0:
+		return "", "", fmt.Errorf("no policy in force governs cgroups: give one cgroups: [PATH] (e.g. leash/ci) to run commands in")
+	case name == "":
+		return "", "", fmt.Errorf("several policies govern cgroups (%s): say which with --policy NAME", strings.Join(p.policies, ", "))
+	}
+	paths := p.PathsOf(name)
+	if len(paths) == 0 {
+		return "", "", fmt.Errorf("policy %q governs no cgroups in the policy in force (policies that do: %s); give it cgroups: [PATH]", name, strings.Join(p.policies, ", "))
+	}
+	return name, paths[0], nil
+}

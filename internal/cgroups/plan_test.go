@@ -92,3 +92,19 @@ func TestCleanPath(t *testing.T) {
 		}
 	}
 }
+
+func TestRunPath(t *testing.T) {
+	plan := NewPlan([]Governed{{Path: "leash/ci", Policy: "ci"}, {Path: "leash/ci2", Policy: "ci"}, {Path: "x.slice", Policy: "web"}})
+	if pol, at, err := plan.RunPath("ci"); err != nil || pol != "ci" || at != "leash/ci" {
+		t.Errorf("RunPath(ci) = %q, %q, %v", pol, at, err)
+	}
+	if _, _, err := plan.RunPath(""); err == nil {
+		t.Error("RunPath(\"\") with two policies: no error")
+	}
+	if _, _, err := plan.RunPath("nope"); err == nil {
+		t.Error("RunPath(nope): no error")
+	}
+	if pol, _, err := NewPlan([]Governed{{Path: "a", Policy: "p"}}).RunPath(""); err != nil || pol != "p" {
+		t.Errorf("RunPath(\"\") with one policy = %q, %v", pol, err)
+	}
+}

@@ -203,6 +203,7 @@ Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		restoreCmd(d, g), reapplyCmd(d, g), installServiceCmd(d, g))
 	root.AddCommand(logCmd(d, g))
 	root.AddCommand(daemonCmd(d, g))
+	root.AddCommand(runCmd(d, g))
 	return root
 }
 

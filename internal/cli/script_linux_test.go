@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/cli"
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/daemon"
@@ -53,6 +55,9 @@ func fixtureLeash() {
 					return policy.Env{}, err
 				}
 				env.Directory = dir
+			}
+			if fs, err := cgroups.Mount("/proc/self/mountinfo"); err == nil { // as in production
+				env.Cgroups = fs
 			}
 			return env, nil
 		},
@@ -99,6 +104,7 @@ func fixtureLeash() {
 		Running:    detach.Running,
 		Getenv:     os.Getenv,
 		NewWatcher: func() (daemon.Watcher, error) { return daemon.NewFileWatcher() },
+		Cgroups:    func() (*cgroups.FS, error) { return cgroups.Mount("/proc/self/mountinfo") },
 		Namespace: func(name string) (*state.Namespace, error) {
 			id, err := netns.Identify(name)
 			if err != nil {
@@ -178,8 +184,29 @@ func kernelSetup(env *testscript.Env) error {
 		return err
 	}
 	env.Defer(func() { ns.Close() })
+	env.Defer(func() { removeCgroups("leash-run-test-" + ns.Name) })
 	env.Setenv("NS", ns.Name)
 	return nil
+}
+
+// removeCgroups removes the cgroup tree top (below the cgroup2 mount) a
+// script left behind, deepest first; a cgroup that still has processes
+// stays.
+func removeCgroups(top string) {
+	fs, err := cgroups.Mount("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var dirs []string
+	filepath.WalkDir(fs.Dir(top), func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }
 
 func copyExamples(dir string) error {

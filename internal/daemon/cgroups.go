@@ -93,7 +93,7 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 		d.Log.Error("cgroups: scan", "err", err)
 		return
 	}
-	ops := cgroupOps(k.plan.Elements(snap), k.have)
+	ops := cgroups.Ops(k.plan.Elements(snap), k.have)
 	if len(ops) == 0 {
 		return
 	}
@@ -109,7 +109,7 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 			k.have[s.Name] = slices.Clone(s.Cgroups)
 		}
 	}
-	if more := cgroupOps(k.plan.Elements(snap), k.have); len(more) > 0 {
+	if more := cgroups.Ops(k.plan.Elements(snap), k.have); len(more) > 0 {
 		// The kernel held ids the scan did not find (carried across an
 		// apply): delete them.
 		if _, err := d.Engine.UpdateLive(ctx, more); err == nil {
@@ -119,30 +119,4 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 		}
 	}
 	d.Log.Debug("cgroups: updated", "ops", len(ops))
-}
-
-// cgroupOps are the element changes from have to want (have nil: all of
-// want added, nothing deleted). Adds come first: a new watched directory's
-// ids and its children's go in one transaction anyway.
-func cgroupOps(want, have map[string][]uint64) []ruleset.ElementOp {
-	var ops, dels []ruleset.ElementOp
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		h := have[n]
-		for _, id := range want[n] {
-			if _, in := slices.BinarySearch(h, id); !in || have == nil {
-				ops = append(ops, ruleset.ElementOp{Set: n, Elem: ruleset.Element{Cgroup: id}})
-			}
-		}
-		for _, id := range h {
-			if _, in := slices.BinarySearch(want[n], id); !in {
-				dels = append(dels, ruleset.ElementOp{Set: n, Delete: true, Elem: ruleset.Element{Cgroup: id}})
-			}
-		}
-	}
-	return append(ops, dels...)
 }
