@@ -25,12 +25,14 @@ type checkFlags struct {
 	to     string
 	from   []string // forwarded traffic (check_forward.go)
 	out    string
+	unit   string
+	cgroup string
 }
 
 func checkCmd(d Deps, g *globals) *cobra.Command {
 	f := &checkFlags{uid: -1, gid: -1}
 	cmd := &cobra.Command{
-		Use:   "check --user U --to HOST[:PORT[/PROTO]]",
+		Use:   "check {--user U | --unit UNIT | --cgroup PATH} --to HOST[:PORT[/PROTO]]",
 		Short: "Explain the verdict for a hypothetical connection",
 		Long: `Say whether user U may open a new connection to HOST[:PORT[/PROTO]], and
 which policy, rule and file line decide it. Judges the policy last applied
@@ -39,10 +41,17 @@ is given. A hostname is resolved and every address is judged. Without a
 port the connection is a ping (ICMP echo). PROTO is tcp (default), udp,
 icmp or icmpv6.
 
+With --unit or --cgroup, the connection is a program's in that cgroup:
+its cgroup's policy judges it, whatever its user (programs before users,
+most specific cgroup first; see docs/policy.md), and the user's policy
+only when no policy governs the cgroup. A cgroup that does not exist yet
+is judged as leash daemon classifies it once it exists.
+
 Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 		Example: `  leash check --user apache --to mail.example.com:25
   leash check --uid 1001 --to '[2001:db8::1]:53/udp' --policy policy.yaml
-  leash check --from 192.168.1.20 --from 02:00:00:c8:01:02 --from br-lan --out eth0 --to 203.0.113.9:443`,
+  leash check --from 192.168.1.20 --from 02:00:00:c8:01:02 --from br-lan --out eth0 --to 203.0.113.9:443
+  leash check --unit nginx.service --user www-data --to 10.0.0.5:5432`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runCheck(cmd.Context(), d, g, f)
@@ -61,6 +70,8 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
 	fl.StringSliceVar(&f.from, "from", nil, "judge a forwarded connection from this source address, MAC address or incoming interface (repeatable)")
 	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else unknown: via rules do not match)")
+	fl.StringVar(&f.unit, "unit", "", "judge a program of this systemd unit (its cgroup by systemd's naming; as root unless --user or --uid)")
+	fl.StringVar(&f.cgroup, "cgroup", "", "judge a program in this cgroup (a path below the cgroup2 mount; as root unless --user or --uid)")
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
@@ -84,6 +95,10 @@ type verdictJSON struct {
 	Where   string `json:"where,omitempty"`
 	Text    string `json:"text,omitempty"`
 	Logged  string `json:"logged,omitempty"` // NFLOG prefix when the denial is logged
+	// Cgroup is the program's cgroup path (check --unit, --cgroup);
+	// Precedence says whose policy its user would have had instead.
+	Cgroup     string `json:"cgroup,omitempty"`
+	Precedence string `json:"precedence,omitempty"`
 	// Caveats: where leash allows, the other firewalls on the output hook
 	// that may still drop the packet.
 	Caveats []string `json:"caveats,omitempty"`
@@ -96,6 +111,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	}
 	if len(f.from) > 0 {
 		return runCheckForwarded(ctx, d, g, f, env)
+	}
+	if (f.unit != "" || f.cgroup != "") && f.user == "" && f.uid < 0 {
+		f.uid, f.gid = 0, 0 // a program: as root unless told
 	}
 	name, uid, gid, err := subject(env.Directory, f)
 	if err != nil {
@@ -111,6 +129,10 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		}
 	}
 	rs, err := checkRuleset(ctx, d, g, f.policy)
+	if err != nil {
+		return err
+	}
+	cgPath, cgIDs, rs, err := checkCgroup(d, g, f, rs)
 	if err != nil {
 		return err
 	}
@@ -130,11 +152,19 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		proto, icmpType := t.IPProto(a)
 		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
 		pkt.Oifname = localOif(pkt, f.out)
+		pkt.Cgroup = cgIDs
 		res, err := eval.Evaluate(rs, pkt)
 		if err != nil {
 			return err
 		}
 		v := explain(name, uid, gid, t, a, res)
+		v.Cgroup = cgPath
+		if cgPath != "" {
+			v.Precedence, err = precedence(rs, pkt, res)
+			if err != nil {
+				return err
+			}
+		}
 		if othersErr == nil && res.Allowed() {
 			v.Caveats = others.Caveats("output", outputPriority(rs), family(a))
 		}
@@ -273,6 +303,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		if v.From != "" {
 			who = "from " + termtext.Escape(v.From)
 		}
+		if v.Cgroup != "" {
+			who = fmt.Sprintf("cgroup %s as %s", termtext.Field(v.Cgroup), who)
+		}
 		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, termtext.Escape(v.Dest))
 		switch {
 		case v.ID == "":
@@ -283,6 +316,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 			fmt.Fprintf(w, "       by %s: %s\n", termtext.Escape(v.ID), termtext.Escape(v.Text))
 		}
 		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
+		if v.Precedence != "" {
+			fmt.Fprintf(w, "       precedence: %s\n", termtext.Escape(v.Precedence))
+		}
 		for _, c := range v.Caveats {
 			fmt.Fprintf(w, "       note: %s\n", termtext.Escape(c))
 		}
