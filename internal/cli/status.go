@@ -79,6 +79,8 @@ type statusJSON struct {
 	now time.Time
 	// Daemon is the leash daemon that answered (nil: none runs).
 	Daemon *engine.Daemon `json:"daemon"`
+	// Cgroups are the cgroups the policy governs (status_cgroups.go).
+	Cgroups []cgroupStatusJSON `json:"cgroups,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -104,6 +106,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
+		out.Cgroups = governedCgroups(d, engineFor(cmd, d, g, nil), gen) // the live snapshot: read-only
 	}
 	if g.json {
 		err = printJSON(d.Stdout, out)
@@ -162,6 +165,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	if s.Hosts != nil {
 		printHostnames(w, s.Hosts, s.now)
 	}
+	printCgroups(w, s.Cgroups)
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(w)
 		printCounters(w, s.Counters)
