@@ -118,6 +118,11 @@ func testFile(ctx context.Context, d Deps, g *globals, path string, timeout time
 		rep.Derived = true
 		cases = proof.Derive(res, env.Directory)
 	}
+	cgroupOf, cleanup, err := testCgroups(d, res, cases)
+	if err != nil {
+		return rep, err
+	}
+	defer cleanup()
 	rs := compile.Compile(res)
 	if err := applyIn(d, client, rs); err != nil {
 		return rep, fmt.Errorf("%s: %w", path, err)
@@ -126,7 +131,7 @@ func testFile(ctx context.Context, d Deps, g *globals, path string, timeout time
 	if err != nil {
 		return rep, err
 	}
-	rep.Results, err = proof.Run(ctx, sb, rs, cases, proof.Options{Timeout: timeout, Local: local})
+	rep.Results, err = proof.Run(ctx, sb, rs, cases, proof.Options{Timeout: timeout, Local: local, Cgroup: cgroupOf})
 	if err != nil {
 		return rep, fmt.Errorf("%s: %w", path, err)
 	}
@@ -178,6 +183,9 @@ func printReport(w io.Writer, rep fileReport) {
 			who = "from " + termtext.Escape(r.From.String())
 		case who == "":
 			who = fmt.Sprintf("uid %d", r.As.UID)
+		}
+		if r.As.Cgroup != "" { // a program: "nginx.service as apache"
+			who = termtext.Escape(r.As.Desc)
 		}
 		fmt.Fprintf(w, "  %s  %-10s %-44s expect %-6s kernel %-9s %7.1fms  check %-6s by %s\n", status,
 			who, termtext.Escape(dest), expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, r.CheckBy)

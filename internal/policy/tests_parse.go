@@ -47,11 +47,15 @@ type AsDecl struct {
 	UID   *Scalar
 	GID   *Scalar
 	Group *Scalar
+	// Unit or Cgroup: the case runs as a program in that cgroup (as root
+	// unless a user is given too).
+	Unit   *Scalar
+	Cgroup *Scalar
 }
 
 func testsKeys() []string { return []string{"hosts", "cases"} }
 func caseKeys() []string  { return []string{"as", "connect", "serve", "expect", "from"} }
-func asKeys() []string    { return []string{"user", "uid", "gid", "group"} }
+func asKeys() []string    { return []string{"user", "uid", "gid", "group", "unit", "cgroup"} }
 
 // ExpectWords are the values of a case's expect.
 var expectWords = []string{"allow", "deny", "reject"}
@@ -187,11 +191,16 @@ func (p *parser) as(f field) *AsDecl {
 			a.GID = s
 		case "group":
 			a.Group = s
+		case "unit":
+			a.Unit = s
+		case "cgroup":
+			a.Cgroup = s
 		}
 	}
 	n := btoi(a.User != nil) + btoi(a.UID != nil) + btoi(a.Group != nil && a.UID == nil)
-	if n != 1 || (a.GID != nil && (a.UID == nil || a.Group != nil)) {
-		p.errorf(a.Pos, "as: write {user: NAME}, {uid: N}, {uid: N, gid: M}, {uid: N, group: NAME} or {group: NAME}")
+	program := btoi(a.Unit != nil) + btoi(a.Cgroup != nil)
+	if program > 1 || (n != 1 && !(n == 0 && program == 1)) || (a.GID != nil && (a.UID == nil || a.Group != nil)) {
+		p.errorf(a.Pos, "as: write {user: NAME}, {uid: N}, {uid: N, gid: M}, {uid: N, group: NAME} or {group: NAME}, or a program: {unit: NAME.service} or {cgroup: PATH}, with one of those for its user (root if none)")
 	}
 	return a
 }
@@ -214,6 +223,19 @@ func (c *CaseDecl) text() string {
 }
 
 func (a *AsDecl) text() string {
+	if a != nil && (a.Unit != nil || a.Cgroup != nil) {
+		prog := "{unit: "
+		s := a.Unit
+		if s == nil {
+			prog, s = "{cgroup: ", a.Cgroup
+		}
+		who := *a
+		who.Unit, who.Cgroup = nil, nil
+		if w := who.text(); w != "?" {
+			return prog + s.Raw + ", as: " + w + "}"
+		}
+		return prog + s.Raw + "}"
+	}
 	switch {
 	case a == nil:
 		return "?"

@@ -18,6 +18,9 @@ type Identity struct {
 	Groups []uint32 `json:"groups,omitempty"` // supplementary groups
 	// Desc says how the identity was chosen, e.g. "bob (member of supporters)".
 	Desc string `json:"desc"`
+	// Cgroup is the program's cgroup path (`as: {unit: ...}` or
+	// `{cgroup: ...}`), "" for a process in no governed cgroup.
+	Cgroup string `json:"cgroup,omitempty"`
 }
 
 // TestCase is one case of the tests section, resolved for this host.
@@ -88,6 +91,9 @@ func idNumber(s *Scalar) (uint64, error) {
 }
 
 func identityOf(dir *identity.Directory, a *AsDecl) (Identity, error) {
+	if a.Unit != nil || a.Cgroup != nil {
+		return programIdentity(dir, a)
+	}
 	switch {
 	case a.UID != nil && a.Group != nil:
 		g, ok := dir.Group(a.Group.Value)

@@ -9,6 +9,7 @@ import (
 	"go4.org/netipx"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -245,4 +246,48 @@ func CgroupPlanOf(file string, src []byte) (*cgroups.Plan, error) {
 		return nil, err
 	}
 	return r.CgroupPlan(), nil
+}
+
+// programIdentity is the identity of a test case run as a program
+// (`as: {unit: U}` or `{cgroup: P}`, with the user's keys as usual, root
+// without them).
+func programIdentity(dir *identity.Directory, a *AsDecl) (Identity, error) {
+	var path, what string
+	if a.Unit != nil {
+		paths, err := cgroups.UnitPaths(a.Unit.Value)
+		if err != nil {
+			return Identity{}, fmt.Errorf("as: unit: %w", err)
+		}
+		path, what = paths[0], a.Unit.Value
+	} else {
+		p, ok := cgroups.CleanPath(a.Cgroup.Value)
+		if !ok {
+			return Identity{}, fmt.Errorf("as: cgroup %q is not a path below the cgroup2 mount", a.Cgroup.Value)
+		}
+		path, what = p, "cgroup "+p
+	}
+	id := Identity{Name: "root", Desc: "root"}
+	if who := (AsDecl{User: a.User, UID: a.UID, GID: a.GID, Group: a.Group}); who.User != nil || who.UID != nil || who.Group != nil {
+		var err error
+		if id, err = identityOf(dir, &who); err != nil {
+			return Identity{}, err
+		}
+	}
+	id.Cgroup = path
+	id.Desc = fmt.Sprintf("%s as %s", what, id.Desc)
+	return id, nil
+}
+
+// RootCgroups moves r's governed cgroups below prefix (a path below the
+// cgroup2 mount) and reads their ids again from t: how `leash test` gives
+// a policy's programs a private copy of their cgroups in the real tree
+// (levels shift by the prefix's depth; the dispatch is the same).
+func (r *Resolved) RootCgroups(prefix string, t cgroups.Tree) {
+	for _, p := range r.Policies {
+		for i := range p.Cgroups {
+			p.Cgroups[i].Path = prefix + "/" + p.Cgroups[i].Path
+		}
+	}
+	r.Cgroups = nil
+	scanCgroups(r, t)
 }

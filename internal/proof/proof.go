@@ -64,6 +64,10 @@ type Options struct {
 	Timeout time.Duration
 	// Local lists the client namespace's own addresses (for loopback).
 	Local []netip.Addr
+	// Cgroup gives a program case's cgroup path (Identity.Cgroup) the
+	// directory its probe is born in and the ids of it and its ancestors
+	// (what leash check judges); nil: program cases fail.
+	Cgroup func(path string) (dir string, ids []uint64, err error)
 }
 
 // Run proves every case against rs, which the caller has applied in the
@@ -92,7 +96,19 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 	if c.From != nil {
 		return runForwarded(ctx, p, rs, c, opt)
 	}
-	verdict, err := check(rs, c, opt.Local)
+	var dir string
+	var ids []uint64
+	if c.As.Cgroup != "" {
+		if opt.Cgroup == nil {
+			r.Why = "this run cannot place probes in cgroups"
+			return r, nil
+		}
+		var err error
+		if dir, ids, err = opt.Cgroup(c.As.Cgroup); err != nil {
+			return r, err
+		}
+	}
+	verdict, err := check(rs, c, opt.Local, ids)
 	if err != nil {
 		return r, err
 	}
@@ -105,7 +121,7 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 	} else {
 		r.Outcome, err = p.Probe(ctx, sandbox.Probe{
 			UID: c.As.UID, GID: c.As.GID, Groups: c.As.Groups,
-			Proto: probeProto(c.Target, c.Addr), Addr: c.Addr, Port: c.Target.Port, Timeout: opt.Timeout,
+			Proto: probeProto(c.Target, c.Addr), Addr: c.Addr, Port: c.Target.Port, Timeout: opt.Timeout, Cgroup: dir,
 		})
 	}
 	if err != nil {
@@ -135,7 +151,7 @@ func judge(expect policy.Action, kernelAllowed bool, check string) (bool, string
 
 type verdict struct{ word, by, where string }
 
-func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
+func check(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64) (verdict, error) {
 	proto, icmpType := c.Target.IPProto(c.Addr)
 	pkt := eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local)
 	pkt.Oifname = sandboxOif(pkt) // for rules with via
@@ -144,6 +160,7 @@ func check(rs *ruleset.Ruleset, c Case, local []netip.Addr) (verdict, error) {
 		// reply direction of a connection conntrack knows.
 		pkt.Dport, pkt.CtReply, pkt.CtEstablished = sandbox.InboundSourcePort, true, true
 	}
+	pkt.Cgroup = cgroup
 	res, err := eval.Evaluate(rs, pkt)
 	if err != nil {
 		return verdict{}, err

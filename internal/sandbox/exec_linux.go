@@ -65,6 +65,14 @@ func (s *Sandbox) runProbe(ctx context.Context, p Probe) (Outcome, error) {
 	cmd := s.probeProcess(ctx, argv, p.UID, p.GID, p.Groups)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if p.Cgroup != "" {
+		fd, err := syscall.Open(p.Cgroup, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("open cgroup %s: %w", p.Cgroup, err)
+		}
+		defer syscall.Close(fd)
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
 	from := s.client
 	if p.From == FromLAN {
 		from = s.lan

@@ -45,6 +45,9 @@ type Probe struct {
 	// From is where the probe runs: "" for the client, FromLAN for the
 	// LAN host of a sandbox with Config.LAN (its traffic is forwarded).
 	From string
+	// Cgroup, if set, is the cgroup2 directory (absolute) the probe process
+	// is born in (CLONE_INTO_CGROUP): a program of that cgroup.
+	Cgroup string
 }
 
 // Outcome is what a probe observed.
