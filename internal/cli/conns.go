@@ -33,7 +33,10 @@ are still open, grouped by the user owning the socket and then by the
 process holding it (pid, command, executable, systemd unit). Each is marked
 with the verdict the policy gives a NEW connection like it (same user, group,
 protocol, address and port) and the rule that decides: an open connection
-may predate the policy, or ride on an established shortcut.
+may predate the policy, or ride on an established shortcut. A connection
+of a process in a governed cgroup (units, cgroups) is judged by that
+cgroup's policy (the holding process's cgroup now stands for the socket's,
+which is where it was made).
 
 Outgoing means: TCP sockets in any state but listen, time-wait and closed,
 and connected UDP sockets, except those whose local port is served by a
@@ -84,6 +87,7 @@ func runConns(ctx context.Context, d Deps, g *globals, f *connsFlags) error {
 		if j.local, err = d.LocalAddrs(g.netns); err != nil {
 			return fmt.Errorf("list local addresses: %w", err)
 		}
+		j.cgroupIDs = cgroupIDsOf(d)
 	}
 	var conns []judgedConn
 	for _, s := range outgoing(socks) {
@@ -126,6 +130,8 @@ type judge struct {
 	rs    *ruleset.Ruleset
 	name  string // what judged: "generation 3 (policy.yaml)", "policy.yaml"
 	local []netip.Addr
+	// cgroupIDs gives a program's cgroup ids (conns_cgroups.go); nil: none.
+	cgroupIDs func(path string) []uint64
 }
 
 // connsJudge is the ruleset of --policy FILE, else of the current
@@ -152,7 +158,7 @@ func connsJudge(ctx context.Context, d Deps, g *globals, path string) (judge, er
 	if gen.Ruleset == nil { // a reset: no table, everything passes
 		return judge{rs: &ruleset.Ruleset{}, name: name + ", no table"}, nil
 	}
-	return judge{rs: gen.Ruleset, name: name}, nil
+	return judge{rs: withLiveCgroups(engineFor(nil, d, g, nil), gen.Ruleset), name: name}, nil
 }
 
 // judgedConn is an outgoing socket with the gid it is judged with and, when
@@ -172,7 +178,11 @@ func (j judge) judge(s sockowner.Owned, dir *identity.Directory) (judgedConn, er
 		return c, nil
 	}
 	dst := s.Dst.Addr().Unmap()
-	res, err := eval.Evaluate(j.rs, eval.NewConnection(s.UID, c.gid, dst, uint8(s.Proto), s.Dst.Port(), 0, j.local))
+	pkt := eval.NewConnection(s.UID, c.gid, dst, uint8(s.Proto), s.Dst.Port(), 0, j.local)
+	if j.cgroupIDs != nil {
+		pkt.Cgroup = j.cgroupIDs(socketCgroup(s)) // programs before users (docs/policy.md)
+	}
+	res, err := eval.Evaluate(j.rs, pkt)
 	if err != nil {
 		return judgedConn{}, err
 	}
