@@ -38,6 +38,9 @@ func TestLint(t *testing.T) {
 		{name: "via above a deny", src: head + "  - name: lan\n    hosts: [192.168.1.0/24]\n    rules:\n      - allow: {to: [10.0.0.0/8], via: [wg0]}\n      - deny: {to: [10.0.0.0/8]}\n    default: allow\n"},
 		{name: "a host and an interface twice", src: head + "  - name: lan\n    hosts: [192.168.1.5, 192.168.1.5]\n    interfaces: [br0, br0]\n    default: deny\n",
 			want: []string{"4:26: hosts lists 192.168.1.5 twice (first at line 4)", "5:23: interfaces lists br0 twice (first at line 5)"}},
+		{name: "a program's policy hides a user's deny", src: head + "  - name: web\n    units: [nginx.service]\n    rules:\n      - allow: {to: [10.1.0.0/16], ports: [443/tcp]}\n    default: deny\n  - name: lan\n    users: [apache]\n    rules:\n      - deny: {to: [10.0.0.0/8]}\n    default: allow\n",
+			want: []string{"4:13: policy web judges its programs instead of the policies of the users they run as: rule r1 of policy lan (deny: {to: [10.0.0.0/8]}) does not apply to them, and web allows some of what it denies"}},
+		{name: "a program's policy that allows none of a user's deny", src: head + "  - name: web\n    units: [nginx.service]\n    rules:\n      - allow: {to: [192.0.2.0/24], ports: [443/tcp]}\n    default: deny\n  - name: lan\n    users: [apache]\n    rules:\n      - deny: {to: [10.0.0.0/8]}\n      - deny: {ports: [22/tcp]}\n    default: allow\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r, err := Load(context.Background(), "p.yaml", []byte(tc.src), testEnv())
