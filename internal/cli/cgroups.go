@@ -20,5 +20,5 @@ func daemonCgroups(d Deps) (*daemon.Cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &daemon.Cgroups{FS: fs, Watch: w}, nil
+	return &daemon.Cgroups{Tree: fs, Root: fs.Root, Watch: w}, nil
 }

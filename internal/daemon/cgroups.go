@@ -21,9 +21,10 @@ type CgroupWatch interface {
 }
 
 // Cgroups is what the daemon keeps the generation's cgroup sets fresh
-// with: the host's cgroup2 tree and a watch on it.
+// with: the host's cgroup2 tree (Tree, mounted at Root) and a watch on it.
 type Cgroups struct {
-	FS    *cgroups.FS
+	Tree  cgroups.Tree
+	Root  string
 	Watch CgroupWatch
 }
 
@@ -77,7 +78,7 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 	}
 	var dirs []string
 	for _, w := range k.plan.Watched() {
-		dirs = append(dirs, filepath.Join(k.FS.Root, filepath.FromSlash(w)))
+		dirs = append(dirs, filepath.Join(k.Root, filepath.FromSlash(w)))
 	}
 	if k.plan.Empty() {
 		dirs = nil
@@ -88,7 +89,7 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 	if k.plan.Empty() {
 		return
 	}
-	snap, err := cgroups.Scan(k.FS, k.plan)
+	snap, err := cgroups.Scan(k.Tree, k.plan)
 	if err != nil {
 		d.Log.Error("cgroups: scan", "err", err)
 		return

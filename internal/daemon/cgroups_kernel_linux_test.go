@@ -235,7 +235,7 @@ policies:
 			Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 				return engine.Compile(ctx, policy.Env{Cgroups: fs}, path, src)
 			},
-			Clock: clock.Real{}, RepairEvery: time.Minute, Cgroups: &Cgroups{FS: fs, Watch: cw},
+			Clock: clock.Real{}, RepairEvery: time.Minute, Cgroups: &Cgroups{Tree: fs, Root: fs.Root, Watch: cw},
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			t.Errorf("Run: %v", err)

@@ -38,6 +38,7 @@ func (w *fakeWatcher) Close() error          { return nil }
 // rig is a daemon over a temporary state directory, the fake kernel, a
 // fake clock and a fake watcher.
 type rig struct {
+	cgroups *Cgroups // nil: no cgroup keeping (cgroups_test.go)
 	t       *testing.T
 	k       *nft.Fake
 	clk     *clock.Fake
@@ -96,7 +97,7 @@ func (r *rig) run() {
 		Notify:  func(s string) { r.mu.Lock(); r.notes = append(r.notes, s); r.mu.Unlock() },
 		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Metrics: r.metrics, Collect: r.collect, LogGroup: r.group,
-		Hosts: r.hosts,
+		Hosts: r.hosts, Cgroups: r.cgroups,
 	}
 	if r.configure != nil {
 		r.configure(&cfg)
