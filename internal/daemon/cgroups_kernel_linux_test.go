@@ -70,6 +70,10 @@ func sender() int {
 		}
 	}
 	deny()
+	attempts, tcpWait := 100, time.Second
+	if os.Getenv(senderEnv) == "held" { // the daemon is stopped: everything stays held
+		attempts, tcpWait = 5, 200*time.Millisecond
+	}
 	rep := senderReport{Echoes: map[string]int{}, TCP: map[string]bool{}}
 	for fam, h := range hosts {
 		c, err := net.Dial("udp", net.JoinHostPort(h, fmt.Sprint(allowPort)))
@@ -77,7 +81,7 @@ func sender() int {
 			continue
 		}
 		buf := make([]byte, 16)
-		for i := 1; i <= 100; i++ {
+		for i := 1; i <= attempts; i++ {
 			c.Write([]byte("allowed"))
 			c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
 			if _, err := c.Read(buf); err == nil {
@@ -86,7 +90,7 @@ func sender() int {
 			}
 		}
 		c.Close()
-		if t, err := net.DialTimeout("tcp", net.JoinHostPort(h, fmt.Sprint(allowPort)), time.Second); err == nil {
+		if t, err := net.DialTimeout("tcp", net.JoinHostPort(h, fmt.Sprint(allowPort)), tcpWait); err == nil {
 			rep.TCP[fam] = true
 			t.Close()
 		}
@@ -241,7 +245,8 @@ policies:
 			t.Errorf("Run: %v", err)
 		}
 	}()
-	defer func() { cancel(); <-stopped }()
+	stop := func() { cancel(); <-stopped }
+	defer stop()
 	waitFor(t, func() bool { g, _, err := e.View(); return err == nil && g != nil })
 
 	const restarts = 100
@@ -272,6 +277,28 @@ policies:
 		}
 	}
 	held := heldPackets(t, nsName)
+
+	// With the daemon stopped, nothing classifies a restarted cgroup: every
+	// packet of it, allowed or denied, is held, none reaches the peer.
+	stop()
+	for i := range 3 {
+		os.Remove(fs.Dir(unit))
+		if err := os.Mkdir(fs.Dir(unit), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rep := runSenderAs(t, ns, fs.Dir(unit), "held")
+		if rep.Echoes["v4"]+rep.Echoes["v6"] != 0 || rep.TCP["v4"] || rep.TCP["v6"] {
+			t.Errorf("daemon stopped, restart %d: an unclassified cgroup's packets passed: %+v", i, rep)
+		}
+	}
+	if n := p.denied.Load(); n != 0 {
+		t.Fatalf("daemon stopped: %d packets of denied flows reached the peer", n)
+	}
+	if after := heldPackets(t, nsName); after <= held {
+		t.Errorf("daemon stopped: the hold counted %d packets before and %d after three unclassified runs", held, after)
+	} else {
+		t.Logf("daemon stopped: 3 restarts, every packet held (%d more), none reached the peer", after-held)
+	}
 	t.Logf("%d restarts in %v: %d classified; %d packets held by cgroups/unclassified (sent before the daemon classified the new cgroup); the first allowed datagram was held %d of %d times; 0 denied packets reached the peer",
 		restarts, time.Since(start).Round(time.Millisecond), classified, held, firstHeld, 2*restarts)
 }
@@ -303,13 +330,19 @@ func heldPackets(t *testing.T, nsName string) uint64 {
 // cgroup before its first instruction) inside ns, and returns its report.
 func runSender(t *testing.T, ns *netns.NS, dir string) senderReport {
 	t.Helper()
+	return runSenderAs(t, ns, dir, "1")
+}
+
+// runSenderAs is runSender with the sender's mode (senderEnv's value).
+func runSenderAs(t *testing.T, ns *netns.NS, dir, mode string) senderReport {
+	t.Helper()
 	fd, err := syscall.Open(dir, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), senderEnv+"=1")
+	cmd.Env = append(os.Environ(), senderEnv+"="+mode)
 	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd, Pdeathsig: syscall.SIGKILL}
 	out := &jsonBuffer{}
 	cmd.Stdout = out
