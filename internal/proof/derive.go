@@ -52,6 +52,12 @@ func subjects(res *policy.Resolved, p *policy.ResolvedPolicy, dir *identity.Dire
 		uid := unnamedUID(res)
 		ids = append(ids, policy.Identity{UID: uid, GID: uid, Desc: fmt.Sprintf("uid %d (no policy names it)", uid)})
 	}
+	if len(p.Cgroups) > 0 {
+		// A program of the policy's first cgroup, as a uid no policy names:
+		// judged by this policy only because programs come before users.
+		uid, c := unnamedUID(res), p.Cgroups[0].Path
+		ids = append(ids, policy.Identity{UID: uid, GID: uid, Cgroup: c, Desc: fmt.Sprintf("cgroup %s as uid %d", c, uid)})
+	}
 	return ids
 }
 
