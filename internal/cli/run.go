@@ -7,10 +7,13 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/drift"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/termtext"
@@ -31,7 +34,8 @@ systemd-run --scope --slice=SLICE makes the cgroup instead.
 Without --policy, the one policy in force that governs cgroups. The
 policy in force must govern cgroups and its table must be loaded: leash
 run refuses to start the command otherwise. Missing directories on the way
-are made and classified (as leash daemon does). Exits with the command's
+are made and classified: by run itself, or, while leash daemon runs (it
+owns the table), by the daemon, which run waits for. Exits with the command's
 status; its cgroup is removed when it ends, unless processes it left are
 still in it.`,
 		Args: cobra.MinimumNArgs(1),
@@ -61,10 +65,11 @@ still in it.`,
 			}
 			argv := args
 			var run string
+			var made []string
 			if slice := cgroups.SliceOf(at); slice != "" && cgroups.SystemdRunning() {
 				argv = cgroups.SystemdRunArgs(slice, args)
 			} else {
-				if run, _, err = fs.MakeRun(at, strconv.Itoa(os.Getpid())); err != nil {
+				if run, made, err = fs.MakeRun(at, strconv.Itoa(os.Getpid())); err != nil {
 					return fmt.Errorf("run: %w", err)
 				}
 				defer func() {
@@ -73,15 +78,8 @@ still in it.`,
 					}
 				}()
 			}
-			// Classify what is on the way (new directories made just now,
-			// a unit restarted since the apply): this also proves the
-			// kernel holds the policy's cgroup sets, or refuses to start.
-			snap, err := cgroups.Scan(fs, plan)
-			if err != nil {
-				return fmt.Errorf("run: %w", err)
-			}
-			if _, err := e.UpdateLive(cmd.Context(), cgroups.Ops(plan.Elements(snap), nil)); err != nil {
-				return fmt.Errorf("run: the kernel does not hold the cgroup sets of the policy in force (leash status says why); not starting %s: %w", termtext.Escape(args[0]), err)
+			if err := classifyForRun(cmd, d, g, e, fs, plan, made); err != nil {
+				return fmt.Errorf("run: not starting %s: %w", termtext.Escape(args[0]), err)
 			}
 			code, err := runConfined(d, g, fs, run, argv)
 			if err != nil {
@@ -142,4 +140,74 @@ func runConfined(d Deps, g *globals, fs *cgroups.FS, run string, argv []string) 
 		return ee.ExitCode(), nil
 	}
 	return 0, err
+}
+
+// classifyForRun makes sure the cgroups on the way to the run's are
+// classified and the kernel enforces the policy in force. Where leash
+// daemon runs, it owns the table and classifies new cgroups itself
+// (inotify): run asks it whether the table is in force. Otherwise run
+// classifies them (engine.UpdateLive, which fails unless the kernel holds
+// the policy's cgroup sets).
+func classifyForRun(cmd *cobra.Command, d Deps, g *globals, e *engine.Engine, fs *cgroups.FS, plan *cgroups.Plan, made []string) error {
+	ctl, err := controlFor(cmd, d, g, nil)
+	if err != nil {
+		return err
+	}
+	if _, direct := ctl.(*engine.Engine); !direct { // the daemon answered
+		st, err := ctl.Status()
+		if err != nil {
+			return err
+		}
+		if st.State != drift.InSync {
+			return fmt.Errorf("the kernel does not hold the policy in force (%s); see leash status", st.State)
+		}
+		return awaitClassified(d, e, fs, plan, made)
+	}
+	snap, err := cgroups.Scan(fs, plan)
+	if err != nil {
+		return err
+	}
+	if _, err := e.UpdateLive(cmd.Context(), cgroups.Ops(plan.Elements(snap), nil)); err != nil {
+		return fmt.Errorf("the kernel does not hold the cgroup sets of the policy in force (leash status says why): %w", err)
+	}
+	return nil
+}
+
+// awaitClassify bounds how long run waits for leash daemon to classify
+// the directories it made.
+const awaitClassify = 5 * time.Second
+
+// awaitClassified waits until the live snapshot (which the daemon writes
+// after every update) holds the id of every directory run made that the
+// plan classifies: until then the command's packets would be held.
+func awaitClassified(d Deps, e *engine.Engine, fs *cgroups.FS, plan *cgroups.Plan, made []string) error {
+	want := map[uint64]string{}
+	for _, p := range made {
+		if !plan.Classified(p) {
+			continue
+		}
+		if id, ok, err := fs.ID(p); err == nil && ok {
+			want[id] = p
+		}
+	}
+	deadline := d.Clock.Now().Add(awaitClassify)
+	for len(want) > 0 {
+		if snap, err := e.Store.Live(); err == nil && snap != nil {
+			for _, s := range snap.Sets {
+				for _, id := range s.Cgroups {
+					delete(want, id)
+				}
+			}
+		}
+		if len(want) == 0 {
+			break
+		}
+		if d.Clock.Now().After(deadline) {
+			for _, p := range want {
+				return fmt.Errorf("leash daemon has not classified the new cgroup %s within %s (its packets are held)", p, awaitClassify)
+			}
+		}
+		<-d.Clock.After(20 * time.Millisecond)
+	}
+	return nil
 }
