@@ -2,12 +2,14 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/eval"
+	"github.com/leash-dev/leash/internal/localapi"
 	"github.com/leash-dev/leash/internal/state"
 	"github.com/leash-dev/leash/internal/termtext"
 )
@@ -55,6 +57,9 @@ confirmation: nothing is reverted then.`,
 			if err != nil {
 				return err
 			}
+			if _, viaDaemon := ctl.(*localapi.Client); !viaDaemon {
+				warnNoDaemon(d, c)
+			}
 			res, err := ctl.Apply(cmd.Context(), c, engine.ApplyOptions{Confirm: confirm})
 			if err != nil {
 				return err
@@ -68,6 +73,26 @@ confirmation: nothing is reverted then.`,
 	strictFlag(cmd, &strict)
 	cmd.Flags().DurationVar(&confirm, "confirm", 0, "revert automatically after `DURATION` (e.g. 60s) unless leash confirm runs first")
 	return cmd
+}
+
+// warnNoDaemon says, before a direct apply of a policy that governs
+// programs, that new cgroups on the way to governed ones (other services'
+// restarts included) stay held until leash daemon classifies them: with no
+// daemon running, a restarted service loses its network until a reapply.
+func warnNoDaemon(d Deps, c *engine.Compiled) {
+	var governed []string
+	for _, p := range c.Resolved.Policies {
+		for _, cg := range p.Cgroups {
+			governed = append(governed, cg.Path)
+		}
+	}
+	if len(governed) == 0 {
+		return
+	}
+	fmt.Fprintf(d.Stderr, "leash: warning: this policy governs programs (%s), and leash daemon is not running: "+
+		"every cgroup made later next to a governed one or on the way to it (any service restarted, sshd included) "+
+		"has its packets dropped until the daemon classifies it; start leash daemon (systemctl enable --now leash-daemon) "+
+		"or run leash reapply after each restart\n", termtext.Escape(strings.Join(governed, ", ")))
 }
 
 // warnLockout says, before an apply without a confirmation window, what in
