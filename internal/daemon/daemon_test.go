@@ -123,16 +123,17 @@ func (r *rig) noted(sub string) bool {
 }
 
 // eventually polls cond for real (bounded): the daemon runs in its own
-// goroutine.
+// goroutine. The bound is generous: on a loaded machine a file event and
+// the daemon's goroutine may take seconds to be scheduled.
 func (r *rig) eventually(what string, cond func() bool) {
 	r.t.Helper()
-	for i := 0; i < 2000; i++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
 		if cond() {
 			return
 		}
 		time.Sleep(time.Millisecond)
 	}
-	r.t.Fatalf("%s: not within 2s (notes %q)", what, r.notes)
+	r.t.Fatalf("%s: not within 10s (notes %q)", what, r.notes)
 }
 
 func (r *rig) current() int {
@@ -145,8 +146,11 @@ func (r *rig) current() int {
 func (r *rig) edit(src string) {
 	r.t.Helper()
 	r.write(src)
+	before := r.clk.Waiters()
 	r.w.events <- r.file
-	for i := 0; i < 100 && r.clk.Waiters() < 3; i++ { // repair, watchdog, debounce
+	// The daemon starts its debounce timer: one more waiter (bounded, and
+	// generous for a loaded machine).
+	for deadline := time.Now().Add(10 * time.Second); r.clk.Waiters() <= before && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	r.clk.Advance(Debounce)
