@@ -17,6 +17,7 @@ import (
 	"github.com/leash-dev/leash/internal/localapi"
 	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/nft"
+	"github.com/leash-dev/leash/internal/resolve"
 )
 
 func daemonCmd(d Deps, g *globals) *cobra.Command {
@@ -209,7 +210,8 @@ and feeds the watchdog.`,
 
 // hostRefresher is the daemon's hostname refresher: the DNS resolver of
 // the environment (marked: the DNS exemption), the namespace's live
-// connections, the engine's live updates and its state directory.
+// connections, the engine's refresh (the stored policy compiled again with
+// the refreshed answers) and its state directory.
 func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cfg hostrefresh.Config, log *slog.Logger) (daemon.HostRefresher, error) {
 	env, err := d.Env(ctx, g.envOptions())
 	if err != nil {
@@ -220,7 +222,16 @@ func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cf
 		log.Warn("the resolver gives no TTLs: hostnames are not refreshed")
 		return nil, nil
 	}
-	cfg.Resolver, cfg.Updater, cfg.Store, cfg.Clock, cfg.Log = r, e, e.Store, d.Clock, log
+	cfg.Resolver, cfg.Store, cfg.Clock, cfg.Log = r, e.Store, d.Clock, log
+	cfg.Updater = hostrefresh.EngineUpdater{Engine: e, Fallback: env.Resolver,
+		Compile: func(ctx context.Context, path string, src []byte, r resolve.Resolver) (*engine.Compiled, error) {
+			env, err := d.Env(ctx, g.envOptions())
+			if err != nil {
+				return nil, fmt.Errorf("load users, groups and services: %w", err)
+			}
+			env.Resolver = r
+			return engine.Compile(ctx, env, path, src)
+		}}
 	if d.LiveConns != nil {
 		cfg.Conns = d.LiveConns(g.netns)
 	}

@@ -49,6 +49,10 @@ type Kernel interface {
 	// ReadLive returns the table's live sets with their elements (their
 	// remaining lifetime and counters), nil if there is no table.
 	ReadLive() (*ruleset.Ruleset, error)
+	// UpdateSets changes elements of the table's sets and maps whose
+	// declarations stay, in one transaction: all of it or nothing (see
+	// nft.Conn.UpdateSets).
+	UpdateSets(u *ruleset.ElementsUpdate) error
 	// Reset removes leash's table, and only it. Idempotent.
 	Reset() error
 	// Others reads what else filters packets in the namespace: other

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
+
+// HostsResult is what RefreshHosts did.
+type HostsResult struct {
+	// Nothing says why nothing was compared ("" otherwise).
+	Nothing string `json:"-"`
+	// Generation is the generation in force after the refresh.
+	Generation int `json:"generation"`
+	// Ops is how many elements the incremental update changed (0: the
+	// recompiled table was the one loaded).
+	Ops int `json:"ops"`
+	// Replaced says the new addresses changed the layout (an address now
+	// overlaps another rule's): the table was replaced as a new generation
+	// ("reapply of N"), Diff says how.
+	Replaced bool   `json:"replaced,omitempty"`
+	Diff     string `json:"diff,omitempty"`
+}
+
+// RefreshHosts follows a change of hostnames' addresses. recompile compiles
+// the current generation's stored policy again, hostnames answered as the
+// refresher holds them now (pure but for the answers: it is run before the
+// lock). The result is diffed against the table the kernel was loaded with
+// (the generation with its refreshed elements, state.Refreshed): when only
+// elements of sets and maps differ (ruleset.ElementsDiff), exactly those
+// are changed in one kernel transaction (Kernel.UpdateSets) and recorded in
+// refreshed.json, with no new generation; when the layout differs, the
+// recompiled table replaces the old one like a reapply, as a new
+// generation. Either way the kernel then holds what a fresh compile of the
+// policy with these answers gives. Idempotent: the same answers again
+// change nothing. On a kernel error nothing changed.
+func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsResult, error) {
+	cur, err := e.Store.Current()
+	if errors.Is(err, state.ErrNone) {
+		return &HostsResult{Nothing: "no generation was ever applied"}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.Ruleset == nil || len(cur.Policy) == 0 {
+		return &HostsResult{Nothing: fmt.Sprintf("%s has no policy", Describe(cur.Meta)), Generation: cur.ID}, nil
+	}
+	c, err := recompile(ctx, cur)
+	if err != nil {
+		return nil, err
+	}
+	lk, err := e.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer lk.Unlock()
+	// Under the lock, the generation as loaded now (another refresh or an
+	// apply may have come between).
+	if now, err := e.Store.CurrentID(); err != nil || now != cur.ID {
+		return &HostsResult{Nothing: fmt.Sprintf("generation %d is no longer current", cur.ID)}, err
+	}
+	if cur, err = e.Store.Load(cur.ID); err != nil {
+		return nil, err
+	}
+	u, ok := ruleset.ElementsDiff(cur.Ruleset, c.Ruleset)
+	if !ok {
+		res, err := e.reapply(ctx, cur, c)
+		if err != nil {
+			return nil, err
+		}
+		return &HostsResult{Nothing: res.Nothing, Generation: res.Generation, Replaced: res.Changed, Diff: res.Diff}, nil
+	}
+	res := &HostsResult{Generation: cur.ID, Ops: u.Ops()}
+	if u.Empty() {
+		return res, nil
+	}
+	if err := interrupted(ctx); err != nil {
+		return nil, err
+	}
+	k, err := e.kernel()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Close()
+	if err := k.UpdateSets(u); err != nil {
+		return nil, fmt.Errorf("refresh hostnames: the kernel refused the element update, nothing changed: %w", err)
+	}
+	if err := e.Store.SetRefreshed(refreshedOf(e, cur.ID, c, u)); err != nil {
+		return nil, fmt.Errorf("the kernel holds the refreshed addresses, but recording them failed (the next refresh retries): %w", err)
+	}
+	return res, nil
+}
+
+// refreshedOf is the refreshed record after u: every set and map of
+// generation id that a refresh has changed so far (the earlier record's
+// and u's), as the recompiled table c has them.
+func refreshedOf(e *Engine, id int, c *Compiled, u *ruleset.ElementsUpdate) *state.Refreshed {
+	var sets, maps []string
+	if old, err := e.Store.Refreshed(); err == nil && old != nil && old.Generation == id {
+		for _, s := range old.Sets {
+			sets = append(sets, s.Name)
+		}
+		for _, m := range old.Maps {
+			maps = append(maps, m.Name)
+		}
+	}
+	for _, s := range u.Sets {
+		sets = append(sets, s.Name())
+	}
+	for _, m := range u.Maps {
+		maps = append(maps, m.Name())
+	}
+	r := &state.Refreshed{Time: e.now().UTC(), Generation: id, Hosts: c.hosts()}
+	for _, s := range c.Ruleset.Sets {
+		if slices.Contains(sets, s.Name) {
+			r.Sets = append(r.Sets, s)
+		}
+	}
+	for _, m := range c.Ruleset.Maps {
+		if slices.Contains(maps, m.Name) {
+			r.Maps = append(r.Maps, m)
+		}
+	}
+	return r
+}
