@@ -46,7 +46,9 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
     within a second of the netfilter event, and at the latest every
     --repair-every (owned, the table cannot be changed by anyone else);
   - every hostname of the policy is looked up again at its TTL (clamped to
-    --dns-floor and --dns-ceiling) and only its set's elements change; an
+    --dns-floor and --dns-ceiling); the policy is compiled again with the
+    new answers and only the elements that differ change (a change of
+    the table's layout replaces it as a new generation); an
     address that left the answer stays while connections to it live and
     for --dns-grace; a failed lookup keeps the last good addresses, which
     are recorded (hosts.json) for a restart and for leash status. The
