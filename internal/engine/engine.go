@@ -26,6 +26,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -119,6 +120,10 @@ type Engine struct {
 	// namespace and state directory, for hints in messages; nil gives
 	// "leash SUB".
 	CommandLine func(sub string) string
+
+	// hostsGen is the generation RefreshHosts last left in force, its
+	// refreshed elements in place (hosts.go).
+	hostsGen atomic.Pointer[state.Generation]
 }
 
 func (e *Engine) now() time.Time {

@@ -39,13 +39,14 @@ type HostsResult struct {
 // policy with these answers gives. Idempotent: the same answers again
 // change nothing. On a kernel error nothing changed.
 func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsResult, error) {
-	cur, err := e.Store.Current()
+	cur, err := e.hostsCurrent()
 	if errors.Is(err, state.ErrNone) {
 		return &HostsResult{Nothing: "no generation was ever applied"}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
+	e.hostsGen.Store(nil) // until this refresh is done
 	if cur.Ruleset == nil || len(cur.Policy) == 0 {
 		return &HostsResult{Nothing: fmt.Sprintf("%s has no policy", Describe(cur.Meta)), Generation: cur.ID}, nil
 	}
@@ -58,17 +59,15 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 		return nil, err
 	}
 	defer lk.Unlock()
-	// Under the lock, the generation as loaded now (another refresh or an
-	// apply may have come between).
+	// Under the lock, the generation must still be in force (an apply may
+	// have come between). Its refreshed elements are only written here,
+	// by the one refresher, so cur is still the table as loaded.
 	if now, err := e.Store.CurrentID(); err != nil || now != cur.ID {
 		return &HostsResult{Nothing: fmt.Sprintf("generation %d is no longer current", cur.ID)}, err
 	}
-	if cur, err = e.Store.Load(cur.ID); err != nil {
-		return nil, err
-	}
 	u, ok := ruleset.ElementsDiff(cur.Ruleset, c.Ruleset)
 	if !ok {
-		res, err := e.reapply(ctx, cur, c)
+		res, err := e.reapply(ctx, cur, c) // a new generation: decoded again next time
 		if err != nil {
 			return nil, err
 		}
@@ -76,6 +75,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	}
 	res := &HostsResult{Generation: cur.ID, Ops: u.Ops()}
 	if u.Empty() {
+		e.hostsGen.Store(cur)
 		return res, nil
 	}
 	if err := interrupted(ctx); err != nil {
@@ -89,10 +89,29 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	if err := k.UpdateSets(u); err != nil {
 		return nil, fmt.Errorf("refresh hostnames: the kernel refused the element update, nothing changed: %w", err)
 	}
-	if err := e.Store.SetRefreshed(refreshedOf(e, cur.ID, c, u)); err != nil {
+	rec := refreshedOf(e, cur.ID, c, u)
+	if err := e.Store.SetRefreshed(rec); err != nil {
 		return nil, fmt.Errorf("the kernel holds the refreshed addresses, but recording them failed (the next refresh retries): %w", err)
 	}
+	if rs, ok := ruleset.WithElements(cur.Ruleset, rec.Sets, rec.Maps); ok {
+		next := *cur
+		next.Ruleset, next.Hosts = rs, rec.Hosts
+		e.hostsGen.Store(&next)
+	}
 	return res, nil
+}
+
+// hostsCurrent is the generation in force as Load gives it: the one the
+// last RefreshHosts left when it is still current (its refreshed elements
+// are only ever written by RefreshHosts, and a generation never changes),
+// so the refresher does not decode a large generation on every refresh.
+func (e *Engine) hostsCurrent() (*state.Generation, error) {
+	if g := e.hostsGen.Load(); g != nil {
+		if id, err := e.Store.CurrentID(); err == nil && id == g.ID {
+			return g, nil
+		}
+	}
+	return e.Store.Current()
 }
 
 // refreshedOf is the refreshed record after u: every set and map of
