@@ -53,19 +53,12 @@ func statusHosts(st *engine.Status) *hostsJSON {
 	}
 	compiled := map[string][]netip.Addr{}
 	var names []string
-	for _, s := range st.Generation.Ruleset.Sets {
-		if s.Live == nil {
-			continue
-		}
-		name, ok := strings.CutPrefix(s.Live.Source, "host:")
-		if !ok {
-			continue
-		}
-		if _, seen := compiled[name]; !seen {
-			names = append(names, name)
-		}
-		for _, e := range s.Elements() {
-			compiled[name] = append(compiled[name], e.Addr)
+	for name, addrs := range st.Generation.Hosts { // what the policy resolved (as last refreshed)
+		names = append(names, name)
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				compiled[name] = append(compiled[name], ip)
+			}
 		}
 	}
 	if len(names) == 0 {
