@@ -26,7 +26,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -122,8 +121,9 @@ type Engine struct {
 	CommandLine func(sub string) string
 
 	// hostsGen is the generation RefreshHosts last left in force, its
-	// refreshed elements in place (hosts.go).
-	hostsGen atomic.Pointer[state.Generation]
+	// refreshed elements in place (hosts.go). Only RefreshHosts uses it,
+	// and one goroutine (the daemon's refresher) calls that.
+	hostsGen *state.Generation
 }
 
 func (e *Engine) now() time.Time {

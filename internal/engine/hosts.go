@@ -37,7 +37,8 @@ type HostsResult struct {
 // recompiled table replaces the old one like a reapply, as a new
 // generation. Either way the kernel then holds what a fresh compile of the
 // policy with these answers gives. Idempotent: the same answers again
-// change nothing. On a kernel error nothing changed.
+// change nothing. On a kernel error nothing changed. One goroutine at a
+// time calls it (the daemon's refresher).
 func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsResult, error) {
 	cur, err := e.hostsCurrent()
 	if errors.Is(err, state.ErrNone) {
@@ -46,7 +47,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	if err != nil {
 		return nil, err
 	}
-	e.hostsGen.Store(nil) // until this refresh is done
+	e.hostsGen = nil // until this refresh is done
 	if cur.Ruleset == nil || len(cur.Policy) == 0 {
 		return &HostsResult{Nothing: fmt.Sprintf("%s has no policy", Describe(cur.Meta)), Generation: cur.ID}, nil
 	}
@@ -75,7 +76,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	}
 	res := &HostsResult{Generation: cur.ID, Ops: u.Ops()}
 	if u.Empty() {
-		e.hostsGen.Store(cur)
+		e.hostsGen = cur
 		return res, nil
 	}
 	if err := interrupted(ctx); err != nil {
@@ -96,7 +97,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	if rs, ok := ruleset.WithElements(cur.Ruleset, rec.Sets, rec.Maps); ok {
 		next := *cur
 		next.Ruleset, next.Hosts = rs, rec.Hosts
-		e.hostsGen.Store(&next)
+		e.hostsGen = &next
 	}
 	return res, nil
 }
@@ -106,7 +107,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 // are only ever written by RefreshHosts, and a generation never changes),
 // so the refresher does not decode a large generation on every refresh.
 func (e *Engine) hostsCurrent() (*state.Generation, error) {
-	if g := e.hostsGen.Load(); g != nil {
+	if g := e.hostsGen; g != nil {
 		if id, err := e.Store.CurrentID(); err == nil && id == g.ID {
 			return g, nil
 		}

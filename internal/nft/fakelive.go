@@ -182,11 +182,16 @@ func (f *Fake) AddCount(set string, key ruleset.Element, packets, bytes uint64) 
 // UpdateSets makes u on the fake's table atomically, as Conn.UpdateSets
 // does: a set or map it names that is missing, live, or declared otherwise
 // refuses it all (one message per set or map).
-func (f *Fake) UpdateSets(u *ruleset.ElementsUpdate) error {
+func (f *Fake) UpdateSets(u *ruleset.ElementsUpdate) error { return f.updateSets(nil, u) }
+
+func (f *Fake) updateSets(as *FakeOwner, u *ruleset.ElementsUpdate) error {
 	if u.Empty() {
 		return nil
 	}
 	return f.transact("update", len(u.Sets)+len(u.Maps), func() error {
+		if err := f.mayChange(as); err != nil {
+			return err
+		}
 		var next *ruleset.Ruleset
 		var err error
 		switch {
