@@ -237,9 +237,10 @@ func (r *Refresher) follow(now time.Time) error {
 		if !ok || len(h.Addrs) == 0 {
 			h = state.HostState{Name: name}
 		}
-		if fresh := sortedAddrs(compiled[name]); !isSubset(fresh, append(keptOf(h), h.Addrs...)) {
-			// Resolved at this generation's apply: as good an answer as
-			// the record's, and newer; the next lookup sorts them out.
+		if fresh := minus(sortedAddrs(compiled[name]), keptOf(h)); !isSubset(fresh, h.Addrs) {
+			// Resolved at this generation's apply (beside the kept
+			// addresses, hostrefresh.WithRecord): as good an answer as the
+			// record's, and newer; the next lookup sorts them out.
 			h.Addrs, h.Next = r.capped(h.Addrs, sortedAddrs(append(fresh, h.Addrs...))), now
 		}
 		r.rec.Hosts = append(r.rec.Hosts, h)
@@ -479,6 +480,11 @@ func (r *Refresher) Record() state.HostsRecord {
 	c := *r.rec
 	c.Hosts = slices.Clone(r.rec.Hosts)
 	return c
+}
+
+// minus is a without the addresses in b.
+func minus(a, b []netip.Addr) []netip.Addr {
+	return slices.DeleteFunc(a, func(x netip.Addr) bool { return slices.Contains(b, x) })
 }
 
 func isSubset(a, b []netip.Addr) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -341,5 +342,50 @@ func TestRefreshAfterReload(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{0}, s.upd.ops()); diff != "" {
 		t.Errorf("element changes after the reload (-want +got):\n%s", diff)
+	}
+}
+
+// TestApplyKeepsKept: a plain apply while the record is fresh compiles the
+// kept addresses in (WithRecord), so an apply does not cut a connection to
+// a departed address; the refresher follows the new generation with the
+// address still kept since it left, and drops it after its grace.
+func TestApplyKeepsKept(t *testing.T) {
+	s := newSetup(t)
+	const v4 = "webmail_r1_v4"
+	s.dns.answers["mail.example.com"] = addrs("192.0.2.26")
+	r := s.refresher(Config{Grace: 2 * time.Minute})
+	ctx := context.Background()
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.25", "192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Fatalf("v4 after the move (-want +got):\n%s", diff)
+	}
+	left := r.Record().Hosts[0].Kept[0].Gone
+
+	// A plain apply a minute later (another port: a new generation).
+	s.clk.Advance(time.Minute)
+	rec, err := s.store.Hosts()
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v %v", rec, err)
+	}
+	env := policytest.Env(policytest.DefaultIDs)
+	env.Resolver = WithRecord(resolve.Static(map[string][]netip.Addr{"mail.example.com": addrs("192.0.2.26")}), rec, s.clk.Now())
+	c, err := engine.Compile(ctx, env, "webmail.yaml", []byte(strings.Replace(mailPolicy, "25/tcp", "587/tcp", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.e.Apply(ctx, c, engine.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"192.0.2.25", "192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 after the apply (-want +got):\n%s", diff)
+	}
+	r.Step(ctx)
+	if h := r.Record().Hosts[0]; !slices.Equal(h.Addrs, addrs("192.0.2.26")) || len(h.Kept) == 0 || h.Kept[0].Addr != netip.MustParseAddr("192.0.2.25") || !h.Kept[0].Gone.Equal(left) {
+		t.Errorf("record after following the apply: %+v, want 192.0.2.26 with 192.0.2.25 kept since %v", h, left)
+	}
+	s.clk.Advance(time.Minute + time.Second)
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 past the grace (-want +got):\n%s", diff)
 	}
 }
