@@ -29,7 +29,7 @@ func bigWithHost(addr netip.Addr) *engine.Compiled {
 	r.Hosts = map[string][]netip.Addr{host: {addr}}
 	p := r.Policies[0]
 	p.Rules = append(p.Rules, &policy.ResolvedRule{Index: len(p.Rules) + 1, Pos: p.Pos, Action: policy.Allow, Text: "allow to mail.example.com 25/tcp",
-		To:     &policy.Destinations{V4: []netip.Prefix{netip.PrefixFrom(addr, 32)}, Hosts: []string{host}, Static: &policy.Destinations{}},
+		To:     &policy.Destinations{V4: []netip.Prefix{netip.PrefixFrom(addr, 32)}, Hosts: []string{host}},
 		Protos: []policy.ProtoSpec{{Proto: ruleset.ProtoTCP, Ports: []ruleset.Range{{Lo: 25, Hi: 25}}}}})
 	rs := compile.Compile(r)
 	return &engine.Compiled{Path: "/bench/big.yaml", Source: []byte("# bench " + addr.String() + "\n"), Resolved: r, Ruleset: rs}

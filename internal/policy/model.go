@@ -208,11 +208,6 @@ type Destinations struct {
 	// plan, check and the daemon's refresher; the compiler merges them
 	// into the shared lookups like any address).
 	Hosts []string `json:"hosts,omitempty"`
-	// Static, when Hosts is not empty, is V4 and V6 without the hostnames'
-	// addresses: what the addresses, CIDRs and lists' non-host entries
-	// give (an address both listed and resolved is in it). Provenance
-	// only: the compiler matches V4 and V6. nil when Hosts is.
-	Static *Destinations `json:"static,omitempty"`
 }
 
 // ProtoSpec matches one IP protocol and optionally its ports or ICMP types.
