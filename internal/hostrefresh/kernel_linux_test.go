@@ -185,7 +185,7 @@ func (w nopWatcher) Events() <-chan string { return w.ch }
 func (nopWatcher) Close() error            { return nil }
 
 // TestDaemonDNSUnderLockdown runs the daemon (daemon.Run with the host
-// refresher, as `leash daemon` wires it) against examples/server-lockdown.yaml
+// refresher, owning the table, as `leash daemon` wires it) against examples/server-lockdown.yaml
 // in a sandbox whose DNS server is not one of the policy's resolvers, so
 // the policy denies root's DNS to it:
 //
@@ -264,7 +264,14 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 		t.Logf("%s: %+v", tc.name, mr)
 	}
 
-	// The daemon, with the refresher.
+	// The daemon, with the refresher, owning the table as `leash daemon`
+	// does (every change, element updates included, on its socket).
+	owner, err := nft.OpenNetNS(client, nft.Owning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	daemon.Own(e, owner)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	refresher := hostrefresh.New(hostrefresh.Config{Resolver: r, Conns: hostrefresh.SocketConns{NetNS: client},
 		Updater: hostrefresh.EngineUpdater{Engine: e, Compile: func(ctx context.Context, path string, src []byte, r resolve.Resolver) (*engine.Compiled, error) {
@@ -280,7 +287,7 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 			Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 				return engine.Compile(ctx, env, path, src)
 			},
-			Clock: clock.Real{}, RepairEvery: time.Second, Log: log, Hosts: refresher})
+			Clock: clock.Real{}, RepairEvery: time.Second, Log: log, Hosts: refresher, Owner: owner})
 	}()
 	defer func() {
 		stop()

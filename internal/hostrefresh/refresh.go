@@ -385,7 +385,7 @@ func (r *Refresher) expire(ctx context.Context, now time.Time) bool {
 				continue
 			}
 			changed = true
-			r.cfg.Log.Info("hostname: a departed address leaves its set", "host", h.Name, "addr", k.Addr)
+			r.cfg.Log.Info("hostname: a departed address leaves the table", "host", h.Name, "addr", k.Addr)
 		}
 		h.Kept = kept
 	}
