@@ -28,6 +28,14 @@ func TestElementsDiff(t *testing.T) {
 	chains := func(set string) []*Chain {
 		return []*Chain{{Name: "p", Rules: []*Rule{{Match: []Match{{Kind: MatchDaddr, Set: set}}, Verdict: Verdict{Kind: Accept}}}}}
 	}
+	withFile := func(cs []*Chain, file string) []*Chain {
+		cs[0].Rules[0].Origin.File = file
+		return cs
+	}
+	withLine := func(cs []*Chain, line int) []*Chain {
+		cs[0].Rules[0].Origin.Line = line
+		return cs
+	}
 	table := func(sets []*Set, maps []*Map, ch []*Chain) *Ruleset {
 		return &Ruleset{Sets: sets, Maps: maps, Chains: ch}
 	}
@@ -75,6 +83,17 @@ func TestElementsDiff(t *testing.T) {
 			old:  table([]*Set{{Name: "l", Kind: KindIPv4, Live: &Live{Source: "unit:x"}, Prefixes: pfx("192.0.2.1/32")}}, nil, chains("l")),
 			next: table([]*Set{{Name: "l", Kind: KindIPv4, Live: &Live{Source: "unit:x"}}}, nil, chains("l")),
 			want: &ElementsUpdate{}, ok: true,
+		},
+		{
+			name: "origins naming the policy file otherwise (relative at apply, absolute when recompiled) are the same rules",
+			old:  table([]*Set{v4("192.0.2.1/32")}, nil, withFile(chains("p_r1_v4"), "mail.yaml")),
+			next: table([]*Set{v4("192.0.2.2/32")}, nil, withFile(chains("p_r1_v4"), "/etc/leash/mail.yaml")),
+			want: &ElementsUpdate{Sets: []SetUpdate{{Del: v4("192.0.2.1/32"), Add: v4("192.0.2.2/32")}}}, ok: true,
+		},
+		{
+			name: "a rule's position changes: the layout changed",
+			old:  table([]*Set{v4("192.0.2.1/32")}, nil, withLine(chains("p_r1_v4"), 3)),
+			next: table([]*Set{v4("192.0.2.1/32")}, nil, withLine(chains("p_r1_v4"), 4)),
 		},
 		{
 			name: "a rule changes: the layout changed",
