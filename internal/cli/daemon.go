@@ -17,6 +17,7 @@ import (
 	"github.com/leash-dev/leash/internal/localapi"
 	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/nft"
+	"github.com/leash-dev/leash/internal/resolve"
 )
 
 func daemonCmd(d Deps, g *globals) *cobra.Command {
@@ -45,7 +46,9 @@ func daemonCmd(d Deps, g *globals) *cobra.Command {
     within a second of the netfilter event, and at the latest every
     --repair-every (owned, the table cannot be changed by anyone else);
   - every hostname of the policy is looked up again at its TTL (clamped to
-    --dns-floor and --dns-ceiling) and only its set's elements change; an
+    --dns-floor and --dns-ceiling); the policy is compiled again with the
+    new answers and only the elements that differ change (a change of
+    the table's layout replaces it as a new generation); an
     address that left the answer stays while connections to it live and
     for --dns-grace; a failed lookup keeps the last good addresses, which
     are recorded (hosts.json) for a restart and for leash status. The
@@ -209,7 +212,8 @@ and feeds the watchdog.`,
 
 // hostRefresher is the daemon's hostname refresher: the DNS resolver of
 // the environment (marked: the DNS exemption), the namespace's live
-// connections, the engine's live updates and its state directory.
+// connections, the engine's refresh (the stored policy compiled again with
+// the refreshed answers) and its state directory.
 func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cfg hostrefresh.Config, log *slog.Logger) (daemon.HostRefresher, error) {
 	env, err := d.Env(ctx, g.envOptions())
 	if err != nil {
@@ -220,7 +224,16 @@ func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cf
 		log.Warn("the resolver gives no TTLs: hostnames are not refreshed")
 		return nil, nil
 	}
-	cfg.Resolver, cfg.Updater, cfg.Store, cfg.Clock, cfg.Log = r, e, e.Store, d.Clock, log
+	cfg.Resolver, cfg.Store, cfg.Clock, cfg.Log = r, e.Store, d.Clock, log
+	cfg.Updater = hostrefresh.EngineUpdater{Engine: e, Fallback: env.Resolver,
+		Compile: func(ctx context.Context, path string, src []byte, r resolve.Resolver) (*engine.Compiled, error) {
+			env, err := d.Env(ctx, g.envOptions())
+			if err != nil {
+				return nil, fmt.Errorf("load users, groups and services: %w", err)
+			}
+			env.Resolver = r
+			return engine.Compile(ctx, env, path, src)
+		}}
 	if d.LiveConns != nil {
 		cfg.Conns = d.LiveConns(g.netns)
 	}

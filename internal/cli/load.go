@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/safefile"
 )
 
@@ -35,10 +36,16 @@ func trustedInputs(g *globals, policyPath string) error {
 
 // compileSource validates, resolves and compiles src, the text of path
 // (a file or a stored generation's policy.yaml), like loadPolicy.
+// Hostnames start from the daemon's refresher record when it is fresh
+// (hostrefresh.WithRecord: DNS's answer plus the last good and kept
+// addresses).
 func compileSource(ctx context.Context, d Deps, g *globals, path string, src []byte) (*engine.Compiled, error) {
 	env, err := d.Env(ctx, g.envOptions())
 	if err != nil {
 		return nil, fmt.Errorf("load users, groups and services: %w", err)
+	}
+	if rec, err := g.store().Hosts(); err == nil && rec != nil && d.Clock != nil { // unreadable: DNS alone
+		env.Resolver = hostrefresh.WithRecord(env.Resolver, rec, d.Clock.Now())
 	}
 	c, err := engine.Compile(ctx, env, path, src)
 	if err != nil {

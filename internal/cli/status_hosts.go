@@ -14,8 +14,8 @@ import (
 	"github.com/leash-dev/leash/internal/termtext"
 )
 
-// hostJSON is one hostname of the generation in force in status: what its
-// live sets hold by the refresher's record (leash daemon), or, with no
+// hostJSON is one hostname of the generation in force in status: what the
+// table holds for it by the refresher's record (leash daemon), or, with no
 // record, what it resolved to at apply.
 type hostJSON struct {
 	Name string `json:"name"`
@@ -40,7 +40,7 @@ type hostsJSON struct {
 	// no leash daemon has run with this state directory).
 	Record time.Time  `json:"record,omitzero"`
 	Hosts  []hostJSON `json:"hosts"`
-	// Error is the last failure to update the kernel's live sets, or why
+	// Error is the last failure to update the kernel's table, or why
 	// the record could not be read.
 	Error string `json:"error,omitempty"`
 }
@@ -53,19 +53,12 @@ func statusHosts(st *engine.Status) *hostsJSON {
 	}
 	compiled := map[string][]netip.Addr{}
 	var names []string
-	for _, s := range st.Generation.Ruleset.Sets {
-		if s.Live == nil {
-			continue
-		}
-		name, ok := strings.CutPrefix(s.Live.Source, "host:")
-		if !ok {
-			continue
-		}
-		if _, seen := compiled[name]; !seen {
-			names = append(names, name)
-		}
-		for _, e := range s.Elements() {
-			compiled[name] = append(compiled[name], e.Addr)
+	for name, addrs := range st.Generation.Hosts { // what the policy resolved (as last refreshed)
+		names = append(names, name)
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				compiled[name] = append(compiled[name], ip)
+			}
 		}
 	}
 	if len(names) == 0 {

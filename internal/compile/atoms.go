@@ -25,48 +25,26 @@ type atom struct {
 	subs  []ruleset.Range
 	// classic atoms keep their own kernel rule (see mergeable).
 	classic bool
-	// live, when set, is the live set of one hostname's fam addresses
-	// (hostSet) that the atom matches instead of pfx: its addresses change
-	// while the table is loaded, so the atom is classic, claims no address
-	// for sure (pfx is nil: it shadows nothing) and overlaps every atom of
-	// its family (disjoint).
-	live string
 }
 
 // maxElements bounds the hash entries one atom may add to a lookup
 // (destinations times ports); a bigger atom keeps its own rule.
 const maxElements = 1 << 20
 
-// atomsOf splits the rules of a policy into atoms, in rule order. A rule
-// naming hostnames gets the atoms of its static destinations
-// (Destinations.Static), then, for each hostname and family it resolved
-// in, live atoms matching the hostname's live set (hostSet names it; nil
-// hostSet, as in tests of the layout alone, keeps the hostnames' addresses
-// static).
-func atomsOf(rules []*policy.ResolvedRule, hostSet func(v int, name string) string) []*atom {
+// atomsOf splits the rules of a policy into atoms, in rule order.
+func atomsOf(rules []*policy.ResolvedRule) []*atom {
 	var out []*atom
 	for _, r := range rules {
 		type famPart struct {
-			v    int
-			pfx  []netip.Prefix
-			live string
+			v   int
+			pfx []netip.Prefix
 		}
 		fams := []famPart{{v: 0}}
-		switch {
-		case r.To != nil && r.To.Static != nil && hostSet != nil:
-			fams = []famPart{{v: 4, pfx: r.To.Static.V4}, {v: 6, pfx: r.To.Static.V6}}
-			for _, name := range r.To.Hosts {
-				for _, v := range []int{4, 6} {
-					if set := hostSet(v, name); set != "" {
-						fams = append(fams, famPart{v: v, live: set})
-					}
-				}
-			}
-		case r.To != nil:
-			fams = []famPart{{v: 4, pfx: r.To.V4}, {v: 6, pfx: r.To.V6}}
+		if r.To != nil {
+			fams = []famPart{{4, r.To.V4}, {6, r.To.V6}}
 		}
 		for _, f := range fams {
-			if f.v != 0 && len(f.pfx) == 0 && f.live == "" {
+			if f.v != 0 && len(f.pfx) == 0 {
 				continue // the rule matches nothing in this family
 			}
 			specs := []*policy.ProtoSpec{nil}
@@ -80,7 +58,7 @@ func atomsOf(rules []*policy.ResolvedRule, hostSet func(v int, name string) stri
 				if s != nil && ((s.Proto == ruleset.ProtoICMP && f.v == 6) || (s.Proto == ruleset.ProtoICMPv6 && f.v == 4)) {
 					continue
 				}
-				a := &atom{idx: len(out), rule: r, fam: f.v, pfx: f.pfx, spec: s, live: f.live}
+				a := &atom{idx: len(out), rule: r, fam: f.v, pfx: f.pfx, spec: s}
 				a.derive()
 				out = append(out, a)
 			}
@@ -102,7 +80,7 @@ func (a *atom) derive() {
 			a.sub, a.subs = ruleset.KindICMPv6, a.spec.Types
 		}
 	}
-	a.classic = a.live != "" || !a.mergeable()
+	a.classic = !a.mergeable()
 }
 
 // mergeable reports whether the atom can be an entry of a shared hash
@@ -178,7 +156,7 @@ func disjoint(a, b *atom) bool {
 		return true
 	case a.sub != "" && a.sub == b.sub && !rangesOverlap(a.subs, b.subs):
 		return true
-	case a.fam != 0 && a.fam == b.fam && a.live == "" && b.live == "" && !prefixesOverlap(a.pfx, b.pfx):
+	case a.fam != 0 && a.fam == b.fam && !prefixesOverlap(a.pfx, b.pfx):
 		return true
 	}
 	return false

@@ -23,7 +23,6 @@ package compile
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -66,7 +65,7 @@ func CompileWithWarnings(r *policy.Resolved) (*ruleset.Ruleset, []Warning) {
 // file must not hold up Ctrl-C or SIGTERM.
 func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, []Warning, error) {
 	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log,
-		ruleChains: map[string]*ruleset.Chain{}, hosts: r.Hosts, liveSets: map[string]bool{}}
+		ruleChains: map[string]*ruleset.Chain{}}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		if err := ctx.Err(); err != nil {
@@ -106,10 +105,6 @@ type compiler struct {
 	ruleChains map[string]*ruleset.Chain
 	pending    []ruleChain
 	warnings   []Warning
-	// hosts are what each hostname resolved to; liveSets the hostnames'
-	// live sets added so far (live.go).
-	hosts    map[string][]netip.Addr
-	liveSets map[string]bool
 }
 
 func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {

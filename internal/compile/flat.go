@@ -43,7 +43,7 @@ func RuleChainName(pol string, n int) string { return ChainName(pol) + ".r" + st
 // ruleList compiles the rules of p, in first-match order, and reports
 // its dead rules.
 func (c *compiler) ruleList(p *policy.ResolvedPolicy) ([]*ruleset.Rule, []Warning) {
-	atoms := atomsOf(p.Rules, c.hostSet)
+	atoms := atomsOf(p.Rules)
 	groups := groupAtoms(atoms)
 	won := map[*atom]bool{}
 	own := map[*atom]bool{} // atoms compiled as rules of their own
@@ -84,7 +84,7 @@ func (c *compiler) ruleList(p *policy.ResolvedPolicy) ([]*ruleset.Rule, []Warnin
 func (c *compiler) addressSets(pol string, r *policy.ResolvedRule, atoms []*atom, own map[*atom]bool) {
 	done := map[int]bool{}
 	for _, a := range atoms {
-		if a.rule == r && own[a] && a.fam != 0 && a.live == "" && !done[a.fam] {
+		if a.rule == r && own[a] && a.fam != 0 && !done[a.fam] {
 			done[a.fam] = true
 			c.famParts(pol, r.Index, a.fam, a.pfx)
 		}
@@ -101,10 +101,7 @@ func (c *compiler) atomRules(pol string, a *atom) []*ruleset.Rule {
 		protos = []policy.ProtoSpec{*a.spec}
 	}
 	fams := []family{{v: 0}}
-	switch {
-	case a.live != "":
-		fams = []family{{v: a.fam, match: []ruleset.Match{{Kind: ruleset.MatchDaddr, Set: a.live}}}}
-	case a.fam != 0:
+	if a.fam != 0 {
 		fams = c.famParts(pol, r.Index, a.fam, a.pfx)
 	}
 	var out []*ruleset.Rule

@@ -101,7 +101,7 @@ type Config struct {
 	// collector.go.
 	Collect  func(ctx context.Context, group uint16, started func()) error
 	LogGroup func() uint16
-	// Hosts refreshes the hostnames' live sets by TTL (hosts.go); nil: none.
+	// Hosts refreshes the hostnames' addresses in the table by TTL (hosts.go); nil: none.
 	Hosts HostRefresher
 	// Cgroups, if set, keeps the cgroup sets of units and cgroups
 	// subjects fresh (cgroups.go).

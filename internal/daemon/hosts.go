@@ -5,7 +5,7 @@ import (
 	"sync"
 )
 
-// HostRefresher refreshes the hostnames' live sets of the generation in
+// HostRefresher refreshes the hostnames' addresses of the generation in
 // force beside the daemon's loop (hostrefresh.Refresher.Run): it runs until
 // ctx ends, and steps at once when kick receives.
 type HostRefresher interface {

@@ -49,6 +49,10 @@ type Kernel interface {
 	// ReadLive returns the table's live sets with their elements (their
 	// remaining lifetime and counters), nil if there is no table.
 	ReadLive() (*ruleset.Ruleset, error)
+	// UpdateSets changes elements of the table's sets and maps whose
+	// declarations stay, in one transaction: all of it or nothing (see
+	// nft.Conn.UpdateSets).
+	UpdateSets(u *ruleset.ElementsUpdate) error
 	// Reset removes leash's table, and only it. Idempotent.
 	Reset() error
 	// Others reads what else filters packets in the namespace: other
@@ -115,6 +119,11 @@ type Engine struct {
 	// namespace and state directory, for hints in messages; nil gives
 	// "leash SUB".
 	CommandLine func(sub string) string
+
+	// hostsGen is the generation RefreshHosts last left in force, its
+	// refreshed elements in place (hosts.go). Only RefreshHosts uses it,
+	// and one goroutine (the daemon's refresher) calls that.
+	hostsGen *state.Generation
 }
 
 func (e *Engine) now() time.Time {

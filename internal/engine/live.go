@@ -51,8 +51,7 @@ func (e *Engine) enforceWith(k Kernel, rs *ruleset.Ruleset, apply func(*ruleset.
 // reboot or a DNS outage never empties an allow-set (the last good
 // elements hold for one more timeout, until the daemon refreshes them).
 // rs's own elements of a live set (compiled just now) are kept, with the
-// kernel's counters when carried too. A compiled hostname set carries only
-// what the refresher's record holds (hostCarry). Elements beyond a set's size are not
+// kernel's counters when carried too. Elements beyond a set's size are not
 // carried. rs itself is not changed; without live sets it is returned as
 // it is.
 func (e *Engine) withLive(k Kernel, rs *ruleset.Ruleset) *ruleset.Ruleset {
@@ -60,13 +59,12 @@ func (e *Engine) withLive(k Kernel, rs *ruleset.Ruleset) *ruleset.Ruleset {
 		return rs
 	}
 	from, elapsed := e.liveSource(k)
-	rec := e.hostsRecord()
 	out := *rs
 	out.Sets = make([]*ruleset.Set, len(rs.Sets))
 	for i, s := range rs.Sets {
 		out.Sets[i] = s
 		if old := from.Set(s.Name); s.Live != nil && ruleset.SameLive(s, old) {
-			out.Sets[i] = carry(s, hostCarry(s, old, rec, e.Clock.Now()), elapsed)
+			out.Sets[i] = carry(s, old, elapsed)
 		}
 	}
 	return &out

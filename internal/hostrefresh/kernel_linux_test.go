@@ -185,7 +185,7 @@ func (w nopWatcher) Events() <-chan string { return w.ch }
 func (nopWatcher) Close() error            { return nil }
 
 // TestDaemonDNSUnderLockdown runs the daemon (daemon.Run with the host
-// refresher, as `leash daemon` wires it) against examples/server-lockdown.yaml
+// refresher, owning the table, as `leash daemon` wires it) against examples/server-lockdown.yaml
 // in a sandbox whose DNS server is not one of the policy's resolvers, so
 // the policy denies root's DNS to it:
 //
@@ -193,10 +193,11 @@ func (nopWatcher) Close() error            { return nil }
 //     root's and an ordinary user's queries are rejected, and the user
 //     cannot set the mark;
 //   - when the server's answer for deb.example.org changes, the daemon puts
-//     the new address in the live set within the TTL (plus the floor), and
+//     the new address in the table within the TTL (plus the floor), as an
+//     element update of the shared lookup (no new generation), and
 //     an established allowed connection to the old address keeps working
 //     with no packet dropped (no TCP retransmission) while it lives; when
-//     it closes, the old address leaves the set after the grace period.
+//     it closes, the old address leaves the table after the grace period.
 func TestDaemonDNSUnderLockdown(t *testing.T) {
 	kerneltest.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -263,10 +264,22 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 		t.Logf("%s: %+v", tc.name, mr)
 	}
 
-	// The daemon, with the refresher.
+	// The daemon, with the refresher, owning the table as `leash daemon`
+	// does (every change, element updates included, on its socket).
+	owner, err := nft.OpenNetNS(client, nft.Owning())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close()
+	daemon.Own(e, owner)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	refresher := hostrefresh.New(hostrefresh.Config{Resolver: r, Conns: hostrefresh.SocketConns{NetNS: client},
-		Updater: e, Store: store, Clock: clock.Real{}, Log: log, Floor: time.Second, Ceiling: 10 * time.Second, Grace: 2 * time.Second})
+		Updater: hostrefresh.EngineUpdater{Engine: e, Compile: func(ctx context.Context, path string, src []byte, r resolve.Resolver) (*engine.Compiled, error) {
+			env := env
+			env.Resolver = r
+			return engine.Compile(ctx, env, path, src)
+		}, Fallback: r},
+		Store: store, Clock: clock.Real{}, Log: log, Floor: time.Second, Ceiling: 10 * time.Second, Grace: 2 * time.Second})
 	dctx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() {
@@ -274,7 +287,7 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 			Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 				return engine.Compile(ctx, env, path, src)
 			},
-			Clock: clock.Real{}, RepairEvery: time.Second, Log: log, Hosts: refresher})
+			Clock: clock.Real{}, RepairEvery: time.Second, Log: log, Hosts: refresher, Owner: owner})
 	}()
 	defer func() {
 		stop()
@@ -317,9 +330,16 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 	// floor, the refresher's clamp, and a second of slack).
 	z.set("deb.example.org", newAddr, netip.MustParseAddr("2001:db8::82"))
 	changed := time.Now()
-	waitFor(t, ttl+2*time.Second, "the new address in host4_deb.example.org", func() bool {
-		return slices.Contains(liveSet(t, client, "host4_deb.example.org"), newAddr)
+	gen, err := store.CurrentID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ttl+2*time.Second, "the new address in the table", func() bool {
+		return inTable(t, client, newAddr)
 	})
+	if now, err := store.CurrentID(); err != nil || now != gen {
+		t.Errorf("generation %d in force after the refresh, want %d (an element update, no new generation): %v", now, gen, err)
+	}
 	t.Logf("followed the change in %v (TTL %v)", time.Since(changed).Round(10*time.Millisecond), ttl)
 	out, err := sb.Probe(ctx, sandbox.Probe{UID: ids.Carol, GID: ids.Users, Proto: sandbox.TCP, Addr: newAddr, Port: 443, Timeout: time.Second})
 	if err != nil {
@@ -333,8 +353,8 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 		ping()
 	}
-	if !slices.Contains(liveSet(t, client, "host4_deb.example.org"), oldAddr) {
-		t.Errorf("the old address left the set while a connection to it lives")
+	if !inTable(t, client, oldAddr) {
+		t.Errorf("the old address left the table while a connection to it lives")
 	}
 	info, err := tcpInfo(conn)
 	if err != nil {
@@ -347,8 +367,8 @@ func TestDaemonDNSUnderLockdown(t *testing.T) {
 
 	// The connection ends: the old address goes.
 	conn.Close()
-	waitFor(t, 5*time.Second, "the old address to leave host4_deb.example.org", func() bool {
-		return !slices.Contains(liveSet(t, client, "host4_deb.example.org"), oldAddr)
+	waitFor(t, 5*time.Second, "the old address to leave the table", func() bool {
+		return !inTable(t, client, oldAddr)
 	})
 	out, err = sb.Probe(ctx, sandbox.Probe{UID: ids.Carol, GID: ids.Users, Proto: sandbox.TCP, Addr: oldAddr, Port: 443, Timeout: 500 * time.Millisecond})
 	if err != nil {
@@ -418,27 +438,34 @@ func tcpInfo(c *net.TCPConn) (*unix.TCPInfo, error) {
 	return info, serr
 }
 
-// liveSet is the addresses of live set name in the namespace's table.
-func liveSet(t *testing.T, ns, name string) []netip.Addr {
+// inTable reports whether addr is an element of a set or a map's address
+// field in the namespace's table (the lookups hostnames compile into).
+func inTable(t *testing.T, ns string, addr netip.Addr) bool {
 	t.Helper()
 	k, err := nft.OpenNetNS(ns)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	rs, err := k.ReadLive()
+	rs, err := k.Read()
 	if err != nil || rs == nil {
-		t.Fatalf("read live sets: %v", err)
+		t.Fatalf("read the table: %v", err)
 	}
-	s := rs.Set(name)
-	if s == nil {
-		t.Fatalf("no live set %s", name)
+	for _, s := range rs.Sets {
+		for _, p := range s.Prefixes {
+			if p.Contains(addr) {
+				return true
+			}
+		}
 	}
-	var out []netip.Addr
-	for _, e := range s.Elements() {
-		out = append(out, e.Addr)
+	for _, m := range rs.Maps {
+		for _, e := range m.Entries {
+			if len(e.Values) > 0 && e.Values[0].Prefix.IsValid() && e.Values[0].Prefix.Contains(addr) {
+				return true
+			}
+		}
 	}
-	return out
+	return false
 }
 
 func hostState(t *testing.T, store *state.Store, name string) *state.HostState {

@@ -1,9 +1,13 @@
-// Package hostrefresh keeps the hostnames' live sets (compile.HostSets:
-// one per hostname and family, Source "host:NAME") in step with DNS while
-// the daemon runs. It is pure scheduling logic over injected parts: a
-// clock, a resolver that returns TTLs, a view of live connections, the
-// engine's incremental update (engine.Engine.UpdateLive) and the state
-// directory (the generation in force, the live snapshot, its own record).
+// Package hostrefresh keeps the hostnames of the policy in force in step
+// with DNS while the daemon runs. A hostname's addresses are compiled like
+// any address, into the shared lookups (per-packet cost does not grow with
+// the number of hostnames), so a refresh is a recompile: the generation's
+// stored policy compiled again with the refreshed answers, diffed against
+// the table loaded, and only the changed elements sent (or, when the
+// layout changed, a full replace): engine.Engine.RefreshHosts. It is pure
+// scheduling logic over injected parts: a clock, a resolver that returns
+// TTLs, a view of live connections, the engine's refresh and the state
+// directory (the generation in force, its own record).
 //
 // Rules, per hostname:
 //
@@ -15,13 +19,16 @@
 //     connection to it lives (Conns) and at least Grace after it left;
 //   - a failed lookup or an empty answer changes nothing: the last good
 //     answer stays (a set is never emptied by DNS);
-//   - only the changed elements are sent, in one transaction
-//     (UpdateLive), and the record (state.HostsRecord, hosts.json) is
-//     written after every step that changed it: a restarted daemon starts
-//     from the last good answers, and `leash status` reads them.
+//   - the answers (with the kept addresses) are sent when they change, or
+//     when the table was loaded again; the engine changes only the
+//     elements that differ from a fresh compile, in one transaction, and
+//     records them beside the generation (state.Refreshed); the record
+//     (state.HostsRecord, hosts.json) is written after every step that
+//     changed it: a restarted daemon starts from the last good answers,
+//     and `leash status` reads them.
 //
-// The compiled sets have no timeout (the table works without the daemon),
-// so removals are explicit deletes.
+// The compiled elements have no timeout (the table works without the
+// daemon), so removals are explicit deletes.
 package hostrefresh
 
 import (
@@ -31,13 +38,11 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/engine"
-	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
 
@@ -66,9 +71,11 @@ type Conns interface {
 	Live(ctx context.Context) (map[netip.Addr]bool, error)
 }
 
-// Updater changes live set elements (engine.Engine.UpdateLive).
+// Updater makes the table in force what the policy compiles to with
+// hostnames answered by answers (each name's addresses, kept ones
+// included): EngineUpdater, over engine.Engine.RefreshHosts.
 type Updater interface {
-	UpdateLive(ctx context.Context, ops []ruleset.ElementOp) (*engine.LiveResult, error)
+	RefreshHosts(ctx context.Context, answers map[string][]netip.Addr) (*engine.HostsResult, error)
 }
 
 // Store is the part of the state directory the refresher reads and writes
@@ -76,7 +83,6 @@ type Updater interface {
 type Store interface {
 	CurrentID() (int, error)
 	Load(id int) (*state.Generation, error)
-	Live() (*state.LiveSnapshot, error)
 	Hosts() (*state.HostsRecord, error)
 	SetHosts(*state.HostsRecord) error
 }
@@ -105,15 +111,14 @@ type Config struct {
 type Refresher struct {
 	cfg Config
 	gen int // generation the targets are of (0: not loaded)
-	// targets: hostname -> its live sets by family (4, 6).
-	targets map[string]map[int]string
-	// kernel: set -> the elements believed in the kernel; dirty says they
-	// may be wrong (start, a new generation, a failed update), so the next
-	// update re-adds every desired element.
-	kernel map[string]map[netip.Addr]bool
-	dirty  bool
-	// resync: the table was loaded again (a kick): the compiled elements
-	// may be back in the kernel beside the refreshed ones.
+	// targets are the hostnames of the generation's policy.
+	targets map[string]bool
+	// sent are the answers the table was last made of; dirty says the
+	// table may not be (start, a new generation, a failed update), so the
+	// next step sends the answers whether they changed or not.
+	sent  map[string][]netip.Addr
+	dirty bool
+	// resync: the table was loaded again (a kick).
 	resync bool
 	rec    *state.HostsRecord
 }
@@ -179,9 +184,9 @@ func (r *Refresher) Step(ctx context.Context) time.Time {
 }
 
 // follow loads the hostnames of the generation in force when it changed:
-// the targets, what the kernel holds (the compiled elements, with the live
-// snapshot's), and each name's state (the record's, else the compiled
-// addresses, due now).
+// the targets (the names its policy resolved, Generation.Hosts) and each
+// name's state (the record's, else the addresses resolved at apply, due
+// now).
 func (r *Refresher) follow(now time.Time) error {
 	id, err := r.cfg.Store.CurrentID()
 	if err != nil {
@@ -190,22 +195,15 @@ func (r *Refresher) follow(now time.Time) error {
 	if id == r.gen && r.targets != nil && !r.resync {
 		return nil
 	}
+	if id == r.gen && r.targets != nil {
+		// Same generation, table loaded again: send the answers again
+		// (the engine changes nothing if the table is theirs already).
+		r.resync, r.dirty = false, true
+		return nil
+	}
 	gen, err := r.cfg.Store.Load(id)
 	if err != nil {
 		return err
-	}
-	if id == r.gen && r.targets != nil && gen.Ruleset != nil {
-		// Same generation, table loaded again: its compiled elements may
-		// be back; delete what is not desired, re-add what is.
-		r.resync, r.dirty = false, true
-		for _, s := range gen.Ruleset.Sets {
-			if in := r.kernel[s.Name]; in != nil {
-				for _, e := range s.Elements() {
-					in[e.Addr] = true
-				}
-			}
-		}
-		return nil
 	}
 	r.resync = false
 	if r.rec == nil {
@@ -216,38 +214,17 @@ func (r *Refresher) follow(now time.Time) error {
 			r.rec = &state.HostsRecord{}
 		}
 	}
-	snap, err := r.cfg.Store.Live()
-	if err != nil {
-		snap = nil
-	}
-	r.gen, r.dirty = id, true
-	r.targets, r.kernel = map[string]map[int]string{}, map[string]map[netip.Addr]bool{}
+	r.gen, r.dirty, r.sent = id, true, nil
+	r.targets = map[string]bool{}
 	compiled := map[string][]netip.Addr{}
-	if gen.Ruleset != nil {
-		for _, s := range gen.Ruleset.Sets {
-			name, ok := strings.CutPrefix(sourceOf(s), "host:")
-			if !ok || (s.Kind != ruleset.KindIPv4 && s.Kind != ruleset.KindIPv6) {
-				continue
-			}
-			v := 4
-			if s.Kind == ruleset.KindIPv6 {
-				v = 6
-			}
-			if r.targets[name] == nil {
-				r.targets[name] = map[int]string{}
-			}
-			r.targets[name][v] = s.Name
-			in := map[netip.Addr]bool{}
-			for _, e := range s.Elements() {
-				in[e.Addr] = true
-				compiled[name] = append(compiled[name], e.Addr)
-			}
-			if old := snap.Set(s.Name); ruleset.SameLive(s, old) {
-				for _, e := range old.Elements() {
-					in[e.Addr] = true
+	if gen.Ruleset != nil && len(gen.Policy) > 0 {
+		for name, addrs := range gen.Hosts {
+			r.targets[name] = true
+			for _, a := range addrs {
+				if ip, err := netip.ParseAddr(a); err == nil {
+					compiled[name] = append(compiled[name], ip.Unmap().WithZone(""))
 				}
 			}
-			r.kernel[s.Name] = in
 		}
 	}
 	byName := map[string]state.HostState{}
@@ -260,22 +237,16 @@ func (r *Refresher) follow(now time.Time) error {
 		if !ok || len(h.Addrs) == 0 {
 			h = state.HostState{Name: name}
 		}
-		if fresh := sortedAddrs(compiled[name]); !isSubset(fresh, h.Addrs) {
-			// Resolved at this generation's apply: as good an answer as
-			// the record's, and newer; the next lookup sorts them out.
+		if fresh := minus(sortedAddrs(compiled[name]), keptOf(h)); !isSubset(fresh, h.Addrs) {
+			// Resolved at this generation's apply (beside the kept
+			// addresses, hostrefresh.WithRecord): as good an answer as the
+			// record's, and newer; the next lookup sorts them out.
 			h.Addrs, h.Next = r.capped(h.Addrs, sortedAddrs(append(fresh, h.Addrs...))), now
 		}
 		r.rec.Hosts = append(r.rec.Hosts, h)
 	}
 	r.rec.Generation = id
 	return nil
-}
-
-func sourceOf(s *ruleset.Set) string {
-	if s.Live == nil {
-		return ""
-	}
-	return s.Live.Source
 }
 
 // lookups refreshes the names that are due, Parallel at a time (a DNS
@@ -315,9 +286,9 @@ func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
 	for k, i := range due {
 		h := &r.rec.Hosts[i]
 		addrs, ttl, err := answers[k].addrs, answers[k].ttl, answers[k].err
-		addrs = r.usable(h.Name, addrs)
+		addrs = r.usable(addrs)
 		if err == nil && len(addrs) == 0 {
-			err = errors.New("no addresses of a family the policy uses")
+			err = errors.New("no addresses")
 		}
 		if err != nil {
 			h.Error, h.ErrorAt, h.Next = err.Error(), now, now.Add(r.cfg.Floor)
@@ -329,14 +300,12 @@ func (r *Refresher) lookups(ctx context.Context, now time.Time) bool {
 	return len(due) > 0
 }
 
-// usable keeps the addresses of families name has a live set for.
-func (r *Refresher) usable(name string, addrs []netip.Addr) []netip.Addr {
-	var out []netip.Addr
+// usable is addrs as the policy holds them: IPv4-mapped addresses as
+// IPv4, no zone, sorted.
+func (r *Refresher) usable(addrs []netip.Addr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(addrs))
 	for _, a := range addrs {
-		a = a.Unmap().WithZone("")
-		if r.targets[name][family(a)] != "" {
-			out = append(out, a)
-		}
+		out = append(out, a.Unmap().WithZone(""))
 	}
 	return sortedAddrs(out)
 }
@@ -416,67 +385,56 @@ func (r *Refresher) expire(ctx context.Context, now time.Time) bool {
 				continue
 			}
 			changed = true
-			r.cfg.Log.Info("hostname: a departed address leaves its set", "host", h.Name, "addr", k.Addr)
+			r.cfg.Log.Info("hostname: a departed address leaves the table", "host", h.Name, "addr", k.Addr)
 		}
 		h.Kept = kept
 	}
 	return changed
 }
 
-// update sends the difference between the desired elements and the
-// kernel's (all desired ones again when dirty); it reports whether the
-// record changed.
+// update sends the answers when they changed since they were last sent
+// (every time when dirty); it reports whether the record changed.
 func (r *Refresher) update(ctx context.Context, now time.Time) bool {
 	want := r.desired()
-	var ops []ruleset.ElementOp
-	for _, set := range slices.Sorted(maps.Keys(want)) {
-		in := r.kernel[set]
-		for _, a := range sortedAddrs(slices.Collect(maps.Keys(want[set]))) {
-			if r.dirty || !in[a] {
-				ops = append(ops, ruleset.ElementOp{Set: set, Elem: ruleset.Element{Addr: a}})
-			}
-		}
-		for _, a := range sortedAddrs(slices.Collect(maps.Keys(in))) {
-			if !want[set][a] {
-				ops = append(ops, ruleset.ElementOp{Set: set, Delete: true, Elem: ruleset.Element{Addr: a}})
-			}
-		}
-	}
-	if len(ops) == 0 {
+	if !r.dirty && maps.EqualFunc(want, r.sent, slices.Equal) {
 		return false
 	}
-	if _, err := r.cfg.Updater.UpdateLive(ctx, ops); err != nil {
+	res, err := r.cfg.Updater.RefreshHosts(ctx, want)
+	if err != nil {
 		r.dirty = true
 		r.rec.Error, r.rec.ErrorAt = err.Error(), now
-		r.cfg.Log.Error("hostnames: updating the live sets failed; retrying", "err", err)
+		r.cfg.Log.Error("hostnames: updating the table failed; retrying", "err", err)
 		return true
 	}
-	r.kernel, r.dirty = want, false
+	r.sent, r.dirty = want, false
+	switch {
+	case res.Replaced:
+		// The new addresses changed the layout: a new generation, made of
+		// these answers (follow has nothing to send for it).
+		r.cfg.Log.Info("hostnames: the new addresses change the table's layout; replaced it", "generation", res.Generation)
+		r.gen, r.rec.Generation = res.Generation, res.Generation
+	case res.Ops > 0:
+		r.cfg.Log.Info("hostnames: table updated", "elements", res.Ops, "generation", res.Generation)
+	}
 	r.rec.Error, r.rec.ErrorAt = "", time.Time{}
 	return true
 }
 
-// desired is every set's elements as the record says: each name's answer
-// and kept addresses of the set's family.
-func (r *Refresher) desired() map[string]map[netip.Addr]bool {
-	out := map[string]map[netip.Addr]bool{}
-	for _, sets := range r.targets {
-		for _, set := range sets {
-			out[set] = map[netip.Addr]bool{}
-		}
-	}
+// desired is every name's addresses as the record says: its answer and
+// its kept addresses.
+func (r *Refresher) desired() map[string][]netip.Addr {
+	out := map[string][]netip.Addr{}
 	for _, h := range r.rec.Hosts {
-		add := func(a netip.Addr) {
-			if set := r.targets[h.Name][family(a)]; set != "" {
-				out[set][a] = true
-			}
-		}
-		for _, a := range h.Addrs {
-			add(a)
-		}
-		for _, k := range h.Kept {
-			add(k.Addr)
-		}
+		out[h.Name] = sortedAddrs(append(slices.Clone(h.Addrs), keptOf(h)...))
+	}
+	return out
+}
+
+// keptOf is h's kept addresses.
+func keptOf(h state.HostState) []netip.Addr {
+	var out []netip.Addr
+	for _, k := range h.Kept {
+		out = append(out, k.Addr)
 	}
 	return out
 }
@@ -522,6 +480,11 @@ func (r *Refresher) Record() state.HostsRecord {
 	c := *r.rec
 	c.Hosts = slices.Clone(r.rec.Hosts)
 	return c
+}
+
+// minus is a without the addresses in b.
+func minus(a, b []netip.Addr) []netip.Addr {
+	return slices.DeleteFunc(a, func(x netip.Addr) bool { return slices.Contains(b, x) })
 }
 
 func isSubset(a, b []netip.Addr) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,9 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/leash-dev/leash/internal/clock"
+	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/resolve"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -56,21 +59,35 @@ type fakeConns map[netip.Addr]bool
 
 func (c fakeConns) Live(context.Context) (map[netip.Addr]bool, error) { return c, nil }
 
-// countingUpdater records the ops of every update.
+// countingUpdater is EngineUpdater that records every result.
 type countingUpdater struct {
-	e   *engine.Engine
-	ops [][]ruleset.ElementOp
+	u       EngineUpdater
+	results []*engine.HostsResult
 }
 
-func (u *countingUpdater) UpdateLive(ctx context.Context, ops []ruleset.ElementOp) (*engine.LiveResult, error) {
-	u.ops = append(u.ops, ops)
-	return u.e.UpdateLive(ctx, ops)
+func (u *countingUpdater) RefreshHosts(ctx context.Context, answers map[string][]netip.Addr) (*engine.HostsResult, error) {
+	res, err := u.u.RefreshHosts(ctx, answers)
+	if err == nil {
+		u.results = append(u.results, res)
+	}
+	return res, err
+}
+
+// ops is the element changes of the updates since the last call.
+func (u *countingUpdater) ops() []int {
+	var out []int
+	for _, r := range u.results {
+		out = append(out, r.Ops)
+	}
+	u.results = nil
+	return out
 }
 
 type setup struct {
 	k     *nft.Fake
 	clk   *clock.Fake
 	store *state.Store
+	e     *engine.Engine
 	dns   *fakeDNS
 	conns fakeConns
 	upd   *countingUpdater
@@ -90,7 +107,12 @@ func newSetup(t *testing.T) *setup {
 	if _, err := e.Apply(context.Background(), c, engine.ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	s.upd = &countingUpdater{e: e}
+	s.e = e
+	s.upd = &countingUpdater{u: EngineUpdater{Engine: e, Compile: func(ctx context.Context, path string, src []byte, r resolve.Resolver) (*engine.Compiled, error) {
+		env := policytest.Env(policytest.DefaultIDs)
+		env.Resolver = r
+		return engine.Compile(ctx, env, path, src)
+	}}}
 	return s
 }
 
@@ -104,14 +126,24 @@ func (s *setup) refresher(cfg Config) *Refresher {
 	return New(cfg)
 }
 
-// kernel is a live set's elements in the fake kernel.
+// kernel is a set's addresses in the fake kernel.
 func (s *setup) kernel(t *testing.T, set string) []string {
 	t.Helper()
 	var out []string
-	for _, e := range s.k.Table().Set(set).Elements() {
-		out = append(out, e.Addr.String())
+	for _, p := range s.k.Table().Set(set).Prefixes {
+		out = append(out, p.Addr().String())
 	}
 	return out
+}
+
+// generation is the generation in force.
+func (s *setup) generation(t *testing.T) int {
+	t.Helper()
+	id, err := s.store.CurrentID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func addrs(ss ...string) []netip.Addr {
@@ -123,11 +155,12 @@ func addrs(ss ...string) []netip.Addr {
 }
 
 // TestRefreshFollowsTTL: a name is refreshed at its TTL, clamped to the
-// floor and ceiling; only changed elements are sent; a departed address
-// stays for the grace period and while a connection to it lives.
+// floor and ceiling; only changed elements are sent, with no new
+// generation; a departed address stays for the grace period and while a
+// connection to it lives.
 func TestRefreshFollowsTTL(t *testing.T) {
 	s := newSetup(t)
-	const v4, v6 = "host4_mail.example.com", "host6_mail.example.com"
+	const v4, v6 = "webmail_r1_v4", "webmail_r1_v6"
 	if diff := cmp.Diff([]string{"192.0.2.25"}, s.kernel(t, v4)); diff != "" {
 		t.Fatalf("compiled elements (-want +got):\n%s", diff)
 	}
@@ -147,11 +180,10 @@ func TestRefreshFollowsTTL(t *testing.T) {
 	// The answer moves: the new address is added, the old one kept.
 	s.dns.answers["mail.example.com"] = addrs("192.0.2.26", "2001:db8::25")
 	s.clk.Advance(60 * time.Second)
-	s.upd.ops = nil
+	s.upd.ops()
 	r.Step(ctx)
-	want := []ruleset.ElementOp{{Set: v4, Elem: ruleset.Element{Addr: netip.MustParseAddr("192.0.2.26")}}}
-	if diff := cmp.Diff([][]ruleset.ElementOp{want}, s.upd.ops, addrCmp); diff != "" {
-		t.Errorf("ops (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]int{1}, s.upd.ops()); diff != "" {
+		t.Errorf("element changes per update (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"192.0.2.25", "192.0.2.26"}, s.kernel(t, v4)); diff != "" {
 		t.Errorf("v4 after the move (-want +got):\n%s", diff)
@@ -166,17 +198,24 @@ func TestRefreshFollowsTTL(t *testing.T) {
 	// The connection ends: the old address goes, alone.
 	delete(s.conns, netip.MustParseAddr("192.0.2.25"))
 	s.clk.Advance(30 * time.Second)
-	s.upd.ops = nil
+	s.upd.ops()
 	r.Step(ctx)
-	want = []ruleset.ElementOp{{Set: v4, Delete: true, Elem: ruleset.Element{Addr: netip.MustParseAddr("192.0.2.25")}}}
-	if diff := cmp.Diff([][]ruleset.ElementOp{want}, s.upd.ops, addrCmp); diff != "" {
-		t.Errorf("ops (-want +got):\n%s", diff)
+	if diff := cmp.Diff([]int{1}, s.upd.ops()); diff != "" {
+		t.Errorf("element changes per update (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"192.0.2.26"}, s.kernel(t, v4)); diff != "" {
 		t.Errorf("v4 at the end (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"2001:db8::25"}, s.kernel(t, v6)); diff != "" {
 		t.Errorf("v6 (-want +got):\n%s", diff)
+	}
+	if g := s.generation(t); g != 1 {
+		t.Errorf("generation %d in force, want 1: a refresh is no new generation", g)
+	}
+	// The kernel holds what a fresh compile with the answers gives, and
+	// what the state says it holds (no drift).
+	if st, err := s.e.Status(); err != nil || st.Report.State != drift.InSync {
+		t.Errorf("status after refreshes: %+v, %v", st, err)
 	}
 
 	// Clamps: a 1s TTL waits for the floor, a day-long one for the ceiling.
@@ -197,7 +236,7 @@ func TestRefreshFollowsTTL(t *testing.T) {
 // a restart (a new refresher, as after a reboot) with DNS still down.
 func TestRefreshNeverEmpties(t *testing.T) {
 	s := newSetup(t)
-	const v4 = "host4_mail.example.com"
+	const v4 = "webmail_r1_v4"
 	s.dns.answers["mail.example.com"] = addrs("192.0.2.30")
 	r := s.refresher(Config{Floor: 30 * time.Second})
 	ctx := context.Background()
@@ -232,13 +271,18 @@ func TestRefreshNeverEmpties(t *testing.T) {
 		}
 	}
 
-	// Restart: the kernel is emptied (a reboot restores the generation's
-	// compiled elements), DNS is down; the record's answer comes back.
+	// Reboot: the kernel is emptied, restore loads the generation as last
+	// refreshed, DNS is down; the record's answer stays.
 	s.dns.err = errors.New("no server answered")
-	s.k.Tamper(func(rs *ruleset.Ruleset) {
-		set := rs.Set(v4)
-		set.SetElements([]ruleset.Element{{Addr: netip.MustParseAddr("192.0.2.25")}})
-	})
+	if err := s.k.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.e.Restore(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"192.0.2.30"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 restored at boot (-want +got):\n%s", diff)
+	}
 	rec, err := s.store.Hosts()
 	if err != nil || rec == nil {
 		t.Fatalf("record: %v %v", rec, err)
@@ -263,13 +307,13 @@ func TestRefreshCaps(t *testing.T) {
 	}
 }
 
-// TestRefreshAfterReload: the table is loaded again with the same
-// generation (the daemon's repair after a flush): its compiled elements
-// come back beside the refreshed ones; the kick makes the refresher remove
-// them at once, without a lookup.
+// TestRefreshAfterReload: the table is flushed and loaded again with the
+// same generation (the daemon's repair): the refreshed elements come back,
+// not the compiled ones; the kick makes the refresher check, without a
+// lookup and with nothing left to change.
 func TestRefreshAfterReload(t *testing.T) {
 	s := newSetup(t)
-	const v4 = "host4_mail.example.com"
+	const v4 = "webmail_r1_v4"
 	s.dns.answers["mail.example.com"] = addrs("192.0.2.40", "2001:db8::25")
 	r := s.refresher(Config{Grace: time.Minute})
 	ctx := context.Background()
@@ -279,10 +323,15 @@ func TestRefreshAfterReload(t *testing.T) {
 	if diff := cmp.Diff([]string{"192.0.2.40"}, s.kernel(t, v4)); diff != "" {
 		t.Fatalf("v4 (-want +got):\n%s", diff)
 	}
-	s.k.Tamper(func(rs *ruleset.Ruleset) {
-		rs.Set(v4).SetElements([]ruleset.Element{{Addr: netip.MustParseAddr("192.0.2.25")}, {Addr: netip.MustParseAddr("192.0.2.40")}})
-	})
+	s.k.Tamper(func(rs *ruleset.Ruleset) { rs.Set(v4).Prefixes = nil })
+	if res, err := s.e.Repair(ctx); err != nil || !res.Repaired {
+		t.Fatalf("repair: %+v, %v", res, err)
+	}
+	if diff := cmp.Diff([]string{"192.0.2.40"}, s.kernel(t, v4)); diff != "" {
+		t.Fatalf("v4 after the repair (-want +got):\n%s", diff)
+	}
 	asked := s.dns.asked
+	s.upd.ops()
 	r.resync = true // what a kick does
 	r.Step(ctx)
 	if diff := cmp.Diff([]string{"192.0.2.40"}, s.kernel(t, v4)); diff != "" {
@@ -290,5 +339,53 @@ func TestRefreshAfterReload(t *testing.T) {
 	}
 	if s.dns.asked != asked {
 		t.Errorf("the reload looked names up")
+	}
+	if diff := cmp.Diff([]int{0}, s.upd.ops()); diff != "" {
+		t.Errorf("element changes after the reload (-want +got):\n%s", diff)
+	}
+}
+
+// TestApplyKeepsKept: a plain apply while the record is fresh compiles the
+// kept addresses in (WithRecord), so an apply does not cut a connection to
+// a departed address; the refresher follows the new generation with the
+// address still kept since it left, and drops it after its grace.
+func TestApplyKeepsKept(t *testing.T) {
+	s := newSetup(t)
+	const v4 = "webmail_r1_v4"
+	s.dns.answers["mail.example.com"] = addrs("192.0.2.26")
+	r := s.refresher(Config{Grace: 2 * time.Minute})
+	ctx := context.Background()
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.25", "192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Fatalf("v4 after the move (-want +got):\n%s", diff)
+	}
+	left := r.Record().Hosts[0].Kept[0].Gone
+
+	// A plain apply a minute later (another port: a new generation).
+	s.clk.Advance(time.Minute)
+	rec, err := s.store.Hosts()
+	if err != nil || rec == nil {
+		t.Fatalf("record: %v %v", rec, err)
+	}
+	env := policytest.Env(policytest.DefaultIDs)
+	env.Resolver = WithRecord(resolve.Static(map[string][]netip.Addr{"mail.example.com": addrs("192.0.2.26")}), rec, s.clk.Now())
+	c, err := engine.Compile(ctx, env, "webmail.yaml", []byte(strings.Replace(mailPolicy, "25/tcp", "587/tcp", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.e.Apply(ctx, c, engine.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"192.0.2.25", "192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 after the apply (-want +got):\n%s", diff)
+	}
+	r.Step(ctx)
+	if h := r.Record().Hosts[0]; !slices.Equal(h.Addrs, addrs("192.0.2.26")) || len(h.Kept) == 0 || h.Kept[0].Addr != netip.MustParseAddr("192.0.2.25") || !h.Kept[0].Gone.Equal(left) {
+		t.Errorf("record after following the apply: %+v, want 192.0.2.26 with 192.0.2.25 kept since %v", h, left)
+	}
+	s.clk.Advance(time.Minute + time.Second)
+	r.Step(ctx)
+	if diff := cmp.Diff([]string{"192.0.2.26"}, s.kernel(t, v4)); diff != "" {
+		t.Errorf("v4 past the grace (-want +got):\n%s", diff)
 	}
 }

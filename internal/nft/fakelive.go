@@ -178,3 +178,37 @@ func (f *Fake) AddCount(set string, key ruleset.Element, packets, bytes uint64) 
 	}
 	return false
 }
+
+// UpdateSets makes u on the fake's table atomically, as Conn.UpdateSets
+// does: a set or map it names that is missing, live, or declared otherwise
+// refuses it all (one message per set or map).
+func (f *Fake) UpdateSets(u *ruleset.ElementsUpdate) error { return f.updateSets(nil, u) }
+
+func (f *Fake) updateSets(as *FakeOwner, u *ruleset.ElementsUpdate) error {
+	if u.Empty() {
+		return nil
+	}
+	return f.transact("update", len(u.Sets)+len(u.Maps), func() error {
+		if err := f.mayChange(as); err != nil {
+			return err
+		}
+		var next *ruleset.Ruleset
+		var err error
+		switch {
+		case len(f.foreign) > 0:
+			err = &ForeignError{Items: append([]string(nil), f.foreign...)}
+		case f.table == nil:
+			err = fmt.Errorf("table inet %s does not exist", ruleset.TableName)
+		default:
+			next, err = deepCopy(f.table)
+		}
+		if err == nil {
+			err = u.Apply(next)
+		}
+		if err != nil {
+			return fmt.Errorf("nft fake: update sets, nothing changed: %w", err)
+		}
+		f.table = next
+		return nil
+	})
+}

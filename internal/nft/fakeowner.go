@@ -34,6 +34,12 @@ func (o *FakeOwner) UpdateElements(ops []ruleset.ElementOp) error {
 	return o.Fake.updateElements(o.live(), ops)
 }
 
+// UpdateSets changes elements of sets and maps of a table this
+// connection owns (or that nobody owns).
+func (o *FakeOwner) UpdateSets(u *ruleset.ElementsUpdate) error {
+	return o.Fake.updateSets(o.live(), u)
+}
+
 // Claim takes over an orphaned table in place, as Conn.Claim does: it
 // fails (EOPNOTSUPP) for a table a plain connection made or that another
 // open FakeOwner owns, and for no table (ENOENT).

@@ -120,8 +120,6 @@ type destList struct {
 	state int  // 0 not expanded, 1 expanding, 2 done
 	any   bool // contains any, directly or through another list
 	set   *netipx.IPSet
-	// static is set without the addresses of hostnames (Destinations.Static).
-	static *netipx.IPSet
 	// dests is the list as a rule's whole `to` (rv.listDestinations),
 	// computed once: ten policies denying one long list share it.
 	dests *Destinations
@@ -142,29 +140,26 @@ func (rv *resolver) expand(l *destList, path []string) {
 		return
 	}
 	l.state = 1
-	var b, sb netipx.IPSetBuilder
+	var b netipx.IPSetBuilder
 	path = append(path, l.decl.Name)
 	for _, e := range l.decl.Entries {
-		l.any = rv.addEntry(&b, &sb, e, path) || l.any
+		l.any = rv.addEntry(&b, e, path) || l.any
 	}
 	l.set, _ = b.IPSet()
-	l.static, _ = sb.IPSet()
 	l.state = 2
 }
 
-// addEntry adds the `to` entry e to b, and to sb unless it is a hostname,
-// and reports whether it means any destination. path is the chain of lists
-// being expanded (nil in a rule).
-func (rv *resolver) addEntry(b, sb *netipx.IPSetBuilder, e *Scalar, path []string) (any bool) {
+// addEntry adds the `to` entry e to b and reports whether it means any
+// destination. path is the chain of lists being expanded (nil in a rule).
+func (rv *resolver) addEntry(b *netipx.IPSetBuilder, e *Scalar, path []string) (any bool) {
 	kind, prefix, msg := rv.classify(e.Value)
 	switch kind {
 	case toAny:
 		return true
 	case toPrefix:
 		b.AddPrefix(prefix)
-		sb.AddPrefix(prefix)
 	case toList:
-		return rv.addList(b, sb, e, path)
+		return rv.addList(b, e, path)
 	case toHost:
 		rv.addHost(b, e)
 	default:
@@ -173,9 +168,8 @@ func (rv *resolver) addEntry(b, sb *netipx.IPSetBuilder, e *Scalar, path []strin
 	return false
 }
 
-// addList adds the list named by e to b (and its static part to sb),
-// reporting reference cycles.
-func (rv *resolver) addList(b, sb *netipx.IPSetBuilder, e *Scalar, path []string) (any bool) {
+// addList adds the list named by e to b, reporting reference cycles.
+func (rv *resolver) addList(b *netipx.IPSetBuilder, e *Scalar, path []string) (any bool) {
 	l := rv.lists[e.Value]
 	if l.state == 1 {
 		cycle := append(path[indexOf(path, e.Value):], e.Value)
@@ -185,9 +179,6 @@ func (rv *resolver) addList(b, sb *netipx.IPSetBuilder, e *Scalar, path []string
 	rv.expand(l, path)
 	if l.set != nil {
 		b.AddSet(l.set)
-	}
-	if l.static != nil {
-		sb.AddSet(l.static)
 	}
 	return l.any
 }
@@ -213,10 +204,10 @@ func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 			return rv.listDestinations(rv.lists[entries[0].Value])
 		}
 	}
-	var b, sb netipx.IPSetBuilder
+	var b netipx.IPSetBuilder
 	any := false
 	for _, e := range entries {
-		any = rv.addEntry(&b, &sb, e, nil) || any
+		any = rv.addEntry(&b, e, nil) || any
 	}
 	if any {
 		return nil
@@ -224,10 +215,6 @@ func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 	set, _ := b.IPSet()
 	d := splitFamilies(set)
 	d.Hosts = rv.hostNames(entries, map[string]bool{})
-	if d.Hosts != nil {
-		static, _ := sb.IPSet()
-		d.Static = splitFamilies(static)
-	}
 	return d
 }
 
@@ -241,9 +228,6 @@ func (rv *resolver) listDestinations(l *destList) *Destinations {
 	if l.dests == nil {
 		l.dests = splitFamilies(l.set)
 		l.dests.Hosts = rv.hostNames(l.decl.Entries, map[string]bool{})
-		if l.dests.Hosts != nil {
-			l.dests.Static = splitFamilies(l.static)
-		}
 	}
 	return l.dests
 }

@@ -52,7 +52,7 @@ func TestLoadExample(t *testing.T) {
 					{
 						Index: 1, Pos: at(14, 9), Action: Allow,
 						Text: "allow: {to: [mail.example.com], ports: [25/tcp, 143/tcp]}",
-						To:   &Destinations{V4: pfx("192.0.2.25/32"), V6: pfx("2001:db8::25/128"), Hosts: []string{"mail.example.com"}, Static: &Destinations{}},
+						To:   &Destinations{V4: pfx("192.0.2.25/32"), V6: pfx("2001:db8::25/128"), Hosts: []string{"mail.example.com"}},
 						Protos: []ProtoSpec{
 							{Proto: ruleset.ProtoTCP, Ports: []ruleset.Range{r(25, 25), r(143, 143)}},
 						},
@@ -81,10 +81,9 @@ func TestLoadExample(t *testing.T) {
 						Index: 1, Pos: at(23, 9), Action: Allow,
 						Text: "allow: {to: [mirrors, lan], ports: [https, 8000-8999/tcp, ping, icmpv6:packet-too-big]}",
 						To: &Destinations{
-							V4:     pfx("10.0.0.0/8", "192.168.0.0/16", "198.51.100.10/31"),
-							V6:     pfx("2001:db8:1::11/128", "fd00::/8"),
-							Hosts:  []string{"security.example.org", "updates.example.org"},
-							Static: &Destinations{V4: pfx("10.0.0.0/8", "192.168.0.0/16"), V6: pfx("fd00::/8")},
+							V4:    pfx("10.0.0.0/8", "192.168.0.0/16", "198.51.100.10/31"),
+							V6:    pfx("2001:db8:1::11/128", "fd00::/8"),
+							Hosts: []string{"security.example.org", "updates.example.org"},
 						},
 						Protos: []ProtoSpec{
 							{Proto: ruleset.ProtoICMP, Types: []ruleset.Range{r(8, 8)}},

@@ -204,16 +204,10 @@ type Destinations struct {
 	V6 []netip.Prefix `json:"v6,omitempty"`
 	// Hosts are the hostnames (lower case, no final dot) whose addresses
 	// are among the prefixes, directly or through lists, sorted: with
-	// Resolved.Hosts they say which addresses came from which name, so one
-	// name's addresses can be refreshed alone (a live set per name,
-	// compile.HostSets).
+	// Resolved.Hosts they say which addresses came from which name (for
+	// plan, check and the daemon's refresher; the compiler merges them
+	// into the shared lookups like any address).
 	Hosts []string `json:"hosts,omitempty"`
-	// Static, when Hosts is not empty, is V4 and V6 without the hostnames'
-	// addresses: what the addresses, CIDRs and lists' non-host entries
-	// give (an address both listed and resolved is in it). The compiler
-	// matches it as it matches V4 and V6, and each hostname by its live
-	// set (compile.HostSets), which the daemon refreshes. nil when Hosts is.
-	Static *Destinations `json:"static,omitempty"`
 }
 
 // ProtoSpec matches one IP protocol and optionally its ports or ICMP types.

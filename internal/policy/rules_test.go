@@ -37,7 +37,7 @@ func TestRuleValues(t *testing.T) {
 		{
 			name: "mapped address and prefix become ipv4, overlaps merge",
 			rule: `allow: {to: ["::ffff:10.1.1.1", "::ffff:10.0.0.0/104", 10.1.0.0/16, intranet.]}`,
-			to:   &Destinations{V4: pfx("10.0.0.0/8"), Hosts: []string{"intranet"}, Static: &Destinations{V4: pfx("10.0.0.0/8")}},
+			to:   &Destinations{V4: pfx("10.0.0.0/8"), Hosts: []string{"intranet"}},
 		},
 		{
 			name: "adjacent port ranges merge, services expand per protocol",

@@ -7,7 +7,7 @@ import (
 )
 
 // HostsRecord is the hostname refresher's record (internal/hostrefresh):
-// for every hostname of the live sets in force, its last good answer and
+// for every hostname of the policy in force, its last good answer and
 // when it was refreshed, beside the generations (hosts.json). It is what
 // `leash status` shows without asking the daemon, and where a restarted
 // daemon starts from, so that a reboot followed by a DNS outage keeps the
@@ -17,10 +17,10 @@ type HostsRecord struct {
 	Format int `json:"format,omitempty"`
 	// Time is when it was written (wall clock).
 	Time time.Time `json:"time"`
-	// Generation is the generation whose live sets the hosts are of.
+	// Generation is the generation whose policy the hosts are of.
 	Generation int         `json:"generation,omitempty"`
 	Hosts      []HostState `json:"hosts,omitempty"`
-	// Error is the last failure to change the kernel's live sets ("" when
+	// Error is the last failure to change the kernel's table ("" when
 	// the last update went through), and ErrorAt when it happened.
 	Error   string    `json:"error,omitempty"`
 	ErrorAt time.Time `json:"error_at,omitzero"`
@@ -29,8 +29,8 @@ type HostsRecord struct {
 // HostState is one hostname's refresh state.
 type HostState struct {
 	Name string `json:"name"`
-	// Addrs is the last good answer (capped), what the name's live sets
-	// hold besides Kept.
+	// Addrs is the last good answer (capped): what the table holds for
+	// the name besides Kept.
 	Addrs []netip.Addr `json:"addrs,omitempty"`
 	// TTL is the answer's smallest TTL (0: the hosts file, or not yet
 	// refreshed); the next refresh is due at Next.

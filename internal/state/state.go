@@ -253,7 +253,8 @@ func (s *Store) Current() (*Generation, error) {
 // Load reads generation id. A generation that does not exist gives an error
 // wrapping os.ErrNotExist; one whose files are damaged a *CorruptError. A
 // missing policy.yaml is not damage to the ruleset: the generation loads
-// with PolicyMissing set.
+// with PolicyMissing set. The hostname refresher's element updates of
+// the generation (Refreshed) are in place.
 func (s *Store) Load(id int) (*Generation, error) {
 	if err := s.CheckDir(); err != nil {
 		return nil, err
@@ -285,6 +286,7 @@ func (s *Store) Load(id int) (*Generation, error) {
 	case err != nil:
 		return nil, &CorruptError{Path: path, Err: err}
 	}
+	s.withRefreshed(g)
 	return g, nil
 }
 
