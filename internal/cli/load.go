@@ -40,6 +40,7 @@ func compileSource(ctx context.Context, d Deps, g *globals, path string, src []b
 	if err != nil {
 		return nil, fmt.Errorf("load users, groups and services: %w", err)
 	}
+	env.Clock = windowClock(d, g)
 	c, err := engine.Compile(ctx, env, path, src)
 	if err != nil {
 		return nil, err
