@@ -23,6 +23,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -51,12 +52,18 @@ type Spec struct {
 	// connections in the namespace. It isolates the cost of leash's own
 	// lookups from the cost of conntrack, which any ct match switches on.
 	NoConntrack bool
+	// Timed adds, in every policy, TimedRules rules with closed time
+	// windows in front of the measured allow, which gets a per-user limit
+	// (timed.go).
+	Timed bool
 }
 
 // Target is the user the benchmark measures and the policy that judges it.
 type Target struct {
 	UID    uint32
 	Policy string // policy name; its chain is compile.ChainName(Policy)
+	// Allow is the rule id of the allow that accepts the measured packets.
+	Allow string
 }
 
 // Build returns the resolved policy for s and the user to measure: the
@@ -79,7 +86,7 @@ func Build(s Spec) (*policy.Resolved, Target) {
 		p := newPolicy("everyone", deny, r.Baseline.Established)
 		p.Everyone = true
 		r.Policies = []*policy.ResolvedPolicy{p}
-		return r, Target{UID: FirstUID, Policy: p.Name}
+		return r, finish(r, s, Target{UID: FirstUID, Policy: p.Name})
 	}
 	n := min(Policies, s.Users)
 	for k := range n {
@@ -91,7 +98,28 @@ func Build(s Spec) (*policy.Resolved, Target) {
 		p.UIDs = append(p.UIDs, ruleset.Range{Lo: uid, Hi: uid})
 	}
 	mid := s.Users / 2
-	return r, Target{UID: uint32(FirstUID + 2*mid), Policy: r.Policies[mid%n].Name}
+	return r, finish(r, s, Target{UID: uint32(FirstUID + 2*mid), Policy: r.Policies[mid%n].Name})
+}
+
+// finish adds the Timed variant's rules (each policy its own copies) and
+// names the measured allow.
+func finish(r *policy.Resolved, s Spec, t Target) Target {
+	t.Allow = t.Policy + "/r2"
+	if !s.Timed {
+		return t
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		panic(fmt.Sprintf("benchpolicy: %v", err)) // tzdata is part of the benchmark's environment
+	}
+	r.At = timedAt()
+	for _, p := range r.Policies {
+		id := addTimed(p, berlin)
+		if p.Name == t.Policy {
+			t.Allow = id
+		}
+	}
+	return t
 }
 
 // newPolicy is one policy with the benchmark's rules: deny the CIDRs, allow

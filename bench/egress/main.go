@@ -28,6 +28,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/leash-dev/leash/bench/benchpolicy"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,6 +38,7 @@ type config struct {
 	paths     []string
 	hosts     []string
 	noct      []int
+	timed     []int // user counts of the variant with time windows and a per-user limit
 	cidrs     int
 	rounds    int
 	dur       time.Duration
@@ -57,6 +59,8 @@ func parseFlags() (config, error) {
 	paths := flag.String("path", pathLoopback, "comma-separated paths of the measured traffic: "+
 		pathLoopback+" (to 127.0.0.1 in the namespace), "+pathVeth+" (out through a veth pair to a peer namespace)")
 	noct := flag.String("noct-users", "100000", "user counts for the variant without conntrack (established: deny, unowned: allow); empty for none")
+	timed := flag.String("timed-users", "", "user counts for the variant with "+strconv.Itoa(benchpolicy.TimedRules)+
+		" rules with closed time windows before the allow, which has a per-user limit (issue 13); empty for none")
 	flag.IntVar(&c.cidrs, "cidrs", 100_000, "destination CIDRs in the measured policy's deny rule")
 	flag.IntVar(&c.rounds, "rounds", 6, "rounds per case (each measures both namespaces; order alternates)")
 	flag.DurationVar(&c.dur, "d", 750*time.Millisecond, "duration of one UDP or TCP measurement")
@@ -74,6 +78,9 @@ func parseFlags() (config, error) {
 		return c, err
 	}
 	if c.noct, err = counts("noct-users", *noct); err != nil {
+		return c, err
+	}
+	if c.timed, err = counts("timed-users", *timed); err != nil {
 		return c, err
 	}
 	if c.rules, err = counts("rules", *rules); err != nil {

@@ -113,8 +113,11 @@ func runPath(cfg config, rep *report, set setting, a, b route) error {
 	for _, n := range cfg.noct {
 		cases = append(cases, benchpolicy.Spec{Users: n, CIDRs: cfg.cidrs, NoConntrack: true})
 	}
+	for _, n := range cfg.timed {
+		cases = append(cases, benchpolicy.Spec{Users: n, CIDRs: cfg.cidrs, Timed: true})
+	}
 	for _, spec := range cases {
-		timeApply := spec.Users == largest && !spec.NoConntrack && rep.Apply == nil
+		timeApply := spec.Users == largest && !spec.NoConntrack && !spec.Timed && rep.Apply == nil
 		res, timing, err := leashCase(cfg, conn, a, b, spec, timeApply)
 		if err != nil {
 			return fmt.Errorf("%s: %w", caseName(spec), err)
@@ -183,7 +186,7 @@ func leashCase(cfg config, conn *nft.Conn, a, b route, spec benchpolicy.Spec, ti
 	if err != nil {
 		return res, nil, err
 	}
-	res.Hits = countHits(got, tgt.Policy)
+	res.Hits = countHits(got, tgt.Policy, tgt.Allow)
 	for _, s := range append(res.Leash, warm) {
 		res.Hits.UDPSent += s.UDPSent
 		res.Hits.TCPConnect += s.TCPConn
@@ -195,6 +198,9 @@ func leashCase(cfg config, conn *nft.Conn, a, b route, spec benchpolicy.Spec, ti
 func caseName(s benchpolicy.Spec) string {
 	if s.NoConntrack {
 		return fmt.Sprintf("leash-noct users=%d", s.Users)
+	}
+	if s.Timed {
+		return fmt.Sprintf("leash-timed users=%d", s.Users)
 	}
 	return fmt.Sprintf("leash users=%d", s.Users)
 }
@@ -248,7 +254,7 @@ func pairedRounds(cfg config, a, b route, uid uint32, res *result) (sample, erro
 
 // countHits reads the counters of policy's chain: its rule 2 (the allow)
 // for UDP and TCP, and every dropping or rejecting rule.
-func countHits(rs *ruleset.Ruleset, policy string) *hits {
+func countHits(rs *ruleset.Ruleset, policy, allow string) *hits {
 	h := &hits{Chain: compile.ChainName(policy)}
 	ch := rs.Chain(h.Chain)
 	if ch == nil {
@@ -256,9 +262,9 @@ func countHits(rs *ruleset.Ruleset, policy string) *hits {
 	}
 	for _, r := range ch.Rules {
 		switch {
-		case r.Origin.ID == policy+"/r2" && hasProto(r, 17):
+		case r.Origin.ID == allow && hasProto(r, 17):
 			h.UDPAllow += r.Packets
-		case r.Origin.ID == policy+"/r2" && hasProto(r, 6):
+		case r.Origin.ID == allow && hasProto(r, 6):
 			h.TCPAllow += r.Packets
 		case r.Verdict.Terminal() && !r.Verdict.Allows():
 			h.Dropped += r.Packets

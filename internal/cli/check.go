@@ -27,6 +27,7 @@ type checkFlags struct {
 	out    string
 	unit   string
 	cgroup string
+	at     string
 }
 
 func checkCmd(d Deps, g *globals) *cobra.Command {
@@ -72,6 +73,7 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else unknown: via rules do not match)")
 	fl.StringVar(&f.unit, "unit", "", "judge a program of this systemd unit (its cgroup by systemd's naming; as root unless --user or --uid)")
 	fl.StringVar(&f.cgroup, "cgroup", "", "judge a program in this cgroup (a path below the cgroup2 mount; as root unless --user or --uid)")
+	fl.StringVar(&f.at, "at", "", `judge a connection opened at this time: "YYYY-MM-DD HH:MM [ZONE]" (default: now)`)
 	cmd.MarkFlagRequired("to")
 	return cmd
 }
@@ -99,6 +101,11 @@ type verdictJSON struct {
 	// Precedence says whose policy its user would have had instead.
 	Cgroup     string `json:"cgroup,omitempty"`
 	Precedence string `json:"precedence,omitempty"`
+	// At is when the connection is judged, for a ruleset with time windows.
+	At string `json:"at,omitempty"`
+	// Limited says the deciding rule limits new connections, and what
+	// happens beyond the limit.
+	Limited string `json:"limited,omitempty"`
 	// Caveats: where leash allows, the other firewalls on the output hook
 	// that may still drop the packet.
 	Caveats []string `json:"caveats,omitempty"`
@@ -128,6 +135,10 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 			return usage("--out: %v", err)
 		}
 	}
+	at, err := checkTime(d, g, env, f.at)
+	if err != nil {
+		return err
+	}
 	rs, err := checkRuleset(ctx, d, g, f.policy)
 	if err != nil {
 		return err
@@ -153,6 +164,7 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
 		pkt.Oifname = localOif(pkt, f.out)
 		pkt.Cgroup = cgIDs
+		pkt.At = at
 		res, err := eval.Evaluate(rs, pkt)
 		if err != nil {
 			return err
@@ -165,6 +177,10 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 				return err
 			}
 		}
+		if hasWindows(rs) {
+			v.At = atText(at, env.Zone)
+		}
+		v.Limited = limitNote(rs, res)
 		if othersErr == nil && res.Allowed() {
 			v.Caveats = others.Caveats("output", outputPriority(rs), family(a))
 		}
@@ -232,6 +248,18 @@ func checkRuleset(ctx context.Context, d Deps, g *globals, path string) (*rulese
 	}
 	if gen.Ruleset == nil { // a reset: no table, nothing is filtered
 		return &ruleset.Ruleset{}, nil
+	}
+	if !g.at.IsZero() && hasWindows(gen.Ruleset) {
+		// The applied windows cover the days after the apply only: judge
+		// another time by the same policy compiled for it.
+		if gen.Policy == nil {
+			return nil, fmt.Errorf("--at: the applied policy has time windows but its source is missing; give the policy with --policy FILE")
+		}
+		c, err := compileSource(ctx, d, g, "applied policy", gen.Policy)
+		if err != nil {
+			return nil, err
+		}
+		return c.Ruleset, nil
 	}
 	return gen.Ruleset, nil
 }
@@ -318,6 +346,12 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		fmt.Fprintf(w, "       kernel: %s\n", v.Kernel)
 		if v.Precedence != "" {
 			fmt.Fprintf(w, "       precedence: %s\n", termtext.Escape(v.Precedence))
+		}
+		if v.At != "" {
+			fmt.Fprintf(w, "       at: %s\n", v.At)
+		}
+		if v.Limited != "" {
+			fmt.Fprintf(w, "       rate-limited: %s\n", termtext.Escape(v.Limited))
 		}
 		for _, c := range v.Caveats {
 			fmt.Fprintf(w, "       note: %s\n", termtext.Escape(c))

@@ -137,6 +137,9 @@ type globals struct {
 	// known); forceNetNS acts on another namespace's records anyway.
 	ns         *state.Namespace
 	forceNetNS bool
+	// at, when set (check --at), is the time policies' windows are
+	// compiled from instead of the clock's (when.go).
+	at time.Time
 }
 
 // resolveNamespace finds the namespace leash works in and, unless

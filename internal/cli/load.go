@@ -47,6 +47,7 @@ func compileSource(ctx context.Context, d Deps, g *globals, path string, src []b
 	if rec, err := g.store().Hosts(); err == nil && rec != nil && d.Clock != nil { // unreadable: DNS alone
 		env.Resolver = hostrefresh.WithRecord(env.Resolver, rec, d.Clock.Now())
 	}
+	env.Clock = windowClock(d, g)
 	c, err := engine.Compile(ctx, env, path, src)
 	if err != nil {
 		return nil, err

@@ -81,6 +81,8 @@ type statusJSON struct {
 	Daemon *engine.Daemon `json:"daemon"`
 	// Cgroups are the cgroups the policy governs (status_cgroups.go).
 	Cgroups []cgroupStatusJSON `json:"cgroups,omitempty"`
+	// Windows is when the time windows in force end (nil: none).
+	Windows *engine.WindowsStatus `json:"windows,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
 	expectsTable bool
 }
@@ -102,7 +104,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 		return err
 	}
 	out := statusJSON{Report: st.Report, StateDir: g.stateDir, TableExists: st.TableExists, Interrupted: st.Interrupted, Pending: st.Pending, Others: st.Others, Counters: st.Counters,
-		Hosts: statusHosts(st), now: d.Now(), Daemon: st.Daemon}
+		Hosts: statusHosts(st), now: d.Now(), Daemon: st.Daemon, Windows: st.Windows}
 	if gen := st.Generation; gen != nil {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
@@ -154,6 +156,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	if s.Pending != nil {
 		fmt.Fprintf(w, "  %s.\n", s.Pending)
 	}
+	printWindows(w, s.Windows)
 	if s.Interrupted != nil {
 		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)
 	}

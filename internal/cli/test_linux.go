@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/proof"
@@ -49,6 +48,8 @@ type fileReport struct {
 	Results []proof.Result `json:"results"`
 	Passed  int            `json:"passed"`
 	Failed  int            `json:"failed"`
+	// Notes say how cases with `at:` were proved.
+	Notes []string `json:"notes,omitempty"`
 }
 
 func runTests(ctx context.Context, d Deps, g *globals, files []string, timeout time.Duration) error {
@@ -123,15 +124,18 @@ func testFile(ctx context.Context, d Deps, g *globals, path string, timeout time
 		return rep, err
 	}
 	defer cleanup()
-	rs := compile.Compile(res)
-	if err := applyIn(d, client, rs); err != nil {
-		return rep, fmt.Errorf("%s: %w", path, err)
-	}
 	local, err := netns.LocalAddrs(client)
 	if err != nil {
 		return rep, err
 	}
-	rep.Results, err = proof.Run(ctx, sb, rs, cases, proof.Options{Timeout: timeout, Local: local, Cgroup: cgroupOf})
+	// One ruleset per `at:` of the cases (proof/at.go).
+	apply := func(rs *ruleset.Ruleset) error { return applyIn(d, client, rs) }
+	var shifts []proof.Shift
+	rep.Results, shifts, err = proof.RunTimed(ctx, sb, apply, res, cases, proof.Options{Timeout: timeout, Local: local, Now: d.Clock.Now, Cgroup: cgroupOf})
+	for _, s := range shifts {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("cases at %s: windows compiled for that time, shifted by %s to the kernel's clock (which cannot be set)",
+			atText(s.At, env.Zone), s.By.Round(time.Second)))
+	}
 	if err != nil {
 		return rep, fmt.Errorf("%s: %w", path, err)
 	}
@@ -160,6 +164,9 @@ func printReport(w io.Writer, rep fileReport) {
 		how = "probes derived from its rules (no tests: section)"
 	}
 	fmt.Fprintf(w, "%s: %d %s\n", rep.File, len(rep.Results), how)
+	for _, n := range rep.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
 	for _, r := range rep.Results {
 		status := "PASS"
 		if !r.Pass {

@@ -23,6 +23,7 @@ package compile
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -65,7 +66,8 @@ func CompileWithWarnings(r *policy.Resolved) (*ruleset.Ruleset, []Warning) {
 // file must not hold up Ctrl-C or SIGTERM.
 func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, []Warning, error) {
 	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log,
-		ruleChains: map[string]*ruleset.Chain{}}
+		ruleChains: map[string]*ruleset.Chain{}, at: r.At,
+		limits: map[*policy.ResolvedRule]*ruleLimit{}}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		if err := ctx.Err(); err != nil {
@@ -105,6 +107,14 @@ type compiler struct {
 	ruleChains map[string]*ruleset.Chain
 	pending    []ruleChain
 	warnings   []Warning
+	// at is the instant time windows are compiled from (when.go).
+	at time.Time
+	// limits are the limited rules' meters, policy the policy being
+	// compiled (limit.go).
+	limits map[*policy.ResolvedRule]*ruleLimit
+	policy *policy.ResolvedPolicy
+	// lookups numbers the shared lookups of the policy being compiled.
+	lookups int
 }
 
 func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {

@@ -41,9 +41,30 @@ import (
 func RuleChainName(pol string, n int) string { return ChainName(pol) + ".r" + strconv.Itoa(n) }
 
 // ruleList compiles the rules of p, in first-match order, and reports
-// its dead rules.
+// its dead rules. Runs of rules with one time window go to a chain of
+// their own behind one time lookup (when.go); without windows the list is
+// one run.
 func (c *compiler) ruleList(p *policy.ResolvedPolicy) ([]*ruleset.Rule, []Warning) {
-	atoms := atomsOf(p.Rules)
+	c.lookups = 0
+	var out []*ruleset.Rule
+	var warnings []Warning
+	for k, run := range c.windowRuns(p) {
+		rules, ws := c.flatList(p, run.rules)
+		warnings = append(warnings, ws...)
+		if run.times == nil {
+			out = append(out, rules...)
+			continue
+		}
+		out = append(out, c.windowBlock(p, k, run, rules))
+	}
+	return out, warnings
+}
+
+// flatList compiles rules (of p, in order) as one list: shared lookups
+// with first match resolved at compile time.
+func (c *compiler) flatList(p *policy.ResolvedPolicy, rules []*policy.ResolvedRule) ([]*ruleset.Rule, []Warning) {
+	atoms := atomsOf(rules)
+	c.limitAtoms(p, atoms)
 	groups := groupAtoms(atoms)
 	won := map[*atom]bool{}
 	own := map[*atom]bool{} // atoms compiled as rules of their own
@@ -55,14 +76,13 @@ func (c *compiler) ruleList(p *policy.ResolvedPolicy) ([]*ruleset.Rule, []Warnin
 		}
 	}
 	var out []*ruleset.Rule
-	lookups := 0
 	begun := map[*policy.ResolvedRule]bool{}
 	for _, g := range groups {
 		if !g.classic {
 			elems := resolve(g, atoms, won)
 			if !own[g.atoms[0]] {
-				lookups++
-				out = append(out, c.lookupRules(p, g, lookups, elems)...)
+				c.lookups++
+				out = append(out, c.lookupRules(p, g, c.lookups, elems)...)
 				continue
 			}
 		}
@@ -108,6 +128,10 @@ func (c *compiler) atomRules(pol string, a *atom) []*ruleset.Rule {
 	for _, fam := range fams {
 		for _, pm := range c.protoMatches(pol, r.Index, fam.v, protos) {
 			m := append(clone(fam.match), pm...)
+			if r.Limit != nil {
+				out = append(out, c.limitRules(a, fam.v, m, o)...)
+				continue
+			}
 			if len(r.Via) > 0 {
 				out = append(out, viaRules(r.Via, m, o)...) // allow rules only (policy.Resolve)
 				continue
@@ -181,7 +205,7 @@ type ruleChain struct {
 // takePending returns the verdict chains of the policy compiled last, in
 // rule order, and forgets them.
 func (c *compiler) takePending() []*ruleset.Chain {
-	sort.Slice(c.pending, func(i, j int) bool { return c.pending[i].n < c.pending[j].n })
+	sort.SliceStable(c.pending, func(i, j int) bool { return c.pending[i].n < c.pending[j].n })
 	out := make([]*ruleset.Chain, len(c.pending))
 	for i, p := range c.pending {
 		out[i] = p.ch

@@ -47,7 +47,7 @@ func newSetIndex() *setIndex {
 func (x *setIndex) add(rs *ruleset.Ruleset, k setKey, s *ruleset.Set) string {
 	k.sum = x.sumSet(s)
 	for _, old := range x.sets[k] {
-		if slices.Equal(old.Prefixes, s.Prefixes) && slices.Equal(old.Ranges, s.Ranges) {
+		if slices.Equal(old.Prefixes, s.Prefixes) && slices.Equal(old.Ranges, s.Ranges) && slices.Equal(old.Times, s.Times) {
 			return old.Name
 		}
 	}
@@ -80,6 +80,10 @@ func (x *setIndex) sumSet(s *ruleset.Set) uint64 {
 	for _, r := range s.Ranges {
 		binary.LittleEndian.PutUint32(b[:4], r.Lo)
 		binary.LittleEndian.PutUint32(b[4:], r.Hi)
+		h.Write(b[:])
+	}
+	for _, t := range s.Times {
+		binary.LittleEndian.PutUint64(b[:], uint64(t.From))
 		h.Write(b[:])
 	}
 	return h.Sum64()

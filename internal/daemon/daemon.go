@@ -21,8 +21,9 @@
 //   - a netfilter event says another process changed or removed the
 //     table (WatchTable): engine.Repair within DriftSettle;
 //   - every RepairEvery: engine.Repair (load the current generation's
-//     table again if the kernel does not hold it), and a deferred file
-//     change is retried;
+//     table again if the kernel does not hold it), a deferred file
+//     change is retried, and time windows about to end are renewed
+//     (windows.go);
 //   - systemd: READY=1 once the table is restored, RELOADING=1 around a
 //     SIGHUP, STATUS= with what is in force or why a file was refused,
 //     WATCHDOG=1 every Watchdog, STOPPING=1 on the way out.
@@ -118,6 +119,8 @@ type daemon struct {
 	hostsKick chan struct{}
 	owned     ownedPasses
 	cg        *cgroupKeeper
+	// renewed is the last attempt to renew time windows (windows.go).
+	renewed time.Time
 }
 
 // Run runs the daemon until ctx ends. It returns an error only when it
@@ -319,6 +322,7 @@ func (d *daemon) repair(ctx context.Context) bool {
 	if d.deferred {
 		d.applyFile(ctx)
 	}
+	d.renewWindows(ctx)
 	return err == nil
 }
 

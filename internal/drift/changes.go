@@ -181,6 +181,9 @@ func setElements(s *ruleset.Set) []string {
 	for _, r := range s.Ranges {
 		out = append(out, r.String())
 	}
+	for _, r := range s.Times {
+		out = append(out, r.String())
+	}
 	return out
 }
 

@@ -226,7 +226,8 @@ func (e *Engine) restorePending(pend *state.Pending) {
 // appliedGeneration is the record of applying c.
 func (e *Engine) appliedGeneration(c *Compiled) *state.Generation {
 	return &state.Generation{
-		Meta:    state.Meta{Time: e.now().UTC(), PolicyFile: c.absPath(), Action: state.ActionApply, Summary: c.Summary().Short()},
+		Meta: state.Meta{Time: e.now().UTC(), PolicyFile: c.absPath(), Action: state.ActionApply, Summary: c.Summary().Short(),
+			Windows: c.windows()},
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: c.Source,
 	}
 }

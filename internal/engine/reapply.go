@@ -81,7 +81,7 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 	defer k.Close()
 	gen := &state.Generation{
 		Meta: state.Meta{Time: e.now().UTC(), PolicyFile: cur.PolicyFile, Action: state.ActionReapply, Source: cur.ID,
-			Note: fmt.Sprintf("reapply of %d", cur.ID), Summary: c.Summary().Short()},
+			Note: fmt.Sprintf("reapply of %d", cur.ID), Summary: c.Summary().Short(), Windows: c.windows()},
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: cur.Policy,
 	}
 	id, err := e.record(ctx, gen, false, "the recompiled table", func(int) error {

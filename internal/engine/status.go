@@ -36,6 +36,9 @@ type Status struct {
 	// Daemon is the leash daemon that answered, in daemon mode (nil:
 	// direct mode, no daemon runs).
 	Daemon *Daemon
+	// Windows is when the generation's time windows need renewing (nil:
+	// it has none).
+	Windows *WindowsStatus
 }
 
 // Status reads the kernel's table and compares it with the generation in
@@ -67,6 +70,7 @@ func (e *Engine) Status() (*Status, error) {
 		name = fmt.Sprintf("generation %d", gen.ID)
 	}
 	st.Report = drift.Compare(applied, seen, name)
+	st.Windows = windowsStatus(gen, e.now())
 	if o, err := k.Others(); err == nil {
 		st.Others = &o
 	} else {

@@ -1,6 +1,9 @@
 package engine
 
-import "github.com/leash-dev/leash/internal/ruleset"
+import (
+	"github.com/leash-dev/leash/internal/ruleset"
+	"github.com/leash-dev/leash/internal/state"
+)
 
 // Transfer is a Compiled as it crosses to another process (the command
 // line's compiled policy to the daemon's LocalAPI): what Apply loads and
@@ -12,11 +15,13 @@ type Transfer struct {
 	Ruleset *ruleset.Ruleset    `json:"ruleset"`
 	Summary Summary             `json:"summary"`
 	Hosts   map[string][]string `json:"hosts,omitempty"`
+	// Windows: when the ruleset's time windows end (nil: none).
+	Windows *state.Windows `json:"windows,omitempty"`
 }
 
 // Transfer is c for another process to apply.
 func (c *Compiled) Transfer() Transfer {
-	return Transfer{Path: c.absPath(), Source: c.Source, Ruleset: c.Ruleset, Summary: c.Summary(), Hosts: c.hosts()}
+	return Transfer{Path: c.absPath(), Source: c.Source, Ruleset: c.Ruleset, Summary: c.Summary(), Hosts: c.hosts(), Windows: c.windows()}
 }
 
 // Compiled is the transferred policy, ready for Apply. It has no resolved

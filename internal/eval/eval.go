@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"time"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -52,6 +53,13 @@ type Packet struct {
 	// Cgroup[0] the cgroup2 root, Cgroup[L] the ancestor at level L (nil:
 	// the socket's cgroup is the root, or unknown).
 	Cgroup []uint64
+	// At is when the packet is sent, for time windows (`meta time`); the
+	// zero time is before every window.
+	At time.Time
+	// OverLimit judges the packet as one beyond every rate limit and
+	// connection count it meets (MatchLimit, MatchMeter); false judges it
+	// within them.
+	OverLimit bool
 }
 
 // Result is the verdict for a packet and why.

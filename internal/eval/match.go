@@ -50,6 +50,18 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return family(pkt) == 4 && uint32(pkt.SourceRoute) == m.Value, nil
 	case ruleset.MatchOifname:
 		return pkt.Oifname != "" && ruleset.IfnameMatches(m.Name, pkt.Oifname), nil
+	case ruleset.MatchCtNew:
+		return !pkt.CtEstablished && !pkt.CtReply, nil
+	case ruleset.MatchMeter:
+		// Like MatchLimit: the kernel's budgets are state leash check
+		// cannot see; Packet.OverLimit says which side to judge.
+		return !pkt.OverLimit, nil
+	case ruleset.MatchTime:
+		s, err := set(rs, m.Set)
+		if err != nil {
+			return false, err
+		}
+		return ruleset.InTimes(s.Times, pkt.At), nil
 	case ruleset.MatchCgroup:
 		s, err := set(rs, m.Set)
 		if err != nil {
@@ -58,8 +70,9 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return pkt.Owned && ruleset.CgroupIn(m, s, pkt.Cgroup), nil
 	case ruleset.MatchLimit:
 		// A token bucket: a packet is judged as one within the rate (an
-		// explanation is about one connection, not a flood).
-		return true, nil
+		// explanation is about one connection, not a flood), unless
+		// Packet.OverLimit.
+		return !pkt.OverLimit, nil
 	}
 	return false, fmt.Errorf("unknown match kind %q", m.Kind)
 }

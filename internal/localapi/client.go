@@ -160,7 +160,7 @@ func (c *Client) Status() (*engine.Status, error) {
 		return nil, err
 	}
 	st := &engine.Status{Report: r.Report, Generation: r.Generation, Interrupted: r.Interrupted, TableExists: r.TableExists,
-		Pending: r.Pending, Others: r.Others, Counters: r.Counters, Daemon: r.Daemon}
+		Pending: r.Pending, Others: r.Others, Counters: r.Counters, Daemon: r.Daemon, Windows: r.Windows}
 	if r.OthersErr != "" {
 		st.OthersErr = errors.New(r.OthersErr)
 	}

@@ -157,7 +157,7 @@ func (s *Server) Handler() http.Handler {
 				d.OwnsTable = s.Owns()
 			}
 			out := &statusReply{Report: st.Report, Generation: st.Generation, Interrupted: st.Interrupted, TableExists: st.TableExists,
-				Pending: st.Pending, Others: st.Others, Counters: st.Counters, Daemon: &d}
+				Pending: st.Pending, Others: st.Others, Counters: st.Counters, Daemon: &d, Windows: st.Windows}
 			if st.OthersErr != nil {
 				out.OthersErr = st.OthersErr.Error()
 			}

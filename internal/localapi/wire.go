@@ -78,6 +78,7 @@ type statusReply struct {
 	Hosts       *state.HostsRecord    `json:"hosts,omitempty"`
 	HostsErr    string                `json:"hosts_error,omitempty"`
 	Daemon      *engine.Daemon        `json:"daemon"`
+	Windows     *engine.WindowsStatus `json:"windows,omitempty"`
 }
 
 type reply[T any] struct {

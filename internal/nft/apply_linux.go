@@ -113,6 +113,9 @@ func addSets(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) (setRe
 		if s.Live != nil {
 			newSet, setElements = newLiveSet, liveElements
 		}
+		if s.Meter != nil {
+			newSet, setElements = newMeterSet, func(*ruleset.Set) []nftables.SetElement { return nil }
+		}
 		ns, err := newSet(s)
 		if err != nil {
 			return nil, err

@@ -138,6 +138,12 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			foreign = append(foreign, f...)
 			continue
 		}
+		if s.Dynamic {
+			if f := readMeter(rs, s); f != "" {
+				foreign = append(foreign, f)
+			}
+			continue
+		}
 		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter && len(exprs[s.Name]) == 0
 		if fields, ok := fieldKinds(s); ok && plain {
 			f, err := c.readFieldsMap(rs, s, fields)
@@ -237,6 +243,8 @@ func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, isInt
 			return err
 		}
 		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Interval: isInterval, Prefixes: p})
+	case ruleset.KindTime:
+		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Interval: isInterval, Times: timesOf(ivs)})
 	default:
 		rs.Sets = append(rs.Sets, &ruleset.Set{Name: name, Kind: kind, Interval: isInterval, Ranges: rangesOf(ivs, keyLen(kind))})
 	}
@@ -392,6 +400,9 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 				return ruleset.Match{Kind: ruleset.MatchL4Proto, Value: uint32(d[0])}, true
 			}
 		case expr.MetaKeySKUID:
+			if m, ok := guessMeter(ex); ok {
+				return m, true
+			}
 			return ruleset.Match{Kind: ruleset.MatchOwned}, true
 		case expr.MetaKeyOIF:
 			return ruleset.Match{Kind: ruleset.MatchLoopback}, true
@@ -403,6 +414,8 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			if d := second(); d != nil {
 				return ruleset.Match{Kind: ruleset.MatchOifname, Name: oifnameOf(d)}, true
 			}
+		case metaKeyTimeNS:
+			return guessTime(ex)
 		}
 	case *expr.Exthdr:
 		if e.Op == exthdrOpIPv4 {
@@ -416,11 +429,17 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 		case expr.CtKeyDIRECTION:
 			return ruleset.Match{Kind: ruleset.MatchCtReply}, true
 		case expr.CtKeySTATE:
+			if b, ok := second2(ex).(*expr.Bitwise); ok && len(b.Mask) == 4 && binaryutil.NativeEndian.Uint32(b.Mask) == ctStateNew {
+				return ruleset.Match{Kind: ruleset.MatchCtNew}, true
+			}
 			return ruleset.Match{Kind: ruleset.MatchCtEstablished}, true
 		}
 	case *expr.Payload:
 		if len(ex) < 2 {
 			return ruleset.Match{}, false
+		}
+		if m, ok := guessMeter(ex); ok {
+			return m, true
 		}
 		var mask uint8
 		if b, ok := ex[1].(*expr.Bitwise); ok && len(ex) > 2 {

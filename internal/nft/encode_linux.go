@@ -142,6 +142,15 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchOifname(m.Name), nil
 	case ruleset.MatchCgroup:
 		return matchCgroup(m, sets)
+	case ruleset.MatchCtNew:
+		return matchCtNew(), nil
+	case ruleset.MatchMeter:
+		return matchMeter(m, sets)
+	case ruleset.MatchTime:
+		if ex, ok := matchTime(m, sets); ok {
+			return ex, nil
+		}
+		return nil, fmt.Errorf("match time: set %q does not exist or is no time set", m.Set)
 	case ruleset.MatchLimit:
 		if m.Limit == nil {
 			return nil, fmt.Errorf("match limit without a rate")

@@ -139,6 +139,8 @@ func unmarshalExpr(name string, data []byte) (expr.Any, error) {
 		e = &expr.Log{}
 	case "socket":
 		e = &expr.Socket{}
+	case "dynset": // meters (meter_linux.go)
+		e = &expr.Dynset{}
 	case "byteorder":
 		return unmarshalByteorder(data)
 	case "immediate":

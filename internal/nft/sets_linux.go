@@ -32,6 +32,8 @@ func setType(k ruleset.SetKind) (nftables.SetDatatype, bool) {
 		return nftables.TypeGID, true
 	case ruleset.KindCgroup:
 		return nftables.TypeCGroupV2, true
+	case ruleset.KindTime:
+		return nftables.TypeTimeDate, true
 	}
 	return nftables.TypeInvalid, false
 }
@@ -39,7 +41,7 @@ func setType(k ruleset.SetKind) (nftables.SetDatatype, bool) {
 // kindOf is the inverse of setType.
 func kindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 	for _, k := range []ruleset.SetKind{ruleset.KindIPv4, ruleset.KindIPv6, ruleset.KindPort,
-		ruleset.KindICMP, ruleset.KindICMPv6, ruleset.KindUID, ruleset.KindGID, ruleset.KindCgroup} {
+		ruleset.KindICMP, ruleset.KindICMPv6, ruleset.KindUID, ruleset.KindGID, ruleset.KindCgroup, ruleset.KindTime} {
 		if st, _ := setType(k); st.Name == t.Name && st.GetNFTMagic() == t.GetNFTMagic() && st.Bytes == t.Bytes {
 			return k, true
 		}
@@ -170,7 +172,7 @@ func setIntervals(s *ruleset.Set) []interval {
 	for _, r := range s.Ranges {
 		out = append(out, rangeInterval(r, keyLen(s.Kind)))
 	}
-	return out
+	return append(out, timeIntervals(s)...)
 }
 
 // mapIntervals returns the intervals of a map's entries, in order.

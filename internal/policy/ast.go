@@ -87,6 +87,7 @@ type PolicyDecl struct {
 	// Hosts and Interfaces are the subjects of forwarded traffic (hosts.go).
 	Hosts      []*Scalar
 	Interfaces []*Scalar
+	When       *WhenDecl
 }
 
 // RuleDecl is one rule: an action with optional destinations and ports. Empty
@@ -97,6 +98,8 @@ type RuleDecl struct {
 	To     []*Scalar
 	Ports  []*Scalar
 	Log    *Scalar // a KindBool scalar, nil if absent
+	When   *WhenDecl
+	Limit  *LimitDecl
 	// ToPos and PortsPos are where the keys were written (zero if absent).
 	ToPos, PortsPos Pos
 	// Via are the interfaces an allow rule is limited to (hosts.go), ViaPos

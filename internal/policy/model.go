@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -117,6 +118,10 @@ type Resolved struct {
 	// Cgroups are the ids of the cgroups CgroupPlan classifies, read when
 	// the policy was loaded (units.go).
 	Cgroups cgroups.Snapshot `json:"cgroups,omitempty"`
+	// At is the time the file was loaded (Env.Clock), from which time
+	// windows are compiled (internal/compile/when.go); zero when the file
+	// has no `when`.
+	At time.Time `json:"at,omitempty"`
 }
 
 // Baseline holds the defaults that apply before and around all policies.
@@ -176,6 +181,8 @@ type ResolvedPolicy struct {
 	SourceV6   []netip.Prefix `json:"source_v6,omitempty"`
 	MACs       []string       `json:"macs,omitempty"`
 	Interfaces []string       `json:"interfaces,omitempty"`
+	// When is the window of every rule of the policy (when.go), nil for always.
+	When *When `json:"when,omitempty"`
 }
 
 // ResolvedRule is one rule of a policy.
@@ -194,6 +201,10 @@ type ResolvedRule struct {
 	// Via: an allow rule matches only packets that leave through one of
 	// these interfaces (names or patterns); nil for any.
 	Via []string `json:"via,omitempty"`
+	// When is the rule's own window (when.go), nil for always.
+	When *When `json:"when,omitempty"`
+	// Limit caps the new connections the rule allows (ratelimit.go).
+	Limit *Limit `json:"limit,omitempty"`
 }
 
 // Destinations are merged, sorted, non-overlapping prefixes per family.

@@ -9,7 +9,7 @@ import (
 
 // policyKeys are the keys of a policy.
 func policyKeys() []string {
-	return []string{"name", "users", "groups", "everyone", "units", "cgroups", "rules", "default", "loopback", "established", "log", "hosts", "interfaces"}
+	return []string{"name", "users", "groups", "everyone", "units", "cgroups", "rules", "default", "loopback", "established", "log", "hosts", "interfaces", "when"}
 }
 
 // policies converts the `policies` list.
@@ -98,6 +98,8 @@ func (p *parser) policyField(pol *PolicyDecl, f field, what string) {
 		pol.Hosts = p.forwardList(f.value, what+": hosts", "[192.168.1.20, 192.168.1.0/24, \"02:00:00:00:00:01\"]")
 	case "interfaces":
 		pol.Interfaces = p.forwardList(f.value, what+": interfaces", "[br-lan, \"veth*\"]")
+	case "when":
+		pol.When = p.when(f, what)
 	}
 }
 
@@ -163,7 +165,7 @@ func (p *parser) rules(f field, what string) []*RuleDecl {
 func actions() []string { return []string{"allow", "deny", "reject"} }
 
 // ruleKeys are the keys of a rule's body.
-func ruleKeys() []string { return []string{"to", "ports", "log", "via"} }
+func ruleKeys() []string { return []string{"to", "ports", "log", "via", "when", "limit"} }
 
 // rule converts one rule: a mapping with exactly one action key.
 func (p *parser) rule(item ast.Node, what string) *RuleDecl {
@@ -203,6 +205,10 @@ func (p *parser) rule(item ast.Node, what string) *RuleDecl {
 			r.Log = p.logFlag(bf.value, what+": log")
 		case "via":
 			r.Via, r.ViaPos = p.forwardList(bf.value, what+": via", "[wg0]"), bf.keyPos
+		case "when":
+			r.When = p.when(bf, what)
+		case "limit":
+			r.Limit = p.limit(bf, what)
 		}
 	}
 	return r

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"time"
+
+	"github.com/leash-dev/leash/internal/clock"
 
 	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/identity"
@@ -18,6 +21,11 @@ type Env struct {
 	Services  *services.DB        // service names of `ports`
 	Resolver  resolve.Resolver    // hostnames of `to` and destination lists
 	Cgroups   cgroups.Tree        // the ids of the cgroups `units` and `cgroups` govern
+	// Clock is the time windows are compiled from (Resolved.At); nil is
+	// the real clock. Zone is the zone of windows without `zone`; nil is
+	// the host's (time.Local).
+	Clock clock.Clock
+	Zone  *time.Location
 }
 
 // Load parses and resolves a policy file. It reports the shape errors of
@@ -86,6 +94,9 @@ func Resolve(ctx context.Context, f *File, env Env) (*Resolved, error) {
 	}
 	scanCgroups(out, env.Cgroups)
 	out.Lint = lint(f, out, rv.warns)
+	if usesWhen(out) {
+		out.At = rv.now()
+	}
 	return out, nil
 }
 
@@ -215,6 +226,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	if pd.Log != nil {
 		pol.Log, pol.LogPos = pd.Log.Value == "true", pd.Log.Pos
 	}
+	pol.When = rv.when(pd.When)
 	return pol, users, groups
 }
 
@@ -223,6 +235,8 @@ func (rv *resolver) rule(rd *RuleDecl, index int) *ResolvedRule {
 	r := &ResolvedRule{Index: index, Pos: rd.Pos, Action: rd.Action, Text: rd.Text(), Log: rv.ruleLog(rd)}
 	r.To = rv.destinations(rd.To)
 	r.Via = rv.via(rd)
+	r.When = rv.when(rd.When)
+	r.Limit = rv.limit(rd)
 	if protos, any := rv.ports(rd.Ports); !any {
 		r.Protos = protos
 	}

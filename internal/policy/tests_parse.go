@@ -31,7 +31,9 @@ type CaseDecl struct {
 	Connect *Scalar
 	Serve   *Scalar // set instead of Connect: WHO listens, a peer connects in
 	Expect  *Scalar
-	Text    string // the case as one line, for reports
+	// At is when the connection is opened (ParseAt), nil for now.
+	At   *Scalar
+	Text string // the case as one line, for reports
 	// From, instead of As: the case is a connection this host forwards
 	// from a LAN host with these addresses, MAC or incoming interface
 	// (tests_forward.go).
@@ -54,7 +56,7 @@ type AsDecl struct {
 }
 
 func testsKeys() []string { return []string{"hosts", "cases"} }
-func caseKeys() []string  { return []string{"as", "connect", "serve", "expect", "from"} }
+func caseKeys() []string  { return []string{"as", "connect", "serve", "expect", "from", "at"} }
 func asKeys() []string    { return []string{"user", "uid", "gid", "group", "unit", "cgroup"} }
 
 // ExpectWords are the values of a case's expect.
@@ -137,6 +139,8 @@ func (p *parser) testCase(item ast.Node) *CaseDecl {
 			c.Expect = p.word(f.value, "expect", expectWords)
 		case "from":
 			c.From = p.caseFrom(f)
+		case "at":
+			c.At = p.caseAt(f)
 		}
 	}
 	c.Text = c.text()
@@ -213,13 +217,20 @@ func (c *CaseDecl) text() string {
 		}
 		return s.Raw
 	}
+	at := ""
+	if c.At != nil {
+		at = ", at: " + c.At.Raw
+	}
 	if c.From != nil {
-		return fmt.Sprintf("{from: %s, connect: %s, expect: %s}", flowList(c.From), raw(c.Connect), raw(c.Expect))
+		return fmt.Sprintf("{from: %s, connect: %s, expect: %s%s}", flowList(c.From), raw(c.Connect), raw(c.Expect), at)
 	}
 	if c.Serve != nil {
 		return fmt.Sprintf("{as: %s, serve: %s, expect: %s}", c.As.text(), raw(c.Serve), raw(c.Expect))
 	}
-	return fmt.Sprintf("{as: %s, connect: %s, expect: %s}", c.As.text(), raw(c.Connect), raw(c.Expect))
+	if c.Serve != nil {
+		return fmt.Sprintf("{as: %s, serve: %s, expect: %s%s}", c.As.text(), raw(c.Serve), raw(c.Expect), at)
+	}
+	return fmt.Sprintf("{as: %s, connect: %s, expect: %s%s}", c.As.text(), raw(c.Connect), raw(c.Expect), at)
 }
 
 func (a *AsDecl) text() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/leash-dev/leash/internal/identity"
 )
@@ -35,6 +36,8 @@ type TestCase struct {
 	// port and protocol (serve:), from wherever the prover's peer is; Addrs
 	// is empty, the prover knows the addresses.
 	Inbound bool `json:"inbound,omitempty"`
+	// At is when the connection is opened (the case's `at:`), zero for now.
+	At time.Time `json:"at,omitempty"`
 	// Err says why the case cannot run here (a user that does not exist, a
 	// host that does not resolve); such a case fails with this message.
 	Err string `json:"error,omitempty"`
@@ -57,17 +60,24 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 		}
 		tc := &TestCase{Pos: c.Pos, Text: c.Text, Expect: Action(c.Expect.Value), Inbound: c.Serve != nil}
 		var err error
-		if c.From != nil {
+		if c.At != nil {
+			tc.At, err = ParseAt(c.At.Value, env.Zone)
+		}
+		switch {
+		case err != nil: // a bad at:
+		case c.From != nil:
 			tc.From, err = senderOf(c.From)
 			if err == nil {
 				tc.As = Identity{Desc: "forwarded from " + tc.From.String()}
 				tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
 			}
-		} else if tc.As, err = identityOf(env.Directory, c.As); err == nil {
-			if tc.Inbound {
-				tc.Target, err = ParseServed(c.Serve.Value, env.Services)
-			} else {
-				tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
+		default:
+			if tc.As, err = identityOf(env.Directory, c.As); err == nil {
+				if tc.Inbound {
+					tc.Target, err = ParseServed(c.Serve.Value, env.Services)
+				} else {
+					tc.Target, tc.Addrs, err = targetAddrs(ctx, env, c.Connect.Value)
+				}
 			}
 		}
 		if err != nil {

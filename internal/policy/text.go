@@ -19,6 +19,12 @@ func (r *RuleDecl) Text() string {
 	if len(r.Via) > 0 {
 		parts = append(parts, "via: "+flowList(r.Via))
 	}
+	if r.When != nil {
+		parts = append(parts, r.When.Text())
+	}
+	if r.Limit != nil {
+		parts = append(parts, r.Limit.Text())
+	}
 	return string(r.Action) + ": {" + strings.Join(parts, ", ") + "}"
 }
 

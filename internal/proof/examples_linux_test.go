@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/nft"
@@ -100,21 +99,17 @@ func proveFile(t *testing.T, path string, env policy.Env) []proof.Result {
 		t.Fatal(err)
 	}
 	defer sb.Close()
-	rs := compile.Compile(res)
 	k, err := nft.OpenNetNS(sb.Client().Name)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	if err := k.Apply(rs); err != nil {
-		t.Fatal(err)
-	}
 	cases := append(proof.FromTests(policy.ResolveTests(ctx, f, env)), proof.Derive(res, env.Directory)...)
 	local, err := netns.LocalAddrs(sb.Client().Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := proof.Run(ctx, sb, rs, cases, proof.Options{Timeout: 300 * time.Millisecond, Local: local})
+	results, _, err := proof.RunTimed(ctx, sb, k.Apply, res, cases, proof.Options{Timeout: 300 * time.Millisecond, Local: local})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/leash-dev/leash/internal/eval"
@@ -43,6 +44,10 @@ type Case struct {
 	Err string `json:"error,omitempty"`
 	// From: a connection forwarded from this LAN host (forward.go).
 	From *policy.Sender `json:"from,omitempty"`
+	// At is when the case's connection is opened (`at:`), zero for now:
+	// the caller applies the ruleset with its windows shifted so that the
+	// kernel's now is At (compile.ShiftWindows; see at.go).
+	At time.Time `json:"at,omitempty"`
 }
 
 // Result is a case with what the kernel did and what leash check says.
@@ -68,6 +73,9 @@ type Options struct {
 	// directory its probe is born in and the ids of it and its ancestors
 	// (what leash check judges); nil: program cases fail.
 	Cgroup func(path string) (dir string, ids []uint64, err error)
+	// Now is the kernel's clock, the time leash check judges a case at
+	// (time windows); nil is the real clock.
+	Now func() time.Time
 }
 
 // Run proves every case against rs, which the caller has applied in the
@@ -108,7 +116,11 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 			return r, err
 		}
 	}
-	verdict, err := check(rs, c, opt.Local, ids)
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	verdict, err := check(rs, c, opt.Local, ids, now())
 	if err != nil {
 		return r, err
 	}
@@ -126,6 +138,13 @@ func runCase(ctx context.Context, p Prober, rs *ruleset.Ruleset, c Case, opt Opt
 	}
 	if err != nil {
 		return r, fmt.Errorf("probe %s as %s: %w", c.Describe(), c.As.Desc, err)
+	}
+	if !r.Outcome.Allowed() && r.Check == "allow" {
+		// A limited rule allows within its budget; the kernel's budgets
+		// are state check cannot see: judge the connection beyond them.
+		if over, err := checkOverLimit(rs, c, opt.Local, ids, now()); err == nil && over.word != "" {
+			r.Check, r.CheckBy, r.Where = over.word, over.by, over.where
+		}
 	}
 	r.Pass, r.Why = judge(c.Expect, r.Outcome.Allowed(), r.Check)
 	return r, nil
@@ -151,7 +170,21 @@ func judge(expect policy.Action, kernelAllowed bool, check string) (bool, string
 
 type verdict struct{ word, by, where string }
 
-func check(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64) (verdict, error) {
+func check(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64, now time.Time) (verdict, error) {
+	return checkPacket(rs, c, local, cgroup, now, false)
+}
+
+// checkOverLimit is check of the connection beyond every limit it meets;
+// its word is "" when that changes nothing (no limit decided).
+func checkOverLimit(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64, now time.Time) (verdict, error) {
+	v, err := checkPacket(rs, c, local, cgroup, now, true)
+	if err != nil || v.by == "" || !strings.HasSuffix(v.by, "/limit") {
+		return verdict{}, err
+	}
+	return v, nil
+}
+
+func checkPacket(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64, now time.Time, over bool) (verdict, error) {
 	proto, icmpType := c.Target.IPProto(c.Addr)
 	pkt := eval.NewConnection(c.As.UID, c.As.GID, c.Addr, proto, c.Target.Port, icmpType, local)
 	pkt.Oifname = sandboxOif(pkt) // for rules with via
@@ -161,6 +194,7 @@ func check(rs *ruleset.Ruleset, c Case, local []netip.Addr, cgroup []uint64) (ve
 		pkt.Dport, pkt.CtReply, pkt.CtEstablished = sandbox.InboundSourcePort, true, true
 	}
 	pkt.Cgroup = cgroup
+	pkt.At, pkt.OverLimit = now, over
 	res, err := eval.Evaluate(rs, pkt)
 	if err != nil {
 		return verdict{}, err
@@ -212,7 +246,7 @@ func (c Case) Describe() string {
 func FromTests(tcs []*policy.TestCase) []Case {
 	var out []Case
 	for _, tc := range tcs {
-		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err, Inbound: tc.Inbound, From: tc.From}
+		base := Case{Source: tc.Text, Pos: tc.Pos, As: tc.As, Target: tc.Target, Expect: tc.Expect, Err: tc.Err, Inbound: tc.Inbound, From: tc.From, At: tc.At}
 		if tc.Err != "" {
 			out = append(out, base)
 			continue

@@ -52,6 +52,16 @@ func ExplicitMatches(rs Lookup, r *Rule) ([]Match, error) {
 			if err := d.needFamily(4, "match ip option exists"); err != nil {
 				return nil, err
 			}
+		case MatchMeter:
+			if s := rs.Set(m.Set); s != nil && (s.Kind == KindIPv4 || s.Kind == KindIPv6) {
+				f := uint32(4)
+				if s.Kind == KindIPv6 {
+					f = 6
+				}
+				if err := d.needFamily(f, "match meter @"+m.Set); err != nil {
+					return nil, err
+				}
+			}
 		}
 		d.out = append(d.out, m)
 	}

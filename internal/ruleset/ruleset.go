@@ -58,6 +58,10 @@ type Set struct {
 	Interval bool           `json:"interval,omitempty"`
 	Prefixes []netip.Prefix `json:"prefixes,omitempty"`
 	Ranges   []Range        `json:"ranges,omitempty"`
+	// Times holds the instants of a KindTime set (time.go).
+	Times []TimeRange `json:"times,omitempty"`
+	// Meter makes the set a meter, a dynamic set (meter.go).
+	Meter *Meter `json:"meter,omitempty"`
 	// Live, Cgroups and State: see live.go. Live declares a set whose
 	// elements change at run time; Cgroups holds the keys of a KindCgroup
 	// set; State the kernel state of a live set's elements, empty or
@@ -217,11 +221,12 @@ type Match struct {
 	Set   string     `json:"set,omitempty"`
 	Value uint32     `json:"value,omitempty"`
 	Mask  uint8      `json:"mask,omitempty"`
-	Limit *RateLimit `json:"limit,omitempty"` // MatchLimit
+	Limit *RateLimit `json:"limit,omitempty"` // MatchLimit, MatchMeter
 	Name  string     `json:"name,omitempty"`  // MatchOifname: an interface name or pattern
 	// Level and Not: MatchCgroup only (cgroup.go).
 	Level uint32 `json:"level,omitempty"`
 	Not   bool   `json:"not,omitempty"`
+	Count uint32 `json:"count,omitempty"` // MatchMeter: ct count
 }
 
 // VerdictKind is what a rule does when it matches.

@@ -44,7 +44,15 @@ func writeSet(b *strings.Builder, s *Set) {
 		writeLiveSet(b, s)
 		return
 	}
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, flagsText(s.Interval))
+	if s.Meter != nil {
+		fmt.Fprintf(b, "\tset %s {\n%s\t}\n", termtext.Field(s.Name), meterSetText(s))
+		return
+	}
+	if s.Kind == KindTime {
+		fmt.Fprintf(b, "\tset %s {\n\t\ttypeof meta time\n%s", termtext.Field(s.Name), flagsText(s.Interval))
+	} else {
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, flagsText(s.Interval))
+	}
 	var elems []string
 	for _, p := range s.Prefixes {
 		if s.Interval {
@@ -54,6 +62,9 @@ func writeSet(b *strings.Builder, s *Set) {
 		}
 	}
 	for _, r := range s.Ranges {
+		elems = append(elems, r.String())
+	}
+	for _, r := range s.Times {
 		elems = append(elems, r.String())
 	}
 	writeElements(b, elems, 4)
@@ -230,6 +241,12 @@ func MatchText(rs Lookup, m Match) string {
 		return oifnameText(m.Name)
 	case MatchCgroup:
 		return cgroupMatchText(m)
+	case MatchTime:
+		return "meta time @" + m.Set
+	case MatchCtNew:
+		return "ct state new"
+	case MatchMeter:
+		return meterText(rs, m)
 	case MatchLimit:
 		if l := m.Limit; l != nil {
 			return fmt.Sprintf("limit rate %d/%s burst %d packets", l.Rate, l.Unit, l.Burst)

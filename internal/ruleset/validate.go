@@ -107,11 +107,19 @@ func uniqueName(seen map[string]string, what, name string) error {
 }
 
 func validateSet(s *Set) error {
+	if s.Meter != nil {
+		return validateMeter(s)
+	}
 	if s.Live != nil {
 		return validateLive(s)
 	}
 	if len(s.Cgroups)+len(s.State) > 0 || s.Kind == KindCgroup {
 		return fmt.Errorf("set %s: cgroup ids and element state belong to live sets only", s.Name)
+	}
+	if s.Kind == KindTime {
+		return validateTimes(s)
+	} else if len(s.Times) > 0 {
+		return fmt.Errorf("set %s: kind %s holds no times", s.Name, s.Kind)
 	}
 	switch s.Kind {
 	case KindIPv4, KindIPv6:
@@ -492,6 +500,11 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 		}
 	case MatchCgroup:
 		return validateCgroupMatch(rs, m)
+	case MatchTime:
+		return setOfKind(rs, m, KindTime)
+	case MatchCtNew:
+	case MatchMeter:
+		return validateMeterMatch(rs, m)
 	case MatchLimit:
 		switch l := m.Limit; {
 		case l == nil:

@@ -120,6 +120,9 @@ type Meta struct {
 	// describes (nil in records written before it was recorded: the
 	// host's).
 	NetNS *Namespace `json:"netns,omitempty"`
+	// Windows: the ruleset's time windows end at Windows.Until (nil: no
+	// windows, or not recorded).
+	Windows *Windows `json:"windows,omitempty"`
 }
 
 // What is the generation's action, with old generations counted as applies.

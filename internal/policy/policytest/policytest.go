@@ -7,7 +7,9 @@ package policytest
 
 import (
 	"net/netip"
+	"time"
 
+	"github.com/leash-dev/leash/internal/clock"
 	"github.com/leash-dev/leash/internal/identity"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/resolve"
@@ -74,7 +76,12 @@ func Services() *services.DB {
 	return db
 }
 
+// At is the fixture's load time (time windows are compiled from it), a
+// Monday: 2026-12-07 10:00 UTC. The fixture's host zone is UTC.
+var At = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+
 // Env is the complete fixture environment for ids.
 func Env(ids IDs) policy.Env {
-	return policy.Env{Directory: Directory(ids), Services: Services(), Resolver: resolve.Static(Hosts())}
+	return policy.Env{Directory: Directory(ids), Services: Services(), Resolver: resolve.Static(Hosts()),
+		Clock: clock.NewFake(At), Zone: time.UTC}
 }
