@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os/exec"
@@ -30,13 +29,11 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if s.probeArgv == nil {
-		return Outcome{}, errors.New("sandbox: Probe on a sandbox made without Config.ProbeCommand")
-	}
-	if err := s.begin(); err != nil {
+	ctx, done, err := s.startProcess(ctx, "Probe", p.Timeout)
+	if err != nil {
 		return Outcome{}, err
 	}
-	defer s.probes.Done()
+	defer done()
 	if p.Proto == TCP || p.Proto == UDP {
 		answer := s.peer
 		if isClientAddr(p.Addr) && p.From == "" {
@@ -46,16 +43,28 @@ func (s *Sandbox) Probe(ctx context.Context, p Probe) (Outcome, error) {
 			return Outcome{}, err
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout+processSlack)
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
-
 	out, err := s.runProbe(ctx, p)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("sandbox: probe %s %v as uid %d: %w", p.Proto, netip.AddrPortFrom(p.Addr, p.Port), p.UID, err)
 	}
 	s.log.Debug("sandbox: probe", "proto", p.Proto, "addr", p.Addr, "port", p.Port, "uid", p.UID, "gid", p.GID, "outcome", out.String())
 	return out, nil
+}
+
+// startProcess registers a probe or server process that is to run for
+// up to timeout. It fails on a sandbox without a ProbeCommand or once Close
+// has started; the context it returns ends processSlack after timeout or
+// when the sandbox closes, and done must be called once the process is over.
+func (s *Sandbox) startProcess(ctx context.Context, what string, timeout time.Duration) (context.Context, func(), error) {
+	if s.probeArgv == nil {
+		return nil, nil, fmt.Errorf("sandbox: %s on a sandbox made without Config.ProbeCommand", what)
+	}
+	if err := s.begin(); err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout+processSlack)
+	stop := context.AfterFunc(s.life, cancel)
+	return ctx, func() { stop(); cancel(); s.probes.Done() }, nil
 }
 
 // runProbe starts the probe process from a thread inside the client

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -27,17 +26,11 @@ func (s *Sandbox) Serve(ctx context.Context, in Inbound) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	if s.probeArgv == nil {
-		return Outcome{}, errors.New("sandbox: Serve on a sandbox made without Config.ProbeCommand")
-	}
-	if err := s.begin(); err != nil {
+	ctx, done, err := s.startProcess(ctx, "Serve", in.Timeout)
+	if err != nil {
 		return Outcome{}, err
 	}
-	defer s.probes.Done()
-	ctx, cancel := context.WithTimeout(ctx, in.Timeout+processSlack)
-	defer cancel()
-	defer context.AfterFunc(s.life, cancel)()
-
+	defer done()
 	out, err := s.serveOnce(ctx, in)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("sandbox: inbound %s from %v to port %d of uid %d: %w", in.Proto, in.Remote, in.Port, in.UID, err)
