@@ -43,10 +43,10 @@ func loadOthers(t *testing.T, s *sandbox.Sandbox, name string) {
 }
 
 // TestRouterCoexistence: the rulesets Docker, libvirt, ufw and firewalld
-// generate, loaded next to leash's table on the router. Docker's, ufw's and
-// firewalld's are the real tools' output (scripts/capture-docker.sh,
-// capture-ufw.sh, capture-firewalld.sh; docker-user adds Docker's documented
-// DOCKER-USER fix); libvirt's is written by hand in the shape of its own. leash's denials
+// generate, loaded next to leash's table on the router. All are the real
+// tools' output, captured in throwaway namespaces by scripts/capture-*.sh
+// (Docker 20.10, libvirt 9.0, ufw 0.36, firewalld 1.3 on Debian 12);
+// docker-user adds Docker's documented DOCKER-USER fix to Docker's. leash's denials
 // hold whatever they accept (a drop or reject in any base chain is final);
 // leash's allows pass only where they accept too (an accept ends only its
 // own chain): behind Docker's FORWARD policy DROP, nothing the LAN sends is
