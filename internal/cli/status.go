@@ -81,6 +81,8 @@ type statusJSON struct {
 	Daemon *engine.Daemon `json:"daemon"`
 	// Cgroups are the cgroups the policy governs (status_cgroups.go).
 	Cgroups []cgroupStatusJSON `json:"cgroups,omitempty"`
+	// Forward lists the subjects of forwarded traffic per policy.
+	Forward []forwardStatusJSON `json:"forward,omitempty"`
 	// Windows is when the time windows in force end (nil: none).
 	Windows *engine.WindowsStatus `json:"windows,omitempty"`
 	// expectsTable: the generation has a ruleset (it is not a reset).
@@ -109,6 +111,7 @@ func runStatus(cmd *cobra.Command, d Deps, g *globals) error {
 		out.expectsTable = gen.Ruleset != nil
 		out.Generation = &generationJSON{ID: gen.ID, Time: gen.Time, PolicyFile: gen.PolicyFile}
 		out.Cgroups = governedCgroups(d, engineFor(cmd, d, g, nil), gen) // the live snapshot: read-only
+		out.Forward = forwardSubjects(gen.Ruleset)
 	}
 	if g.json {
 		err = printJSON(d.Stdout, out)
@@ -169,6 +172,7 @@ func printStatus(w io.Writer, s statusJSON) {
 		printHostnames(w, s.Hosts, s.now)
 	}
 	printCgroups(w, s.Cgroups)
+	printForward(w, s.Forward)
 	if len(s.Counters) > 0 {
 		fmt.Fprintln(w)
 		printCounters(w, s.Counters)
