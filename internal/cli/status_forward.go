@@ -94,4 +94,3 @@ func printForward(w io.Writer, fs []forwardStatusJSON) {
 		fmt.Fprintf(w, "  %s: %s\n", termtext.Field(f.Policy), strings.Join(subj, ", "))
 	}
 }
-
