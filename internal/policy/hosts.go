@@ -75,22 +75,27 @@ func (rv *resolver) forwardSubjects(pd *PolicyDecl, pol *ResolvedPolicy) {
 	var any4, any6 bool
 	for _, s := range pd.Hosts {
 		c := forwardClaim{policy: pol.Name, pos: s.Pos}
-		if mac, isMAC, ok := rv.mac(s); isMAC {
-			if !ok {
-				continue
-			}
+		addMAC := func(mac string) {
 			if prev, ok := claimIn(&rv.fwd.macs, mac, c); !ok {
 				rv.errorf(s.Pos, "hosts: MAC address %s is already a subject of policy %q (%s); a host belongs to one policy: remove one of them", mac, prev.policy, prev.pos)
-				continue
+				return
 			}
 			if !slices.Contains(pol.MACs, mac) {
 				pol.MACs = append(pol.MACs, mac)
 			}
+		}
+		if mac, isMAC, ok := rv.mac(s); isMAC {
+			if ok {
+				addMAC(mac)
+			}
 			continue
 		}
-		pfxs, ok := rv.hostPrefixes(s)
+		pfxs, mac, ok := rv.hostPrefixes(s)
 		if !ok {
 			continue
+		}
+		if mac != "" {
+			addMAC(mac)
 		}
 		for _, pfx := range pfxs {
 			if prev, ok := claimIn(&rv.fwd.prefixes, pfx, c); !ok {
@@ -193,35 +198,41 @@ func (rv *resolver) mac(s *Scalar) (mac string, isMAC, ok bool) {
 }
 
 // hostPrefixes reads a hosts entry as an address, a CIDR, or a name in
-// the hosts file (/etc/hosts; never DNS: a forwarded packet's subject must
-// not be what a DNS server says), whose every address it claims. A name
-// is looked up when the policy is loaded: `leash reapply` after the hosts
-// file changes.
-func (rv *resolver) hostPrefixes(s *Scalar) ([]netip.Prefix, bool) {
+// the hosts file (/etc/hosts) and the ethers file (/etc/ethers; never DNS:
+// a forwarded packet's subject must not be what a DNS server says), whose
+// every address it claims, and its MAC address when ethers gives one. A
+// name is looked up when the policy is loaded: `leash reapply` after those
+// files change.
+func (rv *resolver) hostPrefixes(s *Scalar) (pfxs []netip.Prefix, mac string, ok bool) {
 	v := s.Value
 	if strings.ContainsAny(v, "/:") || looksNumeric(v) {
 		p, ok := rv.hostPrefix(s)
-		return []netip.Prefix{p}, ok
+		return []netip.Prefix{p}, "", ok
 	}
 	hf, ok := rv.env.Resolver.(resolve.HostsFile)
 	if !ok || hostnameProblem(v) != "" {
 		_, ok := rv.hostPrefix(s) // the error
-		return nil, ok
+		return nil, "", ok
 	}
 	addrs, err := hf.LookupHostsFile(v)
+	if err == nil {
+		if ef, ok := rv.env.Resolver.(resolve.Ethers); ok {
+			mac, err = ef.LookupEthers(v)
+		}
+	}
 	switch {
 	case err != nil:
 		rv.errorf(s.Pos, "hosts: %s: %v", s.Raw, err)
-		return nil, false
-	case len(addrs) == 0:
-		rv.errorf(s.Pos, "hosts: %s is not in the hosts file (/etc/hosts); add it there, or write its address, CIDR or MAC address (names are never looked up in DNS: a forwarded packet carries only its address)", s.Raw)
-		return nil, false
+		return nil, "", false
+	case len(addrs) == 0 && mac == "":
+		rv.errorf(s.Pos, "hosts: %s is neither in the hosts file (/etc/hosts) nor in /etc/ethers; add it there, or write its address, CIDR or MAC address (names are never looked up in DNS: a forwarded packet carries only its address)", s.Raw)
+		return nil, "", false
 	}
 	out := make([]netip.Prefix, len(addrs))
 	for i, a := range addrs {
 		out[i] = netip.PrefixFrom(a, a.BitLen())
 	}
-	return out, true
+	return out, mac, true
 }
 
 // hostPrefix reads a hosts entry as an address or a CIDR.

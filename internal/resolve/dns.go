@@ -47,6 +47,9 @@ type DNS struct {
 	// file is treated as empty. Set NoHosts to skip it.
 	HostsPath string
 	NoHosts   bool
+	// EthersPath is the ethers file (MAC addresses of LAN host names, for
+	// `hosts:`); "" means DefaultEthersPath. NoHosts skips it too.
+	EthersPath string
 	// Servers are "host:port" addresses to ask, in order. When empty, the
 	// nameservers of ResolvConfPath are used (the first three, like glibc),
 	// with its options timeout:N, attempts:N and rotate.
