@@ -52,19 +52,21 @@ func (e *Engine) enforceWith(k Kernel, rs *ruleset.Ruleset, apply func(*ruleset.
 // elements hold for one more timeout, until the daemon refreshes them).
 // rs's own elements of a live set (compiled just now) are kept, with the
 // kernel's counters when carried too. Elements beyond a set's size are not
-// carried. rs itself is not changed; without live sets it is returned as
+// carried, nor the elements of a live verdict map that jump to a chain rs
+// no longer has (the kernel would refuse the whole table). rs itself is not changed; without live sets it is returned as
 // it is.
 func (e *Engine) withLive(k Kernel, rs *ruleset.Ruleset) *ruleset.Ruleset {
 	if !hasLive(rs) {
 		return rs
 	}
 	from, elapsed := e.liveSource(k)
+	ix := ruleset.NewIndex(rs)
 	out := *rs
 	out.Sets = make([]*ruleset.Set, len(rs.Sets))
 	for i, s := range rs.Sets {
 		out.Sets[i] = s
 		if old := from.Set(s.Name); s.Live != nil && ruleset.SameLive(s, old) {
-			out.Sets[i] = carry(s, old, elapsed)
+			out.Sets[i] = carry(s, old, elapsed, ix)
 		}
 	}
 	return &out
@@ -89,7 +91,7 @@ func (e *Engine) liveSource(k Kernel) (interface{ Set(string) *ruleset.Set }, ti
 
 // carry is live set s with old's elements added (see withLive); elapsed
 // is how long ago old's lifetimes were read.
-func carry(s, old *ruleset.Set, elapsed time.Duration) *ruleset.Set {
+func carry(s, old *ruleset.Set, elapsed time.Duration, rs ruleset.Lookup) *ruleset.Set {
 	c := *s
 	own := s.Elements()
 	seen := map[ruleset.Element]int{}
@@ -105,6 +107,9 @@ func carry(s, old *ruleset.Set, elapsed time.Duration) *ruleset.Set {
 			continue
 		}
 		if s.Live.Size > 0 && uint32(len(own)) >= s.Live.Size {
+			continue
+		}
+		if el.Chain != "" && rs.Chain(el.Chain) == nil {
 			continue
 		}
 		el.Timeout = remaining(s.Live, el, elapsed)

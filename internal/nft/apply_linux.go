@@ -123,7 +123,7 @@ func addSets(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) (setRe
 		if err := nc.AddSet(ns, setElements(s)); err != nil {
 			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
-		refs[s.Name] = ref{setInfo{kind: s.Kind, interval: s.Interval}, ns}
+		refs[s.Name] = ref{setInfo{kind: s.Kind, interval: s.Interval, verdicts: s.Live != nil && s.Live.Verdicts}, ns}
 	}
 	for _, m := range rs.Maps {
 		nm, err := newMap(m)

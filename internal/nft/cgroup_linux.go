@@ -37,3 +37,31 @@ func guessCgroup(e *expr.Socket, ex []expr.Any) (ruleset.Match, bool) {
 	}
 	return ruleset.Match{Kind: ruleset.MatchCgroup, Level: e.Level, Set: l.SetName, Not: l.Invert}, true
 }
+
+// cgroupVerdictMap is `socket cgroupv2 level N vmap @M` (a VMap verdict
+// on a live verdict map, ruleset.Live.Verdicts): the socket expression
+// loads the id of the ancestor at level N (none: the rule breaks, the
+// packet goes on), the lookup's verdict register takes the element's
+// `jump CHAIN` (no element: no verdict, the packet goes on).
+func cgroupVerdictMap(v ruleset.Verdict, si setInfo) ([]expr.Any, error) {
+	if si.kind != ruleset.KindCgroup {
+		return nil, fmt.Errorf("vmap: live map %q has key kind %s", v.Map, si.kind)
+	}
+	return []expr.Any{
+		&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: v.Level, Register: reg},
+		&expr.Lookup{SourceRegister: reg, DestRegister: 0, IsDestRegSet: true, SetName: v.Map, SetID: si.id},
+	}, nil
+}
+
+// guessCgroupVerdictMap proposes the cgroup VMap verdict that ex, the
+// expressions after the counter, look like (decodeVerdict confirms it).
+func guessCgroupVerdictMap(e *expr.Socket, ex []expr.Any) (ruleset.Verdict, bool) {
+	if e.Key != expr.SocketKeyCgroupv2 || len(ex) != 2 {
+		return ruleset.Verdict{}, false
+	}
+	l, ok := ex[1].(*expr.Lookup)
+	if !ok || !l.IsDestRegSet {
+		return ruleset.Verdict{}, false
+	}
+	return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName, Level: e.Level}, true
+}

@@ -1,135 +1,99 @@
 package nft
 
 import (
-	"encoding/binary"
-	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/nftables"
-	"github.com/google/nftables/binaryutil"
-	"github.com/google/nftables/expr"
+	"github.com/leash-dev/leash/internal/ruleset"
 )
 
-// cgroupMapText is the flat cgroup dispatch of issue 15's follow-up: one
-// live verdict map per level, keyed by `socket cgroupv2 level N` (8 bytes,
-// host byte order), looked up by one rule whatever the number of program
-// policies. nft's text names cgroupsv2 elements by path, so the map is
-// empty here; its elements go in by netlink (cgroupMapByNetlink).
-const cgroupMapText = `table inet leash {
-	map cgmap2 {
-		type cgroupsv2 : verdict
-		comment "cgroups:governed:2"
+// cgroupMapSample is the flat cgroup dispatch: one live verdict map per
+// level, keyed by `socket cgroupv2 level N` (8 bytes, host byte order),
+// looked up by one rule whatever the number of program policies, with
+// elements `ID : jump CHAIN`.
+func cgroupMapSample(elems ...ruleset.Element) *ruleset.Ruleset {
+	m := &ruleset.Set{Name: "cgmap2", Kind: ruleset.KindCgroup, Live: &ruleset.Live{Source: "cgroups:governed:2", Verdicts: true}}
+	m.SetElements(elems)
+	drop := func(name string) *ruleset.Chain {
+		return &ruleset.Chain{Name: name, Rules: []*ruleset.Rule{{Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: ruleset.Origin{ID: name + "/default"}}}}
 	}
-
-	chain p_web {
-		drop
-	}
-
-	chain output {
-		type filter hook output priority filter; policy accept;
-		socket cgroupv2 level 2 vmap @cgmap2
-	}
-}
-`
-
-// cgroupMapByNetlink loads cgroupMapText through google/nftables, the
-// encoding leash's Apply would use: a map with IsMap, KeyType
-// TypeCGroupV2 in host byte order, DataType TypeVerdict and the Source as
-// comment; the rule a socket load into register 1 and a lookup with a
-// verdict destination register. elems are cgroup ids to jump to p_web.
-func cgroupMapByNetlink(t *testing.T, nc *nftables.Conn, elems ...uint64) {
-	t.Helper()
-	tb := nc.AddTable(table())
-	m := &nftables.Set{Table: tb, Name: "cgmap2", IsMap: true, KeyType: nftables.TypeCGroupV2,
-		KeyByteOrder: binaryutil.NativeEndian, DataType: nftables.TypeVerdict, Comment: "cgroups:governed:2"}
-	var es []nftables.SetElement
-	for _, id := range elems {
-		es = append(es, nftables.SetElement{Key: binary.NativeEndian.AppendUint64(nil, id),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: "p_web"}})
-	}
-	if err := nc.AddSet(m, es); err != nil { // before the chains, as nft -f numbers handles
-		t.Fatal(err)
-	}
-	web := nc.AddChain(&nftables.Chain{Table: tb, Name: "p_web"})
-	accept := nftables.ChainPolicyAccept
-	out := nc.AddChain(&nftables.Chain{Table: tb, Name: "output", Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &accept})
-	nc.AddRule(&nftables.Rule{Table: tb, Chain: web, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}})
-	nc.AddRule(&nftables.Rule{Table: tb, Chain: out, Exprs: []expr.Any{
-		&expr.Socket{Key: expr.SocketKeyCgroupv2, Level: 2, Register: 1},
-		&expr.Lookup{SourceRegister: 1, SetName: m.Name, SetID: m.ID, DestRegister: 0, IsDestRegSet: true},
-	}})
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
+	return &ruleset.Ruleset{
+		Sets: []*ruleset.Set{m},
+		Chains: []*ruleset.Chain{
+			{Name: "output", Hook: &ruleset.Hook{Hook: "output"}, Rules: []*ruleset.Rule{
+				{Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: "cgmap2", Level: 2}, Origin: ruleset.Origin{ID: "dispatch/cgroups"}},
+			}},
+			drop("p_web"), drop("p_db"),
+		},
 	}
 }
 
-var cgroupElemRE = regexp.MustCompile(`(?m)^\s*elements = .*\n`)
+func jumpElem(id uint64, chain string) ruleset.Element {
+	return ruleset.Element{Cgroup: id, ElementState: ruleset.ElementState{Chain: chain}}
+}
 
 // TestCgroupMapTextEquivalence: the kernel and google/nftables take a
-// verdict map keyed by `socket cgroupv2 level N`, nft -f of its text and
-// the netlink encoding are the same kernel objects, and elements `ID :
-// jump CHAIN` added by netlink read back with their key and verdict.
+// verdict map keyed by `socket cgroupv2 level N`; nft -f of its text and
+// Apply give the same kernel objects; elements `ID : jump CHAIN` load with
+// the table, change by UpdateElements (atomically; a changed verdict is a
+// delete and an add in one update, since the kernel refuses to change an
+// element's data) and read back (Read, ReadLive) as they went in.
 func TestCgroupMapTextEquivalence(t *testing.T) {
 	nsA, _ := newNS(t)
-	nsB, _ := newNS(t)
-	inNS(t, nsA, cgroupMapText, "nft", "-f", "-")
-	nc, err := nftables.New(nftables.WithNetNSFd(nsB.Fd()))
-	if err != nil {
+	nsB, c := newNS(t)
+	rs := cgroupMapSample(jumpElem(1<<40+7, "p_web"), jumpElem(42, "p_db"))
+	if err := ruleset.Validate(rs); err != nil {
 		t.Fatal(err)
 	}
-	cgroupMapByNetlink(t, nc)
+	inNS(t, nsA, ruleset.Text(rs, ruleset.TextOptions{}), "nft", "-f", "-") // elements in a comment
+	if err := c.Apply(cgroupMapSample()); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(list(t, nsA), list(t, nsB)); diff != "" {
-		t.Errorf("nft list (-nft -f +netlink):\n%s", diff)
+		t.Errorf("nft list (-nft -f +Apply):\n%s", diff)
 	}
 	wantNL := inNS(t, nsA, "", "nft", "--debug=netlink", "list", "table", "inet", "leash")
 	gotNL := inNS(t, nsB, "", "nft", "--debug=netlink", "list", "table", "inet", "leash")
 	if diff := cmp.Diff(wantNL, gotNL); diff != "" {
-		t.Errorf("nft --debug=netlink list (-nft -f +netlink):\n%s", diff)
+		t.Errorf("nft --debug=netlink list (-nft -f +Apply):\n%s", diff)
+	}
+	if err := c.Apply(rs); err != nil { // with the elements, by netlink only
+		t.Fatal(err)
+	}
+	if got := strings.Join(strings.Fields(list(t, nsB)), " "); !strings.Contains(got, "elements = { 42 : jump p_db, 1099511627783 : jump p_web }") {
+		t.Errorf("nft list after Apply: no elements `42 : jump p_db, 1099511627783 : jump p_web`:\n%s", got)
+	}
+	got, err := c.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearCounters(got)
+	if diff := diffIR(kernelView(rs), got); diff != "" {
+		t.Errorf("Read after Apply (-want +got):\n%s", diff)
 	}
 
-	// Live elements: add two by netlink, delete one, read back.
-	tb := table()
-	m, err := nc.GetSetByName(tb, "cgmap2")
+	// A changed verdict: the kernel refuses to re-add a key with other data...
+	move := ruleset.ElementOp{Set: "cgmap2", Elem: jumpElem(42, "p_web")}
+	if err := c.UpdateElements([]ruleset.ElementOp{move}); err == nil {
+		t.Error("UpdateElements re-adding 42 with another verdict: no error")
+	}
+	// ...and takes a delete and an add in one update.
+	ops := []ruleset.ElementOp{{Set: "cgmap2", Delete: true, Elem: ruleset.Element{Cgroup: 42}}, move,
+		{Set: "cgmap2", Delete: true, Elem: ruleset.Element{Cgroup: 1<<40 + 7}}, {Set: "cgmap2", Elem: jumpElem(9, "p_db")}}
+	if err := c.UpdateElements(ops); err != nil {
+		t.Fatal(err)
+	}
+	bad := []ruleset.ElementOp{{Set: "cgmap2", Elem: jumpElem(10, "p_db")}, {Set: "cgmap2", Elem: jumpElem(11, "p_gone")}}
+	if err := c.UpdateElements(bad); err == nil {
+		t.Error("UpdateElements with a jump to a missing chain: no error")
+	}
+	live, err := c.ReadLive()
 	if err != nil {
 		t.Fatal(err)
 	}
-	el := func(id uint64) nftables.SetElement {
-		return nftables.SetElement{Key: binary.NativeEndian.AppendUint64(nil, id),
-			VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: "p_web"}}
+	want := cgroupMapSample(jumpElem(9, "p_db"), jumpElem(42, "p_web")).Sets
+	if diff := cmp.Diff(want, live.Sets); diff != "" {
+		t.Errorf("ReadLive after the updates (-want +got):\n%s", diff)
 	}
-	if err := nc.SetAddElements(m, []nftables.SetElement{el(1<<40 + 7), el(42)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.SetDeleteElements(m, []nftables.SetElement{{Key: binary.NativeEndian.AppendUint64(nil, 42)}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	got, err := nc.GetSetElements(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || binary.NativeEndian.Uint64(got[0].Key) != 1<<40+7 {
-		t.Fatalf("elements read back: %+v, want one, 1<<40+7 : jump p_web", got)
-	}
-	// The library leaves a map element's verdict undecoded (Val): jumpChain
-	// decodes it, as for the uid maps.
-	if chain, err := jumpChain(got[0].Val); err != nil || chain != "p_web" {
-		t.Errorf("element verdict read back: %q, %v; want jump p_web", chain, err)
-	}
-	if !m.IsMap || m.DataType.Name != nftables.TypeVerdict.Name || m.Comment != "cgroups:governed:2" {
-		t.Errorf("map read back: IsMap %v, data %q, comment %q", m.IsMap, m.DataType.Name, m.Comment)
-	}
-	// With the elements, the text listing differs from the empty map only
-	// by its element line (nft prints an id it cannot resolve as a number).
-	if diff := cmp.Diff(list(t, nsA), cgroupElemRE.ReplaceAllString(list(t, nsB), "")); diff != "" {
-		t.Errorf("nft list with elements, element line removed (-nft -f +netlink):\n%s", diff)
-	}
-	t.Logf("with elements:\n%s", list(t, nsB))
 }

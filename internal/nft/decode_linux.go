@@ -273,7 +273,7 @@ func decodeRules(rs *ruleset.Ruleset, raws []rawRule) []string {
 func decodedRefs(rs ruleset.Lookup) setRef {
 	return func(name string) (setInfo, bool) {
 		if s := rs.Set(name); s != nil {
-			return setInfo{kind: s.Kind, interval: s.Interval}, true
+			return setInfo{kind: s.Kind, interval: s.Interval, verdicts: s.Live != nil && s.Live.Verdicts}, true
 		}
 		if m := rs.Map(name); m != nil {
 			return setInfo{kind: m.Key, interval: m.Interval, fields: m.Fields}, true
@@ -524,6 +524,8 @@ func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
 		if l, ok := ex[len(ex)-1].(*expr.Lookup); ok {
 			return ruleset.Verdict{Kind: ruleset.VMap, Map: l.SetName}, true
 		}
+	case *expr.Socket:
+		return guessCgroupVerdictMap(e, ex)
 	}
 	return ruleset.Verdict{}, false
 }

@@ -22,6 +22,7 @@ type setInfo struct {
 	interval bool
 	id       uint32
 	fields   []ruleset.KeyField // maps keyed by fields (ruleset.Map.Fields)
+	verdicts bool               // a live verdict map (ruleset.Live.Verdicts)
 }
 
 // setRef resolves a set or map name.
@@ -283,6 +284,9 @@ func encodeVerdict(v ruleset.Verdict, sets setRef, family uint32) ([]expr.Any, e
 		}
 		return []expr.Any{logExpr(v.Log)}, nil
 	case ruleset.VMap:
+		if si, ok := sets(v.Map); ok && si.verdicts {
+			return cgroupVerdictMap(v, si)
+		}
 		return verdictMap(v.Map, sets, family)
 	}
 	return nil, fmt.Errorf("unknown verdict kind %q", v.Kind)

@@ -82,6 +82,10 @@ func applyOps(rs *ruleset.Ruleset, ops []ruleset.ElementOp) error {
 			}
 			kept = append(kept, elems[i])
 		}
+		if err := fakeJump(rs, op, old); err != nil {
+			bad = append(bad, err)
+			continue
+		}
 		if !op.Delete {
 			e := loaded(s, op.Elem)
 			if old != nil { // a refresh keeps the counter
@@ -96,6 +100,22 @@ func applyOps(rs *ruleset.Ruleset, ops []ruleset.ElementOp) error {
 		s.SetElements(kept)
 	}
 	return errors.Join(bad...)
+}
+
+// fakeJump refuses, as the kernel does, an added element of a verdict
+// map that jumps to a missing chain, or that is present with another
+// verdict (the kernel changes no element's data: delete it first, in the
+// same update).
+func fakeJump(rs *ruleset.Ruleset, op ruleset.ElementOp, old *ruleset.Element) error {
+	switch {
+	case op.Delete || op.Elem.Chain == "":
+		return nil
+	case rs.Chain(op.Elem.Chain) == nil:
+		return fmt.Errorf("%s: chain %s: no such file or directory", op, op.Elem.Chain)
+	case old != nil && old.Chain != op.Elem.Chain:
+		return fmt.Errorf("%s: the element jumps to %s: device or resource busy", op, old.Chain)
+	}
+	return nil
 }
 
 // loaded is e as the kernel holds it once loaded into live set s: its

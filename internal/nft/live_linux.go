@@ -28,8 +28,12 @@ func newLiveSet(s *ruleset.Set) (*nftables.Set, error) {
 		order = binaryutil.NativeEndian
 	}
 	l := s.Live
-	return &nftables.Set{Table: table(), Name: s.Name, KeyType: t, KeyByteOrder: order,
-		HasTimeout: l.Timeout > 0, Timeout: l.Timeout, Size: l.Size, Counter: l.Counters, Comment: l.Source}, nil
+	ns := &nftables.Set{Table: table(), Name: s.Name, KeyType: t, KeyByteOrder: order,
+		HasTimeout: l.Timeout > 0, Timeout: l.Timeout, Size: l.Size, Counter: l.Counters, Comment: l.Source}
+	if l.Verdicts {
+		ns.IsMap, ns.DataType = true, nftables.TypeVerdict
+	}
+	return ns, nil
 }
 
 // liveElements encodes a live set's elements: each key with its own
@@ -46,6 +50,9 @@ func liveElements(s *ruleset.Set) []nftables.SetElement {
 
 func liveElement(s *ruleset.Set, e ruleset.Element) nftables.SetElement {
 	el := nftables.SetElement{Key: liveKey(s.Kind, e), Timeout: e.Timeout}
+	if e.Chain != "" {
+		el.VerdictData = &expr.Verdict{Kind: expr.VerdictJump, Chain: e.Chain}
+	}
 	if s.Live.Counters && (e.Packets > 0 || e.Bytes > 0) {
 		el.Counter = &expr.Counter{Packets: e.Packets, Bytes: e.Bytes}
 	}
@@ -73,8 +80,9 @@ func liveSetInfo(s *nftables.Set, kind ruleset.SetKind, exprs []string) (*rulese
 		}
 		counts = true
 	}
+	verdicts := s.IsMap && s.DataType.Name == nftables.TypeVerdict.Name && kind == ruleset.KindCgroup
 	switch {
-	case s.Anonymous || s.Constant || s.Interval || s.IsMap || s.Dynamic || s.Concatenation:
+	case s.Anonymous || s.Constant || s.Interval || (s.IsMap && !verdicts) || s.Dynamic || s.Concatenation:
 		return nil, fmt.Errorf("set %s: flags other than `timeout` on a live set", s.Name)
 	case kind != ruleset.KindIPv4 && kind != ruleset.KindIPv6 && kind != ruleset.KindCgroup:
 		return nil, fmt.Errorf("set %s: live set of type %s", s.Name, s.KeyType.Name)
@@ -82,7 +90,7 @@ func liveSetInfo(s *nftables.Set, kind ruleset.SetKind, exprs []string) (*rulese
 		return nil, fmt.Errorf("set %s: flags timeout without a default timeout", s.Name)
 	}
 	return &ruleset.Set{Name: s.Name, Kind: kind,
-		Live: &ruleset.Live{Timeout: s.Timeout, Size: s.Size, Counters: counts, Source: s.Comment}}, nil
+		Live: &ruleset.Live{Timeout: s.Timeout, Size: s.Size, Counters: counts, Source: s.Comment, Verdicts: verdicts}}, nil
 }
 
 // decodeLiveElements fills live set out with the kernel's elements: keys,
@@ -92,10 +100,17 @@ func decodeLiveElements(out *ruleset.Set, elems []nftables.SetElement) error {
 	n := keyLen(out.Kind)
 	list := make([]ruleset.Element, 0, len(elems))
 	for _, e := range elems {
-		if len(e.Key) != n || e.IntervalEnd || len(e.Val) > 0 || e.Comment != "" {
+		if len(e.Key) != n || e.IntervalEnd || (len(e.Val) > 0) != out.Live.Verdicts || e.Comment != "" {
 			return fmt.Errorf("element %x is not a single %s key", e.Key, out.Kind)
 		}
 		el := ruleset.Element{ElementState: ruleset.ElementState{Expires: e.Expires}}
+		if out.Live.Verdicts {
+			chain, err := jumpChain(e.Val) // the library leaves a map's data undecoded
+			if err != nil {
+				return fmt.Errorf("element %x: %w", e.Key, err)
+			}
+			el.Chain = chain
+		}
 		if e.Timeout != out.Live.Timeout {
 			el.Timeout = e.Timeout
 		}

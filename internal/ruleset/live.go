@@ -47,6 +47,9 @@ type Live struct {
 	// source alone: "host:NAME" (a hostname's addresses), "unit:NAME" (a
 	// service's cgroups). Required; stored as the set's comment.
 	Source string `json:"source,omitempty"`
+	// Verdicts makes the live set a verdict map (livemap.go): `map NAME {
+	// type KIND : verdict; ... }`, each element `KEY : jump CHAIN`.
+	Verdicts bool `json:"verdicts,omitempty"`
 }
 
 // SourceHost is the Live.Source of the set fed by hostname name.
@@ -63,6 +66,9 @@ type ElementState struct {
 	// Packets and Bytes are the element's counter (sets with Counters).
 	Packets uint64 `json:"packets,omitempty"`
 	Bytes   uint64 `json:"bytes,omitempty"`
+	// Chain is where an element of a verdict map (Live.Verdicts) jumps:
+	// its data, given when it is added; empty in a set.
+	Chain string `json:"chain,omitempty"`
 }
 
 // Element is one element of a live set: its key (Addr for address sets,
@@ -162,7 +168,7 @@ func (s *Set) Declaration() *Set {
 // counters may change; the elements stay.
 func SameLive(a, b *Set) bool {
 	return a != nil && b != nil && a.Live != nil && b.Live != nil &&
-		a.Name == b.Name && a.Kind == b.Kind && a.Live.Source == b.Live.Source
+		a.Name == b.Name && a.Kind == b.Kind && a.Live.Source == b.Live.Source && a.Live.Verdicts == b.Live.Verdicts
 }
 
 // validateLive checks a live set's declaration and elements: a hash set of
@@ -218,7 +224,12 @@ func validateLive(s *Set) error {
 			return fmt.Errorf("set %s: element %s has a timeout, but the set has none (give Live.Timeout)", s.Name, key)
 		case (st.Packets > 0 || st.Bytes > 0) && !l.Counters:
 			return fmt.Errorf("set %s: element %s has counters, but the set does not count", s.Name, key)
+		case (st.Chain != "") != l.Verdicts:
+			return fmt.Errorf("set %s: element %s: %s", s.Name, key, chainWant(l.Verdicts))
 		}
+	}
+	if l.Verdicts {
+		return validateLiveMap(s)
 	}
 	return nil
 }
@@ -284,12 +295,16 @@ func DurationText(d time.Duration) string {
 // writeLiveSet prints a live set's declaration and elements (the `set`
 // block of Text).
 func writeLiveSet(b *strings.Builder, s *Set) {
-	fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, liveFlagsText(s.Live))
+	if s.Live.Verdicts {
+		fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", termtext.Field(s.Name), s.Kind, liveFlagsText(s.Live))
+	} else {
+		fmt.Fprintf(b, "\tset %s {\n\t\ttype %s\n%s", termtext.Field(s.Name), s.Kind, liveFlagsText(s.Live))
+	}
 	if s.Kind == KindCgroup {
 		if len(s.Cgroups) > 0 {
 			ids := make([]string, len(s.Cgroups))
-			for i, c := range s.Cgroups {
-				ids[i] = fmt.Sprint(c)
+			for i, e := range s.Elements() {
+				ids[i] = elementText(e)
 			}
 			fmt.Fprintf(b, "\t\t# cgroup ids: %s\n", strings.Join(ids, ", "))
 		}
@@ -317,7 +332,7 @@ func (op ElementOp) String() string {
 	if op.Delete {
 		return fmt.Sprintf("destroy element inet %s %s { %s }", TableName, op.Set, op.Elem.Key())
 	}
-	t := op.Elem.Key()
+	t := elementText(op.Elem)
 	if op.Elem.Timeout > 0 {
 		t += " timeout " + DurationText(op.Elem.Timeout)
 	}
@@ -353,6 +368,13 @@ func ValidateOp(rs Lookup, op ElementOp) error {
 		return fmt.Errorf("%s: a timeout needs an added element of a set with timeouts", op)
 	case e.Packets != 0 || e.Bytes != 0 || e.Expires != 0:
 		return fmt.Errorf("%s: counters and expiry are the kernel's, not given by an update", op)
+	case !op.Delete && (e.Chain != "") != s.Live.Verdicts:
+		return fmt.Errorf("%s: %s", op, chainWant(s.Live.Verdicts))
+	case op.Delete && e.Chain != "":
+		return fmt.Errorf("%s: a deleted element is named by its key alone", op)
+	}
+	if e.Chain != "" {
+		return opTarget(rs, op)
 	}
 	return nil
 }

@@ -253,7 +253,10 @@ type Verdict struct {
 	Kind  VerdictKind `json:"kind"`
 	Chain string      `json:"chain,omitempty"` // Jump, Goto
 	Map   string      `json:"map,omitempty"`   // VMap: the map; its Key says skuid or skgid
-	Log   *LogAction  `json:"log,omitempty"`   // Log
+	// Level is the cgroup level of a VMap on a live verdict map (a Set
+	// with Live.Verdicts): `socket cgroupv2 level Level vmap @Map`.
+	Level uint32     `json:"level,omitempty"`
+	Log   *LogAction `json:"log,omitempty"` // Log
 }
 
 // LogAction is a rate-limited NFLOG statement (see the Log verdict).

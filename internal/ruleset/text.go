@@ -185,6 +185,9 @@ func counterText(r *Rule, counters bool) string {
 
 // vmapText is `KEY vmap @MAP`, the key as the map's fields name it.
 func vmapText(rs Lookup, v Verdict) string {
+	if s := rs.Set(v.Map); s != nil && s.Live != nil && s.Live.Verdicts {
+		return liveMapText(v)
+	}
 	key := "meta skuid"
 	if m := rs.Map(v.Map); m != nil {
 		key = KeyText(m)

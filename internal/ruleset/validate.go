@@ -50,6 +50,7 @@ func ValidateContext(ctx context.Context, rs *Ruleset) error {
 	for _, s := range rs.Sets {
 		add(uniqueName(objects, "set", s.Name))
 		add(validateSet(s))
+		add(liveMapTargets(s, chains))
 	}
 	for _, m := range rs.Maps {
 		add(uniqueName(objects, "map", m.Name))
@@ -587,8 +588,14 @@ func validateVerdict(rs Lookup, v Verdict, chains chainIndex) error {
 			return fmt.Errorf("%s: %w", v.Kind, err)
 		}
 	case VMap:
+		if s := rs.Set(v.Map); s != nil && rs.Map(v.Map) == nil {
+			return liveMapVerdict(s, v)
+		}
 		if rs.Map(v.Map) == nil {
 			return fmt.Errorf("vmap: map %q does not exist", v.Map)
+		}
+		if v.Level != 0 {
+			return fmt.Errorf("vmap @%s: a level belongs to a live cgroup map", v.Map)
 		}
 	default:
 		return fmt.Errorf("unknown verdict kind %q", v.Kind)
