@@ -176,6 +176,12 @@ func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, b
 	case ruleset.Goto:
 		name, jump = v.Chain, false
 	case ruleset.VMap:
+		if s := rs.Set(v.Map); s != nil && s.Live != nil && s.Live.Verdicts {
+			if pkt.Owned { // socket cgroupv2 level N vmap: a full socket only
+				name = ruleset.CgroupJump(v, s, pkt.Cgroup)
+			}
+			break
+		}
 		m := rs.Map(v.Map)
 		if m == nil {
 			return nil, false, fmt.Errorf("no map %q", v.Map)

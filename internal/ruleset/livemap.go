@@ -1,6 +1,9 @@
 package ruleset
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // A live verdict map is a live set with Live.Verdicts: each element is a
 // key and the chain it jumps to (ElementState.Chain), added and removed
@@ -92,4 +95,18 @@ func liveMapVerdict(s *Set, v Verdict) error {
 // liveMapText is the key and lookup of a VMap verdict on a live map.
 func liveMapText(v Verdict) string {
 	return fmt.Sprintf("socket cgroupv2 level %d vmap @%s", v.Level, v.Map)
+}
+
+// CgroupJump is the chain `socket cgroupv2 level N vmap @M` (v, on live
+// verdict map s) jumps to for a socket whose cgroup has the ancestor ids
+// path (path[L] the ancestor at level L), "" when none: as the kernel
+// does, no ancestor at v.Level or no element for its id means no verdict.
+func CgroupJump(v Verdict, s *Set, path []uint64) string {
+	if int(v.Level) >= len(path) {
+		return ""
+	}
+	if i, in := slices.BinarySearch(s.Cgroups, path[v.Level]); in && i < len(s.State) {
+		return s.State[i].Chain
+	}
+	return ""
 }
