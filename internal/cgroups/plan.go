@@ -24,6 +24,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 // Governed is one cgroup a policy governs, with everything below it.
@@ -83,7 +85,8 @@ const (
 	// Watched: the ids of the watched directories at Level (strict
 	// ancestors of governed cgroups), whose children must all be known.
 	Watched Role = "watched"
-	// Gov: the ids of Policy's governed cgroups at Level.
+	// Gov: the governed cgroups at Level, a live verdict map: each id
+	// jumps to the chain of the policy that governs it.
 	Gov Role = "governed"
 )
 
@@ -93,7 +96,7 @@ type SetSpec struct {
 	Source string // the live set's Source: changes when Paths do
 	Role   Role
 	Level  int
-	Policy string   // Gov only
+	Policy string   // unused (the Gov map holds every policy's cgroups at Level)
 	Paths  []string // Gov: the governed paths; Watched: the watched directories
 }
 
@@ -110,13 +113,14 @@ type Plan struct {
 }
 
 // SetName is the name of a plan's set: `cg2` (known at level 2),
-// `cg1_watch` (watched at level 1), `cg2_p_web` (policy web's at level 2).
-func SetName(r Role, level int, policy string) string {
+// `cg1_watch` (watched at level 1), `cgmap2` (the verdict map of the
+// governed cgroups at level 2, whatever their policy).
+func SetName(r Role, level int) string {
 	switch r {
 	case Watched:
 		return fmt.Sprintf("cg%d_watch", level)
 	case Gov:
-		return fmt.Sprintf("cg%d_p_%s", level, policy)
+		return fmt.Sprintf("cgmap%d", level)
 	}
 	return fmt.Sprintf("cg%d", level)
 }
@@ -143,20 +147,18 @@ func NewPlan(gs []Governed) *Plan {
 		}
 	}
 	for l := 1; l <= p.maxLevel; l++ {
-		p.sets = append(p.sets, p.spec(Known, l, "", nil))
+		p.sets = append(p.sets, p.spec(Known, l, nil))
 		if w := p.watchedAt(l); len(w) > 0 {
-			p.sets = append(p.sets, p.spec(Watched, l, "", w))
+			p.sets = append(p.sets, p.spec(Watched, l, w))
 		}
-		for _, pol := range p.policies {
-			if paths := p.governedAt(l, pol); len(paths) > 0 {
-				p.sets = append(p.sets, p.spec(Gov, l, pol, paths))
-			}
+		if paths := p.governedAt(l); len(paths) > 0 {
+			p.sets = append(p.sets, p.spec(Gov, l, paths))
 		}
 	}
 	return p
 }
 
-func (p *Plan) spec(r Role, level int, pol string, paths []string) SetSpec {
+func (p *Plan) spec(r Role, level int, paths []string) SetSpec {
 	h := fnv.New64a()
 	var all []string
 	if r == Known {
@@ -167,12 +169,13 @@ func (p *Plan) spec(r Role, level int, pol string, paths []string) SetSpec {
 	for _, s := range all {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+		if r == Gov { // a path moved to another policy is another map
+			h.Write([]byte(p.gov[s]))
+			h.Write([]byte{0})
+		}
 	}
 	src := fmt.Sprintf("cgroups:%s:%d:%016x", r, level, h.Sum64())
-	if r == Gov {
-		src = fmt.Sprintf("cgroups:%s:%s:%d:%016x", r, pol, level, h.Sum64())
-	}
-	return SetSpec{Name: SetName(r, level, pol), Source: src, Role: r, Level: level, Policy: pol, Paths: paths}
+	return SetSpec{Name: SetName(r, level), Source: src, Role: r, Level: level, Paths: paths}
 }
 
 // Empty reports whether the plan governs nothing.
@@ -208,10 +211,10 @@ func (p *Plan) watchedAt(level int) []string {
 	return out
 }
 
-func (p *Plan) governedAt(level int, pol string) []string {
+func (p *Plan) governedAt(level int) []string {
 	var out []string
-	for g, gp := range p.gov {
-		if gp == pol && Level(g) == level {
+	for g := range p.gov {
+		if Level(g) == level {
 			out = append(out, g)
 		}
 	}
@@ -257,39 +260,55 @@ func (p *Plan) Governed() []Governed {
 // that does not exist is absent.
 type Snapshot map[string]uint64
 
-// Elements are the ids each of the plan's sets should hold for snap, by
-// set name (every set of the plan has an entry, sorted, maybe empty).
-func (p *Plan) Elements(snap Snapshot) map[string][]uint64 {
-	out := make(map[string][]uint64, len(p.sets))
+// Elements are the elements each of the plan's sets should hold for snap,
+// by set name (every set of the plan has an entry, sorted by id, maybe
+// empty): cgroup ids, and in a Gov map the chain of each id's policy
+// (chain names a policy's chain: compile.ChainName).
+func (p *Plan) Elements(snap Snapshot, chain func(policy string) string) map[string][]ruleset.Element {
+	out := make(map[string][]ruleset.Element, len(p.sets))
 	for _, s := range p.sets {
 		out[s.Name] = nil
 	}
 	for c, id := range snap {
 		for _, s := range p.classify(c) {
-			out[s] = append(out[s], id)
+			out[s.set] = append(out[s.set], element(id, s.policy, chain))
 		}
 	}
 	for k := range out {
-		slices.Sort(out[k])
-		out[k] = slices.Compact(out[k])
+		slices.SortFunc(out[k], func(a, b ruleset.Element) int { return cmp.Compare(a.Cgroup, b.Cgroup) })
+		out[k] = slices.CompactFunc(out[k], func(a, b ruleset.Element) bool { return a.Cgroup == b.Cgroup })
 	}
 	return out
 }
 
+// element is id as an element: in a Gov map (policy given), jumping to
+// policy's chain.
+func element(id uint64, policy string, chain func(string) string) ruleset.Element {
+	e := ruleset.Element{Cgroup: id}
+	if policy != "" {
+		e.Chain = chain(policy)
+	}
+	return e
+}
+
+// placement is one set a cgroup's id belongs in, with the policy it
+// jumps to in a Gov map.
+type placement struct{ set, policy string }
+
 // classify names the sets that cgroup c's id belongs in: none unless c is
 // a child of a watched directory (then the known set of its level), and
-// the watched or governed set of its level when it is one.
-func (p *Plan) classify(c string) []string {
+// the watched set or governed map of its level when it is one.
+func (p *Plan) classify(c string) []placement {
 	l := Level(c)
 	if c == "" || l > p.maxLevel || !p.watched[parent(c)] {
 		return nil
 	}
-	out := []string{SetName(Known, l, "")}
+	out := []placement{{set: SetName(Known, l)}}
 	if p.watched[c] {
-		out = append(out, SetName(Watched, l, ""))
+		out = append(out, placement{set: SetName(Watched, l)})
 	}
 	if pol, ok := p.gov[c]; ok {
-		out = append(out, SetName(Gov, l, pol))
+		out = append(out, placement{set: SetName(Gov, l), policy: pol})
 	}
 	return out
 }
@@ -306,9 +325,9 @@ func (p *Plan) Classified(c string) bool {
 // and a made-up id (above every real one) where it does not, and returns
 // the elements the daemon holds (or adds, once they exist) for them: what
 // `leash check --cgroup` judges.
-func (p *Plan) Hypothetical(c string, snap Snapshot) (ids []uint64, add map[string][]uint64) {
+func (p *Plan) Hypothetical(c string, snap Snapshot, chain func(string) string) (ids []uint64, add map[string][]ruleset.Element) {
 	ids = []uint64{snap[""]}
-	add = map[string][]uint64{}
+	add = map[string][]ruleset.Element{}
 	if _, ok := snap[""]; !ok {
 		ids[0] = RootID
 	}
@@ -323,7 +342,7 @@ func (p *Plan) Hypothetical(c string, snap Snapshot) (ids []uint64, add map[stri
 			id = madeUpBase + uint64(i)
 		}
 		for _, s := range p.classify(a) {
-			add[s] = append(add[s], id)
+			add[s.set] = append(add[s.set], element(id, s.policy, chain))
 		}
 		ids = append(ids, id)
 	}

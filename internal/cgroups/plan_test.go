@@ -1,9 +1,12 @@
 package cgroups
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/leash-dev/leash/internal/ruleset"
 )
 
 func TestPlanElements(t *testing.T) {
@@ -19,20 +22,19 @@ func TestPlanElements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := plan.Elements(snap)
-	want := map[string][]uint64{
-		"cg1":       {10, 20, 30},
-		"cg1_watch": {10, 20},
-		"cg2":       {11, 12, 21},
-		"cg2_watch": {21},
-		"cg2_p_web": {11},
-		"cg2_p_ci":  {21},
-		"cg3":       {22, 25},
-		"cg3_watch": {22},
-		"cg4":       {23, 24},
-		"cg4_p_web": {23},
+	got := plan.Elements(snap, chain)
+	want := map[string][]ruleset.Element{
+		"cg1":       ids(10, 20, 30),
+		"cg1_watch": ids(10, 20),
+		"cg2":       ids(11, 12, 21),
+		"cg2_watch": ids(21),
+		"cgmap2":    {jump(11, "p_web"), jump(21, "p_ci")},
+		"cg3":       ids(22, 25),
+		"cg3_watch": ids(22),
+		"cg4":       ids(23, 24),
+		"cgmap4":    {jump(23, "p_web")},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, addrEq); diff != "" {
 		t.Errorf("elements (-want +got):\n%s", diff)
 	}
 	for _, tc := range []struct {
@@ -48,12 +50,50 @@ func TestPlanElements(t *testing.T) {
 			t.Errorf("Governs(%q) = %q, %q; want %q, %q", tc.path, pol, at, tc.policy, tc.at)
 		}
 	}
-	ids, add := plan.Hypothetical("system.slice/nginx.service/new", snap)
-	if diff := cmp.Diff([]uint64{1, 10, 11, madeUpBase + 2}, ids); diff != "" {
+	hids, add := plan.Hypothetical("system.slice/nginx.service/new", snap, chain)
+	if diff := cmp.Diff([]uint64{1, 10, 11, madeUpBase + 2}, hids); diff != "" {
 		t.Errorf("Hypothetical ids (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string][]uint64{"cg1": {10}, "cg1_watch": {10}, "cg2": {11}, "cg2_p_web": {11}}, add); diff != "" {
+	if diff := cmp.Diff(map[string][]ruleset.Element{"cg1": ids(10), "cg1_watch": ids(10), "cg2": ids(11), "cgmap2": {jump(11, "p_web")}}, add, addrEq); diff != "" {
 		t.Errorf("Hypothetical add (-want +got):\n%s", diff)
+	}
+}
+
+func chain(policy string) string { return "p_" + policy }
+
+func ids(ids ...uint64) []ruleset.Element {
+	var out []ruleset.Element
+	for _, id := range ids {
+		out = append(out, ruleset.Element{Cgroup: id})
+	}
+	return out
+}
+
+func jump(id uint64, chain string) ruleset.Element {
+	return ruleset.Element{Cgroup: id, ElementState: ruleset.ElementState{Chain: chain}}
+}
+
+var addrEq = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
+
+// TestOps: adds, then deletes; a map element whose chain changes, or any
+// map element with have unknown, is deleted and re-added.
+func TestOps(t *testing.T) {
+	want := map[string][]ruleset.Element{"cg2": ids(11, 12), "cgmap2": {jump(11, "p_web"), jump(12, "p_ci")}}
+	have := map[string][]ruleset.Element{"cg2": ids(10, 11), "cgmap2": {jump(10, "p_web"), jump(11, "p_web"), jump(12, "p_web")}}
+	add := func(set string, e ruleset.Element) ruleset.ElementOp { return ruleset.ElementOp{Set: set, Elem: e} }
+	del := func(set string, id uint64) ruleset.ElementOp {
+		return ruleset.ElementOp{Set: set, Delete: true, Elem: ruleset.Element{Cgroup: id}}
+	}
+	got := Ops(want, have)
+	wantOps := []ruleset.ElementOp{add("cg2", ids(12)[0]), del("cgmap2", 12), add("cgmap2", jump(12, "p_ci")), del("cg2", 10), del("cgmap2", 10)}
+	if diff := cmp.Diff(wantOps, got, addrEq); diff != "" {
+		t.Errorf("Ops (-want +got):\n%s", diff)
+	}
+	got = Ops(want, nil)
+	wantOps = []ruleset.ElementOp{add("cg2", ids(11)[0]), add("cg2", ids(12)[0]),
+		del("cgmap2", 11), add("cgmap2", jump(11, "p_web")), del("cgmap2", 12), add("cgmap2", jump(12, "p_ci"))}
+	if diff := cmp.Diff(wantOps, got, addrEq); diff != "" {
+		t.Errorf("Ops with have unknown (-want +got):\n%s", diff)
 	}
 }
 

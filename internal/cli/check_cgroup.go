@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/eval"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -50,7 +51,7 @@ func checkCgroup(d Deps, g *globals, f *checkFlags, rs *ruleset.Ruleset) (string
 			}
 		}
 	}
-	ids, add := plan.Hypothetical(path, snap)
+	ids, add := plan.Hypothetical(path, snap, compile.ChainName)
 	return path, ids, withCgroups(rs, add), nil
 }
 
@@ -71,8 +72,9 @@ func checkSource(d Deps, g *globals, path string) (string, []byte, error) {
 	return gen.PolicyFile, gen.Policy, nil
 }
 
-// withCgroups is rs with the ids of add put in its live cgroup sets too.
-func withCgroups(rs *ruleset.Ruleset, add map[string][]uint64) *ruleset.Ruleset {
+// withCgroups is rs with the elements of add put in its live cgroup sets
+// and maps too.
+func withCgroups(rs *ruleset.Ruleset, add map[string][]ruleset.Element) *ruleset.Ruleset {
 	if len(add) == 0 {
 		return rs
 	}
@@ -80,13 +82,9 @@ func withCgroups(rs *ruleset.Ruleset, add map[string][]uint64) *ruleset.Ruleset 
 	out.Sets = make([]*ruleset.Set, len(rs.Sets))
 	for i, s := range rs.Sets {
 		out.Sets[i] = s
-		if ids := add[s.Name]; len(ids) > 0 && s.Kind == ruleset.KindCgroup && s.Live != nil {
+		if more := add[s.Name]; len(more) > 0 && s.Kind == ruleset.KindCgroup && s.Live != nil {
 			c := *s
-			elems := s.Elements()
-			for _, id := range ids {
-				elems = append(elems, ruleset.Element{Cgroup: id})
-			}
-			c.SetElements(elems)
+			c.SetElements(append(s.Elements(), more...))
 			out.Sets[i] = &c
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/netns"
@@ -167,7 +168,7 @@ func classifyForRun(cmd *cobra.Command, d Deps, g *globals, e *engine.Engine, fs
 	if err != nil {
 		return err
 	}
-	if _, err := e.UpdateLive(cmd.Context(), cgroups.Ops(plan.Elements(snap), nil)); err != nil {
+	if _, err := e.UpdateLive(cmd.Context(), cgroups.Ops(plan.Elements(snap, compile.ChainName), nil)); err != nil {
 		return fmt.Errorf("the kernel does not hold the cgroup sets of the policy in force (leash status says why): %w", err)
 	}
 	return nil

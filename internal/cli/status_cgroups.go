@@ -49,7 +49,7 @@ func governedCgroups(d Deps, e *engine.Engine, gen *state.Generation) []cgroupSt
 		c := cgroupStatusJSON{Path: g.Path, Policy: g.Policy}
 		if id, ok, err := fs.ID(g.Path); err == nil && ok {
 			c.ID = id
-			_, c.Classified = slices.BinarySearch(held[cgroups.SetName(cgroups.Gov, cgroups.Level(g.Path), g.Policy)], id)
+			_, c.Classified = slices.BinarySearch(held[cgroups.SetName(cgroups.Gov, cgroups.Level(g.Path))], id)
 		}
 		out = append(out, c)
 	}

@@ -21,35 +21,32 @@ const (
 
 // cgroupDispatch returns the rules, first in the base chain, that judge
 // the sockets of governed cgroups by their policy, and adds the live sets
-// of cgroup ids they look up (cgroups.Plan), holding the ids read when the
-// policy was loaded (r.Cgroups). From the deepest governed level up, so
-// the most specific governed cgroup wins:
+// and verdict maps of cgroup ids they look up (cgroups.Plan), holding the
+// ids read when the policy was loaded (r.Cgroups). From the deepest
+// governed level up, so the most specific governed cgroup wins:
 //
-//	socket cgroupv2 level 2 @cg2_p_web jump p_web
+//	socket cgroupv2 level 2 vmap @cgmap2
 //	socket cgroupv2 level 2 != @cg2 socket cgroupv2 level 1 @cg1_watch drop
 //	socket cgroupv2 level 1 != @cg1 drop
 //
-// The second and third rules hold every cgroup below a watched directory
-// (the root, system.slice: the way to a governed cgroup) that the daemon
-// has not classified yet, such as a restarted unit's new cgroup: its
-// packets are dropped until its id is in the level's known set, so none
-// is judged as its user's meanwhile. Sockets directly in a watched
-// directory, and sockets without a full socket, match none of these and go
-// on to the users. Per packet: one lookup per governed policy and level
-// and one or two per level, whatever the number of cgroups.
+// cgmap2 holds `ID : jump p_POLICY` for every governed cgroup at level 2,
+// whatever its policy. The second and third rules hold every cgroup below
+// a watched directory (the root, system.slice: the way to a governed
+// cgroup) that the daemon has not classified yet, such as a restarted
+// unit's new cgroup: its packets are dropped until its id is in the
+// level's known set, so none is judged as its user's meanwhile. Sockets
+// directly in a watched directory, and sockets without a full socket,
+// match none of these and go on to the users. Per packet: at most three
+// lookups per level, whatever the number of cgroups and program policies.
 func (c *compiler) cgroupDispatch(r *policy.Resolved) []*ruleset.Rule {
 	plan := r.CgroupPlan()
 	if plan.Empty() {
 		return nil
 	}
-	elems := plan.Elements(r.Cgroups)
+	elems := plan.Elements(r.Cgroups, ChainName)
 	for _, s := range plan.Sets() {
-		set := &ruleset.Set{Name: s.Name, Kind: ruleset.KindCgroup, Live: &ruleset.Live{Source: s.Source}}
-		var es []ruleset.Element
-		for _, id := range elems[s.Name] {
-			es = append(es, ruleset.Element{Cgroup: id})
-		}
-		set.SetElements(es)
+		set := &ruleset.Set{Name: s.Name, Kind: ruleset.KindCgroup, Live: &ruleset.Live{Source: s.Source, Verdicts: s.Role == cgroups.Gov}}
+		set.SetElements(elems[s.Name])
 		c.rs.Sets = append(c.rs.Sets, set)
 	}
 	pols := map[string]*policy.ResolvedPolicy{}
@@ -62,16 +59,14 @@ func (c *compiler) cgroupDispatch(r *policy.Resolved) []*ruleset.Rule {
 			if s.Level != l || s.Role != cgroups.Gov {
 				continue
 			}
-			p := pols[s.Policy]
 			rules = append(rules, &ruleset.Rule{
-				Match:   []ruleset.Match{{Kind: ruleset.MatchCgroup, Level: uint32(l), Set: s.Name}},
-				Verdict: ruleset.Verdict{Kind: ruleset.Jump, Chain: ChainName(p.Name)},
-				Origin:  c.origin(IDCgroupDispatch, p.Name, "dispatch", 0, firstCgroupPos(p, l), cgroupText(s.Paths)),
+				Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: s.Name, Level: uint32(l)},
+				Origin:  c.origin(IDCgroupDispatch, "", "dispatch", 0, dispatchPos(plan, pols, s.Paths), cgroupText(plan, s.Paths)),
 			})
 		}
-		m := []ruleset.Match{{Kind: ruleset.MatchCgroup, Level: uint32(l), Set: cgroups.SetName(cgroups.Known, l, ""), Not: true}}
+		m := []ruleset.Match{{Kind: ruleset.MatchCgroup, Level: uint32(l), Set: cgroups.SetName(cgroups.Known, l), Not: true}}
 		if l > 1 {
-			m = append(m, ruleset.Match{Kind: ruleset.MatchCgroup, Level: uint32(l - 1), Set: cgroups.SetName(cgroups.Watched, l-1, "")})
+			m = append(m, ruleset.Match{Kind: ruleset.MatchCgroup, Level: uint32(l - 1), Set: cgroups.SetName(cgroups.Watched, l-1)})
 		}
 		rules = append(rules, &ruleset.Rule{Match: m, Verdict: ruleset.Verdict{Kind: ruleset.Drop},
 			Origin: ruleset.Origin{ID: IDCgroupUnclassified, What: "dispatch",
@@ -80,22 +75,29 @@ func (c *compiler) cgroupDispatch(r *policy.Resolved) []*ruleset.Rule {
 	return rules
 }
 
-// firstCgroupPos is where p names its first governed cgroup at level l.
-func firstCgroupPos(p *policy.ResolvedPolicy, l int) policy.Pos {
+// dispatchPos is where the policy governing the first of paths names it.
+func dispatchPos(plan *cgroups.Plan, pols map[string]*policy.ResolvedPolicy, paths []string) policy.Pos {
+	pol, _ := plan.Governs(paths[0])
+	p := pols[pol]
 	for _, c := range p.Cgroups {
-		if cgroups.Level(c.Path) == l {
+		if c.Path == paths[0] {
 			return c.Pos
 		}
 	}
 	return p.Pos
 }
 
-// cgroupText is a dispatch rule's explanation: the governed paths, the
-// first few of them.
-func cgroupText(paths []string) string {
+// cgroupText is a dispatch rule's explanation: the governed paths with
+// their policies, the first few of them.
+func cgroupText(plan *cgroups.Plan, paths []string) string {
 	const show = 4
-	if len(paths) > show {
-		return fmt.Sprintf("cgroups: [%s, and %d more]", strings.Join(paths[:show], ", "), len(paths)-show)
+	var named []string
+	for _, p := range paths[:min(show, len(paths))] {
+		pol, _ := plan.Governs(p)
+		named = append(named, p+" ("+pol+")")
 	}
-	return "cgroups: [" + strings.Join(paths, ", ") + "]"
+	if len(paths) > show {
+		return fmt.Sprintf("cgroups: [%s, and %d more]", strings.Join(named, ", "), len(paths)-show)
+	}
+	return "cgroups: [" + strings.Join(named, ", ") + "]"
 }

@@ -3,9 +3,9 @@ package daemon
 import (
 	"context"
 	"path/filepath"
-	"slices"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -36,7 +36,7 @@ type cgroupKeeper struct {
 	Cgroups
 	gen  int // the generation the plan is of (0: none yet)
 	plan *cgroups.Plan
-	have map[string][]uint64 // set -> elements after the last update
+	have map[string][]ruleset.Element // set -> elements after the last update
 }
 
 // cgroupChanged is the watch's signal, nil (never) without cgroups.
@@ -94,7 +94,8 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 		d.Log.Error("cgroups: scan", "err", err)
 		return
 	}
-	ops := cgroups.Ops(k.plan.Elements(snap), k.have)
+	want := k.plan.Elements(snap, compile.ChainName)
+	ops := cgroups.Ops(want, k.have)
 	if len(ops) == 0 {
 		return
 	}
@@ -104,18 +105,18 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 		k.have = nil // unknown: the next pass sends everything again
 		return
 	}
-	k.have = map[string][]uint64{}
+	k.have = map[string][]ruleset.Element{}
 	for _, s := range res.Sets {
 		if s.Kind == ruleset.KindCgroup {
-			k.have[s.Name] = slices.Clone(s.Cgroups)
+			k.have[s.Name] = s.Elements()
 		}
 	}
-	if more := cgroups.Ops(k.plan.Elements(snap), k.have); len(more) > 0 {
+	if more := cgroups.Ops(want, k.have); len(more) > 0 {
 		// The kernel held ids the scan did not find (carried across an
 		// apply): delete them.
 		if _, err := d.Engine.UpdateLive(ctx, more); err == nil {
-			for name, ids := range k.plan.Elements(snap) {
-				k.have[name] = ids
+			for name, elems := range want {
+				k.have[name] = elems
 			}
 		}
 	}

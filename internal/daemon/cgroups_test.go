@@ -75,7 +75,7 @@ func TestDaemonKeepsCgroups(t *testing.T) {
 		}
 		return nil
 	}
-	want := map[string][]uint64{"cg1": {10, 20}, "cg1_watch": {10}, "cg2": {11, 12}, "cg2_p_app": {11}}
+	want := map[string][]uint64{"cg1": {10, 20}, "cg1_watch": {10}, "cg2": {11, 12}, "cgmap2": {11}}
 	r.eventually("the cgroups classified", func() bool {
 		for s, ids := range want {
 			if !slices.Equal(elems(s), ids) {
@@ -93,7 +93,7 @@ func TestDaemonKeepsCgroups(t *testing.T) {
 	tree.set("a/app", 13) // restarted: a new cgroup, a new id
 	w.changed <- struct{}{}
 	r.eventually("the new id classified, the old one gone", func() bool {
-		return slices.Equal(elems("cg2_p_app"), []uint64{13}) && slices.Equal(elems("cg2"), []uint64{12, 13})
+		return slices.Equal(elems("cgmap2"), []uint64{13}) && slices.Equal(elems("cg2"), []uint64{12, 13})
 	})
 	if got := r.current(); got != 1 {
 		t.Errorf("generation %d is current, want 1: a live update makes no generation", got)
