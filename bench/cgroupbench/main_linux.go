@@ -54,6 +54,7 @@ func main() {
 type config struct {
 	name     string
 	governed int // 0: no cgroup subject at all
+	policies int // program policies sharing them, the sender's last
 	ns       *netns.NS
 	rates    []float64
 }
@@ -74,7 +75,10 @@ func run(rounds int, d time.Duration) error {
 	if err != nil {
 		return err
 	}
-	configs := []*config{{name: "no cgroup subjects"}, {name: "10 governed cgroups", governed: 10}, {name: "10,000 governed cgroups", governed: 10_000}}
+	configs := []*config{{name: "no cgroup subjects"},
+		{name: "10 cgroups, 1 policy", governed: 10, policies: 1},
+		{name: "10 cgroups, 10 policies", governed: 10, policies: policies},
+		{name: "10,000 cgroups, 10 policies", governed: 10_000, policies: policies}}
 	for i, c := range configs {
 		ns, err := netns.Create(fmt.Sprintf("leash-cgb-%d-%d", os.Getpid(), i))
 		if err != nil {
@@ -85,7 +89,7 @@ func run(rounds int, d time.Duration) error {
 		if err := ns.Do(func() error { return linkUp() }); err != nil {
 			return err
 		}
-		rs, err := compilePolicy(fs, top, c.governed)
+		rs, err := compilePolicy(fs, top, c.governed, c.policies)
 		if err != nil {
 			return err
 		}
@@ -113,22 +117,26 @@ func run(rounds int, d time.Duration) error {
 			c.rates = append(c.rates, rate)
 		}
 	}
-	fmt.Printf("UDP packet rate of a sender in a governed cgroup (loopback, %d rounds of %v, %d policies share the governed cgroups; the sender's is the last looked up)\n", rounds, d, policies)
+	fmt.Printf("UDP packet rate of a sender in a governed cgroup (loopback, %d rounds of %v; with several program policies the sender's is the last)\n", rounds, d)
 	for _, c := range configs {
 		ratios := make([]float64, rounds)
 		for i := range ratios {
 			ratios[i] = c.rates[i] / configs[0].rates[i]
 		}
 		slices.Sort(ratios)
-		fmt.Printf("  %-26s median %8.0f pkt/s   ratio to none: median %.3f (range %.3f-%.3f)\n",
+		fmt.Printf("  %-30s median %8.0f pkt/s   ratio to none: median %.3f (range %.3f-%.3f)\n",
 			c.name, median(c.rates), ratios[len(ratios)/2], ratios[0], ratios[len(ratios)-1])
 	}
-	flat := make([]float64, rounds)
-	for i := range flat {
-		flat[i] = configs[2].rates[i] / configs[1].rates[i]
+	pair := func(what string, a, b *config) {
+		flat := make([]float64, rounds)
+		for i := range flat {
+			flat[i] = a.rates[i] / b.rates[i]
+		}
+		slices.Sort(flat)
+		fmt.Printf("  %s (flat if 1): median %.3f (range %.3f-%.3f)\n", what, flat[rounds/2], flat[0], flat[rounds-1])
 	}
-	slices.Sort(flat)
-	fmt.Printf("  10,000 vs 10 governed cgroups (flat if 1): median %.3f (range %.3f-%.3f)\n", flat[rounds/2], flat[0], flat[rounds-1])
+	pair("10,000 vs 10 governed cgroups", configs[3], configs[2])
+	pair("10 vs 1 program policies", configs[2], configs[1])
 	return nil
 }
 
@@ -139,9 +147,9 @@ func median(v []float64) float64 {
 }
 
 // compilePolicy is the benchmark policy: the same rules for the sender
-// either as the everyone policy (governed 0) or as the last of 10
+// either as the everyone policy (governed 0) or as the last of n
 // policies sharing governed cgroups below top, app being the sender's.
-func compilePolicy(fs *cgroups.FS, top string, governed int) (*ruleset.Ruleset, error) {
+func compilePolicy(fs *cgroups.FS, top string, governed, n int) (*ruleset.Ruleset, error) {
 	var b strings.Builder
 	b.WriteString("version: 1\nbaseline: {loopback: rules, established: deny, unowned: allow}\npolicies:\n")
 	rules := fmt.Sprintf("    rules:\n      - allow: {ports: [%d/udp]}\n    default: deny\n", port)
@@ -156,13 +164,17 @@ func compilePolicy(fs *cgroups.FS, top string, governed int) (*ruleset.Ruleset, 
 	if governed == 0 {
 		b.WriteString("  - name: sender\n    everyone: true\n" + rules)
 	} else {
-		paths := make([][]string, policies)
+		paths := make([][]string, n)
+		paths[n-1] = []string{top + "/app"}
 		for i := 1; i < governed; i++ {
 			p := fmt.Sprintf("%s/c%d", top, i)
-			paths[(i-1)%(policies-1)] = append(paths[(i-1)%(policies-1)], p)
+			j := n - 1 // one policy: the sender's has them all
+			if n > 1 {
+				j = (i - 1) % (n - 1)
+			}
+			paths[j] = append(paths[j], p)
 			tree[p] = 1<<40 + uint64(i) // made up: never a real cgroup's id
 		}
-		paths[policies-1] = []string{top + "/app"}
 		for i, ps := range paths {
 			fmt.Fprintf(&b, "  - name: p%d\n    cgroups: [%s]\n%s", i, strings.Join(ps, ", "), rules)
 		}
