@@ -8,7 +8,8 @@ import (
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
-// cgroupSample is the cgroup dispatch the compiler makes (compile/cgroups.go),
+// cgroupSample is `socket cgroupv2 level N [!=] @SET` as the holds of the
+// cgroup dispatch use it (compile/cgroups.go; its verdict maps: cgroupmap_linux_test.go),
 // with empty sets: nft's text names cgroupsv2 elements by path.
 func cgroupSample() *ruleset.Ruleset {
 	live := func(name, src string) *ruleset.Set {
