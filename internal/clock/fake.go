@@ -102,3 +102,17 @@ func (f *Fake) Waiters() int {
 	defer f.mu.Unlock()
 	return len(f.waiters)
 }
+
+// DueWithin is how many Afters will fire once d has passed: a test can
+// wait for a short timer (a debounce) among long ones before it advances.
+func (f *Fake) DueWithin(d time.Duration) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, w := range f.waiters {
+		if w.at <= f.mono+d {
+			n++
+		}
+	}
+	return n
+}

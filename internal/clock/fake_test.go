@@ -63,3 +63,17 @@ func TestFakeWallStepLeavesTimers(t *testing.T) {
 		t.Fatal("the timer did not fire after a minute passed")
 	}
 }
+
+func TestFakeDueWithin(t *testing.T) {
+	f := NewFake(time.Unix(0, 0))
+	f.After(200 * time.Millisecond)
+	f.After(5 * time.Second)
+	for _, tc := range []struct {
+		d    time.Duration
+		want int
+	}{{100 * time.Millisecond, 0}, {200 * time.Millisecond, 1}, {5 * time.Second, 2}} {
+		if got := f.DueWithin(tc.d); got != tc.want {
+			t.Errorf("DueWithin(%v) = %d, want %d", tc.d, got, tc.want)
+		}
+	}
+}

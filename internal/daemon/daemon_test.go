@@ -146,11 +146,10 @@ func (r *rig) current() int {
 func (r *rig) edit(src string) {
 	r.t.Helper()
 	r.write(src)
-	before := r.clk.Waiters()
 	r.w.events <- r.file
-	// The daemon starts its debounce timer: one more waiter (bounded, and
-	// generous for a loaded machine).
-	for deadline := time.Now().Add(10 * time.Second); r.clk.Waiters() <= before && time.Now().Before(deadline); {
+	// The daemon starts its debounce timer, the only one that short
+	// (bounded, and generous for a loaded machine).
+	for deadline := time.Now().Add(10 * time.Second); r.clk.DueWithin(Debounce) == 0 && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	r.clk.Advance(Debounce)
