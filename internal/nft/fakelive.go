@@ -23,16 +23,7 @@ func (f *Fake) updateElements(as *FakeOwner, ops []ruleset.ElementOp) error {
 			return err
 		}
 		f.age()
-		var next *ruleset.Ruleset
-		var err error
-		switch {
-		case len(f.foreign) > 0:
-			err = &ForeignError{Items: append([]string(nil), f.foreign...)}
-		case f.table == nil:
-			err = fmt.Errorf("table inet %s does not exist", ruleset.TableName)
-		default:
-			next, err = deepCopy(f.table)
-		}
+		next, err := f.tableToUpdate()
 		if err == nil {
 			err = applyOps(next, ops)
 		}
@@ -42,6 +33,19 @@ func (f *Fake) updateElements(as *FakeOwner, ops []ruleset.ElementOp) error {
 		f.table = next
 		return nil
 	})
+}
+
+// tableToUpdate is a copy of the fake's table for an element update to
+// change and put in place, or why there is none to update (another tool's
+// content, no table).
+func (f *Fake) tableToUpdate() (*ruleset.Ruleset, error) {
+	switch {
+	case len(f.foreign) > 0:
+		return nil, &ForeignError{Items: append([]string(nil), f.foreign...)}
+	case f.table == nil:
+		return nil, fmt.Errorf("table inet %s does not exist", ruleset.TableName)
+	}
+	return deepCopy(f.table)
 }
 
 // ReadLive returns the fake's live sets with their elements, as
@@ -212,16 +216,7 @@ func (f *Fake) updateSets(as *FakeOwner, u *ruleset.ElementsUpdate) error {
 		if err := f.mayChange(as); err != nil {
 			return err
 		}
-		var next *ruleset.Ruleset
-		var err error
-		switch {
-		case len(f.foreign) > 0:
-			err = &ForeignError{Items: append([]string(nil), f.foreign...)}
-		case f.table == nil:
-			err = fmt.Errorf("table inet %s does not exist", ruleset.TableName)
-		default:
-			next, err = deepCopy(f.table)
-		}
+		next, err := f.tableToUpdate()
 		if err == nil {
 			err = u.Apply(next)
 		}
