@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -162,9 +164,25 @@ func TestScripts(t *testing.T) {
 			if cond == "kernel" {
 				return os.Geteuid() == 0, nil
 			}
+			if name, ok := strings.CutPrefix(cond, "tool:"); ok {
+				return haveTool(name)
+			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// haveTool is the condition [tool:NAME]: whether NAME is on PATH. Under CI
+// a missing tool fails the script instead of skipping it (scripts/deps.sh
+// installs every tool a script needs).
+func haveTool(name string) (bool, error) {
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			return false, fmt.Errorf("CI requires %s for this script (scripts/deps.sh installs it): %w", name, err)
+		}
+		return false, nil
+	}
+	return true, nil
 }
 
 var nsCount atomic.Int32
