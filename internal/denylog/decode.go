@@ -2,7 +2,6 @@ package denylog
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -65,8 +64,6 @@ func ProtoName(p uint8) string {
 	}
 	return strconv.Itoa(int(p))
 }
-
-var errShort = errors.New("truncated")
 
 // DecodePacket reads b, a packet from its network header on (as NFLOG copies
 // it, possibly cut short). It fails only when not even the IP addresses can

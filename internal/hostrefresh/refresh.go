@@ -496,13 +496,6 @@ func isSubset(a, b []netip.Addr) bool {
 	return true
 }
 
-func family(a netip.Addr) int {
-	if a.Is4() {
-		return 4
-	}
-	return 6
-}
-
 func sortedAddrs(addrs []netip.Addr) []netip.Addr {
 	out := slices.Clone(addrs)
 	slices.SortFunc(out, netip.Addr.Compare)

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -53,10 +52,6 @@ func list(t testing.TB, ns *netns.NS) string {
 	t.Helper()
 	return inNS(t, ns, "", "nft", "list", "table", "inet", "leash")
 }
-
-var handleRE = regexp.MustCompile(` # handle \d+`)
-
-func stripHandles(s string) string { return handleRE.ReplaceAllString(s, "") }
 
 // sample is a representative ruleset: sets of every kind (including
 // elements at the top of their key space), uid and gid interval maps, and
