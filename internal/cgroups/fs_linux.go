@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/leash-dev/leash/internal/procinfo"
 )
 
 // FS is the host's cgroup2 hierarchy, mounted at Root.
@@ -113,10 +115,8 @@ func Of(pid string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cgroup of process %s: %w", pid, err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "0::"); ok {
-			return strings.Trim(rest, "/"), nil
-		}
+	if path, ok := procinfo.CgroupV2(data); ok {
+		return strings.Trim(path, "/"), nil
 	}
 	return "", fmt.Errorf("cgroup of process %s: no cgroup2 line in /proc/%s/cgroup", pid, pid)
 }

@@ -97,17 +97,10 @@ func ParseCmdline(data []byte) []string {
 // keep their units there); otherwise the v2 path, root included; "" when
 // there is neither.
 func ParseCgroup(data []byte) string {
-	var v2, systemd string
-	haveV2 := false
+	v2, haveV2 := CgroupV2(data)
+	var systemd string
 	for _, line := range strings.Split(string(data), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		switch {
-		case parts[0] == "0" && parts[1] == "":
-			v2, haveV2 = parts[2], true
-		case parts[1] == "name=systemd":
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && parts[1] == "name=systemd" {
 			systemd = parts[2]
 		}
 	}
@@ -118,6 +111,18 @@ func ParseCgroup(data []byte) string {
 		return systemd
 	}
 	return v2
+}
+
+// CgroupV2 picks the cgroup v2 path ("0::PATH") from the contents of
+// /proc/PID/cgroup, as written there (leading slash); ok is false when
+// there is no such line.
+func CgroupV2(data []byte) (path string, ok bool) {
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, found := strings.CutPrefix(line, "0::"); found {
+			return rest, true
+		}
+	}
+	return "", false
 }
 
 // UnitOf names the systemd units of a cgroup path. unit is the system unit:
