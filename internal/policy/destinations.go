@@ -46,7 +46,7 @@ func parseCIDR(s string) (toKind, netip.Prefix, string) {
 		return toBad, p, fmt.Sprintf("%q is not a valid CIDR (%v); write e.g. 10.0.0.0/8 or fd00::/8", s, trimNetipErr(err))
 	}
 	if p.Masked() != p {
-		return toBad, p, fmt.Sprintf("%q has host bits set; write %s", s, p.Masked())
+		return toBad, p, fmt.Sprintf("%q has host bits set; write %s for the network, or %s for the one host", s, p.Masked(), p.Addr())
 	}
 	if p.Addr().Is4In6() && p.Bits() >= 96 {
 		p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)

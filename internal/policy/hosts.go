@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -235,35 +236,22 @@ func (rv *resolver) hostPrefixes(s *Scalar) (pfxs []netip.Prefix, mac string, ok
 	return out, mac, true
 }
 
-// hostPrefix reads a hosts entry as an address or a CIDR.
+// hostPrefix reads a hosts entry as an address or a CIDR, as `to`
+// entries are read (parseCIDR, parseAddr).
 func (rv *resolver) hostPrefix(s *Scalar) (netip.Prefix, bool) {
-	v := s.Value
-	if strings.Contains(v, "/") {
-		p, err := netip.ParsePrefix(v)
-		if err != nil || p.Addr().Zone() != "" {
-			rv.errorf(s.Pos, "hosts: %s is not a CIDR; write e.g. 192.168.1.0/24 or fd00:1::/64", s.Raw)
-			return netip.Prefix{}, false
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
-		}
-		if p != p.Masked() {
-			rv.errorf(s.Pos, "hosts: %s has bits set beyond its /%d; write %s for the network, or %s for the one host", s.Raw, p.Bits(), p.Masked(), p.Addr())
-			return netip.Prefix{}, false
-		}
+	parse := parseAddr
+	if strings.Contains(s.Value, "/") {
+		parse = parseCIDR
+	}
+	kind, p, msg := parse(s.Value)
+	if kind != toBad {
 		return p, true
 	}
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		rv.errorf(s.Pos, "hosts: %s is not an IP address, CIDR or MAC address; write e.g. 192.168.1.20, 192.168.1.0/24, \"02:00:00:00:00:01\" or a name in /etc/hosts", s.Raw)
-		return netip.Prefix{}, false
+	if a, err := netip.ParseAddr(s.Value); err == nil && a.Zone() != "" {
+		msg = fmt.Sprintf("%s has a zone; write the address without %%%s, and interfaces: [%s] for the interface", s.Raw, a.Zone(), a.Zone())
 	}
-	if a.Zone() != "" {
-		rv.errorf(s.Pos, "hosts: %s has a zone; write the address without %%%s, and interfaces: [%s] for the interface", s.Raw, a.Zone(), a.Zone())
-		return netip.Prefix{}, false
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), true
+	rv.errorf(s.Pos, "hosts: %s", msg)
+	return netip.Prefix{}, false
 }
 
 // via resolves a rule's `via`: interface names or patterns, allow rules
