@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -27,7 +26,7 @@ func spawner(exe string) func(args []string, logPath string) (int, error) {
 // systemdRun is systemd-run's absolute path (hostcmd, never $PATH) when
 // systemd is the init system (sd_booted: /run/systemd/system exists), else "".
 func systemdRun() string {
-	if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() {
+	if !hostcmd.SystemdBooted() {
 		return ""
 	}
 	path, err := hostcmd.Find("systemd-run")

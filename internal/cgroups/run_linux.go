@@ -71,10 +71,3 @@ func SliceOf(p string) string {
 	}
 	return ""
 }
-
-// SystemdRunning reports whether systemd is PID 1 (sd_booted: the
-// directory /run/systemd/system exists).
-func SystemdRunning() bool {
-	st, err := os.Stat("/run/systemd/system")
-	return err == nil && st.IsDir()
-}

@@ -15,6 +15,7 @@ import (
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/hostcmd"
 	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/termtext"
@@ -67,7 +68,7 @@ still in it.`,
 			argv := args
 			var run string
 			var made []string
-			if slice := cgroups.SliceOf(at); slice != "" && cgroups.SystemdRunning() {
+			if slice := cgroups.SliceOf(at); slice != "" && hostcmd.SystemdBooted() {
 				argv = cgroups.SystemdRunArgs(slice, args)
 			} else {
 				if run, made, err = fs.MakeRun(at, strconv.Itoa(os.Getpid())); err != nil {
