@@ -47,8 +47,9 @@ type config struct {
 	only      []string // reference names to measure; empty = all
 	applyRuns int
 	jsonPath  string
-	rules     []int // rule-list mode: rules per policy
-	dests     int   // rule-list mode: allowed /24s
+	rules     []int  // rule-list mode: rules per policy
+	dests     int    // rule-list mode: allowed /24s
+	expert    string // rule-list mode: which expert ruleset (expertShortcut or expertSame)
 }
 
 func parseFlags() (config, error) {
@@ -72,6 +73,9 @@ func parseFlags() (config, error) {
 	rules := flag.String("rules", "", "rule-list mode (issue 16): comma-separated rules per policy, e.g. 1,10,100,1000; "+
 		"measures, for every -users count, leash against no ruleset and an expert's ruleset of the same policy, instead of the other cases")
 	flag.IntVar(&c.dests, "dests", 100_000, "rule-list mode: allowed IPv4 /24s over all rules of a policy")
+	flag.StringVar(&c.expert, "expert", expertShortcut, "rule-list mode: the expert ruleset: "+
+		expertShortcut+" (ct state established,related accept first) or "+expertSame+
+		" (the same work as leash: established replies first, routing headers and IPv4 source routes dropped)")
 	flag.Parse()
 	var err error
 	if c.users, err = counts("users", *users); err != nil {
@@ -90,6 +94,9 @@ func parseFlags() (config, error) {
 		if n < 1 {
 			return c, fmt.Errorf("-rules: want at least 1 rule")
 		}
+	}
+	if c.expert != expertShortcut && c.expert != expertSame {
+		return c, fmt.Errorf("-expert: unknown expert ruleset %q (want %s or %s)", c.expert, expertShortcut, expertSame)
 	}
 	c.only = names(*only)
 	c.paths = names(*paths)

@@ -58,7 +58,7 @@ func runRules(cfg config, rep *report, set setting, nss *namespaces) error {
 	}
 	for _, users := range cfg.users {
 		_, tgt := benchpolicy.BuildRules(benchpolicy.RulesSpec{Users: users, Rules: 1, Dests: cfg.dests})
-		if err := loadRef(sides[1].client.Name, expertText(users, cfg.dests)); err != nil {
+		if err := loadRef(sides[1].client.Name, expertText(users, cfg.dests, cfg.expert)); err != nil {
 			return fmt.Errorf("expert ruleset: %w", err)
 		}
 		for _, n := range cfg.rules {
@@ -66,7 +66,7 @@ func runRules(cfg config, rep *report, set setting, nss *namespaces) error {
 			if err := conn.Apply(compile.Compile(r)); err != nil {
 				return err
 			}
-			res := rulesResult{Case: fmt.Sprintf("rules=%d users=%d", n, users), Path: set.Path, Host: set.Host, Users: users, Rules: n}
+			res := rulesResult{Case: fmt.Sprintf("rules=%d users=%d expert=%s", n, users, cfg.expert), Path: set.Path, Host: set.Host, Users: users, Rules: n}
 			if err := rotatedRounds(cfg, sides, tgt.UID, &res); err != nil {
 				// A measurement can fail for reasons of the machine (a connect
 				// that times out under load): say so, measure the case again
@@ -152,6 +152,19 @@ func ruleHits(rs *ruleset.Ruleset, policy string, n int) (allowed, dropped uint6
 	return allowed, dropped
 }
 
+// The expert rulesets of the rule-list mode (-expert).
+const (
+	// expertShortcut accepts every packet of a known connection first
+	// (`ct state established,related accept`): a policy change does not
+	// cut a connection opened before it, which leash's policies do.
+	expertShortcut = "shortcut"
+	// expertSame does the work leash's compiled policy does: established
+	// replies first (`ct direction reply accept`, leash's
+	// `established: allow`), every original-direction packet judged by the
+	// policy, IPv6 routing headers and IPv4 source routes dropped.
+	expertSame = "same"
+)
+
 // expertText is the expert's ruleset for the rule-list policy of users
 // users: established replies first, one uid verdict map (hash), and all
 // allowed destinations merged into one interval set, then drop:
@@ -165,8 +178,12 @@ func ruleHits(rs *ruleset.Ruleset, policy string, n int) (allowed, dropped uint6
 //	    chain allowed { ip daddr @allow accept; drop }
 //	}
 //
+// With kind expertSame the output chain starts with `ct direction reply
+// accept` instead, and the allowed chain with the three drops of
+// routing headers and source routes.
+//
 // With zero users every owned packet goes to the allowed chain.
-func expertText(users, dests int) string {
+func expertText(users, dests int, kind string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "table inet %s {\n set allow {\n  type ipv4_addr\n  flags interval\n  elements = { ", refTable)
 	all := append(benchpolicy.AllowPrefixes(dests), benchpolicy.Measured...)
@@ -189,7 +206,12 @@ func expertText(users, dests int) string {
 		b.WriteString(" }\n }\n")
 		dispatch = "  meta skuid vmap @users\n"
 	}
-	fmt.Fprintf(&b, " chain output {\n  type filter hook output priority 0; policy accept;\n  ct state established,related accept\n%s }\n", dispatch)
-	b.WriteString(" chain allowed {\n  ip daddr @allow accept\n  drop\n }\n}\n")
+	established, hardening := "  ct state established,related accept\n", ""
+	if kind == expertSame {
+		established = "  ct direction reply accept\n"
+		hardening = "  exthdr rt exists drop\n  ip option lsrr exists drop\n  ip option ssrr exists drop\n"
+	}
+	fmt.Fprintf(&b, " chain output {\n  type filter hook output priority 0; policy accept;\n%s%s }\n", established, dispatch)
+	fmt.Fprintf(&b, " chain allowed {\n%s  ip daddr @allow accept\n  drop\n }\n}\n", hardening)
 	return b.String()
 }
