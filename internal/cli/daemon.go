@@ -18,6 +18,7 @@ import (
 	"github.com/leash-dev/leash/internal/metrics"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/resolve"
+	"github.com/leash-dev/leash/internal/state"
 )
 
 func daemonCmd(d Deps, g *globals) *cobra.Command {
@@ -152,7 +153,10 @@ and feeds the watchdog.`,
 			if err != nil {
 				return err
 			}
-			stop, err := serveLocalAPI(ctx, d, g, eng, owns, log)
+			recompile := func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
+				return compileSource(ctx, d, g, cur.PolicyFile, cur.Policy)
+			}
+			stop, err := serveLocalAPI(ctx, d, g, eng, owns, recompile, log)
 			if err != nil {
 				return err
 			}
@@ -251,7 +255,7 @@ func identityFiles(g *globals) []string {
 
 // serveLocalAPI answers the command line on the state directory's socket
 // (localapi) until stop is called; stop waits for the server to end.
-func serveLocalAPI(ctx context.Context, d Deps, g *globals, e *engine.Engine, owns func() bool, log *slog.Logger) (stop func(), err error) {
+func serveLocalAPI(ctx context.Context, d Deps, g *globals, e *engine.Engine, owns func() bool, recompile engine.Recompile, log *slog.Logger) (stop func(), err error) {
 	if err := os.MkdirAll(g.stateDir, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -259,7 +263,7 @@ func serveLocalAPI(ctx context.Context, d Deps, g *globals, e *engine.Engine, ow
 	if err != nil {
 		return nil, err
 	}
-	srv := &localapi.Server{Engine: e, Daemon: engine.Daemon{PID: os.Getpid(), Since: d.Clock.Now()}, Owns: owns, Log: log}
+	srv := &localapi.Server{Engine: e, Daemon: engine.Daemon{PID: os.Getpid(), Since: d.Clock.Now()}, Owns: owns, Recompile: recompile, Log: log}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/state"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func reapplyCmd(d Deps, g *globals) *cobra.Command {
@@ -23,10 +24,16 @@ Run by leash-reapply.path when /etc/passwd or /etc/group change, and by
 the optional leash-reapply.timer. A pending confirmation stays pending:
 its revert still goes back to the last confirmed generation. If the policy
 no longer resolves (a user it names was deleted), nothing changes and the
-errors are printed (exit 2).`,
+errors are printed (exit 2). While leash daemon runs, it does the reapply
+with its own users, groups and resolver (the ones it watches; --passwd and
+--group of this command are not used).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := engineFor(cmd, d, g, args).Reapply(cmd.Context(), func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
+			ctl, err := controlFor(cmd, d, g, args)
+			if err != nil {
+				return err
+			}
+			res, err := ctl.Reapply(cmd.Context(), func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
 				return compileSource(ctx, d, g, cur.PolicyFile, cur.Policy)
 			})
 			if res != nil && res.Nothing != "" {
@@ -57,6 +64,6 @@ func printReapply(d Deps, g *globals, res *engine.ReapplyResult) error {
 		}{true, res.Generation, res.Source.ID, res.Diff})
 	}
 	fmt.Fprintf(d.Stdout, "reapplied generation %d's policy %s as generation %d: %s\nChanges:\n%s",
-		res.Source.ID, res.Source.PolicyFile, res.Generation, res.Compiled.Summary().Short(), res.Diff)
+		res.Source.ID, termtext.Escape(res.Source.PolicyFile), res.Generation, res.Summary, res.Diff)
 	return nil
 }

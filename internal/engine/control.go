@@ -17,6 +17,10 @@ type Control interface {
 	Rollback(ctx context.Context, target int) (*RollbackResult, error)
 	Reset(ctx context.Context) (int, error)
 	RevertPending(ctx context.Context, t RevertTarget, logf func(string, ...any)) (*RevertResult, error)
+	// Reapply recompiles the current generation's policy with recompile;
+	// through the daemon, the daemon's own (its users, groups and
+	// resolver) is used instead.
+	Reapply(ctx context.Context, recompile Recompile) (*ReapplyResult, error)
 	Status() (*Status, error)
 }
 

@@ -23,6 +23,8 @@ type ReapplyResult struct {
 	Generation int       `json:"generation"`
 	Diff       string    `json:"diff,omitempty"`
 	Compiled   *Compiled `json:"-"`
+	// Summary is the applied table's short summary (Changed only).
+	Summary string `json:"-"`
 }
 
 // Recompile compiles a stored generation's policy again, with the users,
@@ -69,7 +71,7 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 		res := &ReapplyResult{Nothing: fmt.Sprintf("generation %d is no longer current (another leash changed it meanwhile)", cur.ID)}
 		return res, err
 	}
-	res := &ReapplyResult{Source: &cur.Meta, Generation: cur.ID, Compiled: c}
+	res := &ReapplyResult{Source: &cur.Meta, Generation: cur.ID, Compiled: c, Summary: c.Summary().Short()}
 	res.Diff = drift.TableDiff(fmt.Sprintf("generation %d", cur.ID), cur.Ruleset, "recompiled now", c.Ruleset)
 	if res.Diff == "" {
 		return res, nil

@@ -151,6 +151,17 @@ func (c *Client) RevertPending(ctx context.Context, t engine.RevertTarget, logf 
 	return call[engine.RevertResult](ctx, c, http.MethodPost, pathRevert, revertRequest{request: c.base(), Target: t})
 }
 
+// Reapply implements engine.Control: the daemon recompiles the current
+// generation's policy with its own users, groups and resolver (the ones it
+// watches), so recompile is not used.
+func (c *Client) Reapply(ctx context.Context, _ engine.Recompile) (*engine.ReapplyResult, error) {
+	r, err := call[reapplyReply](ctx, c, http.MethodPost, pathReapply, c.base())
+	if err != nil {
+		return nil, err
+	}
+	return &engine.ReapplyResult{Nothing: r.Nothing, Source: r.Source, Changed: r.Changed, Generation: r.Generation, Diff: r.Diff, Summary: r.Summary}, nil
+}
+
 // Status implements engine.Control; Status.Daemon describes the daemon.
 func (c *Client) Status() (*engine.Status, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -33,6 +33,8 @@ type rig struct {
 	direct *engine.Engine
 	socket string
 	notes  []string
+	// ids are the users and groups the daemon's recompile sees.
+	ids policytest.IDs
 }
 
 func newRig(t *testing.T, allow func(uint32) bool) *rig {
@@ -41,7 +43,7 @@ func newRig(t *testing.T, allow func(uint32) bool) *rig {
 	k := nft.NewFake()
 	owner := k.Owner()
 	clk := clock.NewFake(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))
-	r := &rig{k: k, socket: filepath.Join(dir, SocketName)}
+	r := &rig{k: k, socket: filepath.Join(dir, SocketName), ids: policytest.DefaultIDs}
 	mk := func(kern engine.Kernel) *engine.Engine {
 		return &engine.Engine{Store: &state.Store{Dir: dir}, OpenKernel: func() (engine.Kernel, error) { return kern, nil },
 			Clock: clk, LockTimeout: time.Second, StartReverter: func(*state.Pending) (int, error) { return 4242, nil },
@@ -56,7 +58,10 @@ func newRig(t *testing.T, allow func(uint32) bool) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	srv := &Server{Engine: r.daemon, Daemon: engine.Daemon{PID: 77, Since: clk.Now()}, Owns: func() bool { o, _ := owner.Owns(); return o },
-		AllowUID: allow, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		AllowUID: allow, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Recompile: func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
+			return engine.Compile(ctx, policytest.Env(r.ids), cur.PolicyFile, cur.Policy)
+		}}
 	go func() { defer close(done); _ = srv.Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return r
@@ -144,6 +149,37 @@ func TestRoundTrip(t *testing.T) {
 	id, err := c.Reset(ctx)
 	if err != nil || id != 4 || r.k.Table() != nil {
 		t.Errorf("Reset = %d, %v (table %v)", id, err, r.k.Table() != nil)
+	}
+}
+
+// TestReapplyThroughTheDaemon: leash reapply while the daemon owns the
+// table is the daemon's reapply, with the daemon's users and groups.
+func TestReapplyThroughTheDaemon(t *testing.T) {
+	r := newRig(t, self)
+	c := dial(t, r)
+	ctx := context.Background()
+	if _, err := c.Apply(ctx, compiled(t, offline), engine.ApplyOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Reapply(ctx, nil)
+	if err != nil || res.Changed || res.Nothing != "" || res.Source == nil || res.Source.ID != 1 {
+		t.Fatalf("Reapply with nothing changed = %+v, %v; want no change of generation 1", res, err)
+	}
+	r.ids.Oracle = 2012 // oracle's uid moved in the daemon's user database
+	res, err = c.Reapply(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Changed || res.Generation != 2 || res.Summary == "" || !strings.Contains(res.Diff, "2012") {
+		t.Errorf("Reapply after oracle moved = %+v; want generation 2 with 2012 in the diff", res)
+	}
+	if !r.k.Owned() {
+		t.Error("the reapplied table is not owned by the daemon")
+	}
+	if _, err := r.direct.Reapply(ctx, func(ctx context.Context, cur *state.Generation) (*engine.Compiled, error) {
+		return engine.Compile(ctx, policytest.Env(policytest.DefaultIDs), cur.PolicyFile, cur.Policy)
+	}); !errors.Is(err, nft.ErrNotOwner) {
+		t.Errorf("direct Reapply while the daemon owns the table: %v; want ErrNotOwner", err)
 	}
 }
 

@@ -42,6 +42,7 @@ const (
 	pathReset    = "/v0/reset"
 	pathRevert   = "/v0/revert-pending"
 	pathStatus   = "/v0/status"
+	pathReapply  = "/v0/reapply"
 )
 
 // Server serves the daemon's engine to the command line.
@@ -52,6 +53,10 @@ type Server struct {
 	// whether it owns the table at the time of the status.
 	Daemon engine.Daemon
 	Owns   func() bool
+	// Recompile is how the daemon compiles a stored policy (its users,
+	// groups and resolver): a reapply through the socket uses it. Nil:
+	// reapply is refused.
+	Recompile engine.Recompile
 	// AllowUID says which peers may call; nil: uid 0 only.
 	AllowUID func(uid uint32) bool
 	Log      *slog.Logger
@@ -144,6 +149,19 @@ func (s *Server) Handler() http.Handler {
 				s.Log.Info("reverter: "+msg, "generation", req.Target.Generation)
 				n.add(msg)
 			})
+		})
+	})
+	mux.HandleFunc("POST "+pathReapply, func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		serve(s, w, r, &req, &req, func(e *engine.Engine, _ *notes) (*reapplyReply, error) {
+			if s.Recompile == nil {
+				return nil, errors.New("leash daemon: this daemon cannot reapply (no compiler configured)")
+			}
+			res, err := e.Reapply(r.Context(), s.Recompile)
+			if err != nil {
+				return nil, err
+			}
+			return &reapplyReply{Nothing: res.Nothing, Source: res.Source, Changed: res.Changed, Generation: res.Generation, Diff: res.Diff, Summary: res.Summary}, nil
 		})
 	})
 	mux.HandleFunc("GET "+pathStatus, func(w http.ResponseWriter, r *http.Request) {

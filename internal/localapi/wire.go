@@ -62,6 +62,16 @@ type rollbackReply struct {
 	DroppedPending int         `json:"dropped_pending,omitempty"`
 }
 
+// reapplyReply is engine.ReapplyResult without the compiled table.
+type reapplyReply struct {
+	Nothing    string      `json:"nothing,omitempty"`
+	Source     *state.Meta `json:"source,omitempty"`
+	Changed    bool        `json:"changed"`
+	Generation int         `json:"generation"`
+	Diff       string      `json:"diff,omitempty"`
+	Summary    string      `json:"summary,omitempty"`
+}
+
 type resetReply struct {
 	Generation int `json:"generation"`
 }
