@@ -103,6 +103,9 @@ type verdictJSON struct {
 	Precedence string `json:"precedence,omitempty"`
 	// At is when the connection is judged, for a ruleset with time windows.
 	At string `json:"at,omitempty"`
+	// Closed names the rule that would have decided had its time window
+	// been open at At ("POLICY/rN (FILE:LINE) would allow").
+	Closed string `json:"closed_window,omitempty"`
 	// Limited says the deciding rule limits new connections, and what
 	// happens beyond the limit.
 	Limited string `json:"limited,omitempty"`
@@ -284,6 +287,12 @@ func explain(name string, uid, gid uint32, t policy.Target, a netip.Addr, res ev
 	}
 	o := res.Rule.Origin
 	v.Policy, v.Rule, v.What, v.ID, v.Where, v.Text = o.Policy, o.Rule, o.What, o.ID, o.Where(), o.Text
+	if c := res.Closed; c != nil && c.Origin.ID != "" {
+		v.Closed = fmt.Sprintf("%s would %s, but its time window is closed then", c.Origin.ID, verdictWord(res.ClosedVerdict))
+		if w := c.Origin.Where(); w != "" {
+			v.Closed = fmt.Sprintf("%s (%s) would %s, but its time window is closed then", c.Origin.ID, w, verdictWord(res.ClosedVerdict))
+		}
+	}
 	return v
 }
 
@@ -349,6 +358,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		}
 		if v.At != "" {
 			fmt.Fprintf(w, "       at: %s\n", v.At)
+		}
+		if v.Closed != "" {
+			fmt.Fprintf(w, "       window: %s\n", termtext.Escape(v.Closed))
 		}
 		if v.Limited != "" {
 			fmt.Fprintf(w, "       rate-limited: %s\n", termtext.Escape(v.Limited))

@@ -76,6 +76,11 @@ type Result struct {
 	// Logged is the NFLOG prefix of the log rule the packet passed before
 	// the verdict ("" if none): the denial is logged, within the rate limit.
 	Logged string
+	// Closed is the first rule passed over only because its time window
+	// (`meta time`) is closed at pkt.At: it would have decided the packet
+	// (with ClosedVerdict) had the window been open. Nil if none.
+	Closed        *ruleset.Rule
+	ClosedVerdict ruleset.Verdict
 }
 
 // Allowed reports whether the packet gets through leash's table.
@@ -143,6 +148,11 @@ func walk(rs ruleset.Lookup, c *ruleset.Chain, pkt Packet, res *Result, depth in
 			return false, fmt.Errorf("eval: chain %s rule %q: %w", c.Name, r.Origin.ID, err)
 		}
 		if !ok {
+			if res.Closed == nil {
+				if err := closedWindow(rs, r, pkt, res, depth); err != nil {
+					return false, err
+				}
+			}
 			continue
 		}
 		target, jump, err := target(rs, r.Verdict, pkt)
