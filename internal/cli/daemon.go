@@ -109,7 +109,7 @@ and feeds the watchdog.`,
 				if err != nil {
 					return usage("--metrics: %v", err)
 				}
-				m = metrics.New(metrics.Options{Counters: eng.Counters, Clock: d.Clock})
+				m = metrics.New(metrics.Options{Counters: eng.CounterReader(), Clock: d.Clock})
 				served := make(chan struct{})
 				defer func() { cancel(); <-served }()
 				go func() {

@@ -87,14 +87,27 @@ func (e *Engine) Status() (*Status, error) {
 // generation in force, onto the kernel's rules with the same comment id.
 // Rules the generation does not know keep only their comment.
 func Annotate(rs *ruleset.Ruleset, gen *state.Generation) {
+	annotate(rs, origins(gen))
+}
+
+// origins are the rule origins of gen's table by rule id (nil without one).
+func origins(gen *state.Generation) map[string]ruleset.Origin {
 	if gen == nil || gen.Ruleset == nil {
-		return
+		return nil
 	}
 	known := map[string]ruleset.Origin{}
 	for _, c := range gen.Ruleset.Chains {
 		for _, r := range c.Rules {
 			known[r.Origin.ID] = r.Origin
 		}
+	}
+	return known
+}
+
+// annotate gives rs's rules the origins known by id.
+func annotate(rs *ruleset.Ruleset, known map[string]ruleset.Origin) {
+	if len(known) == 0 {
+		return
 	}
 	for _, c := range rs.Chains {
 		for _, r := range c.Rules {
