@@ -36,6 +36,7 @@ func main() {
 		OpenOwningKernel: openOwningKernel,
 		WatchTable:       watchTable,
 		LocalAddrs:       netns.LocalAddrs,
+		RouteOif:         netns.RouteOif,
 		Sockets:          listSockets,
 		ReadFile:         safefile.Read,
 		Now:              time.Now,

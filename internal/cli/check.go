@@ -70,7 +70,7 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.Int64Var(&f.gid, "gid", -1, "the socket's gid (default: the user's primary group)")
 	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
 	fl.StringSliceVar(&f.from, "from", nil, "judge a forwarded connection from this source address, MAC address or incoming interface (repeatable)")
-	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else unknown: via rules do not match)")
+	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else the route's interface, or for --from unknown: via rules do not match)")
 	fl.StringVar(&f.unit, "unit", "", "judge a program of this systemd unit (its cgroup by systemd's naming; as root unless --user or --uid)")
 	fl.StringVar(&f.cgroup, "cgroup", "", "judge a program in this cgroup (a path below the cgroup2 mount; as root unless --user or --uid)")
 	fl.StringVar(&f.at, "at", "", `judge a connection opened at this time: "YYYY-MM-DD HH:MM [ZONE]" (default: now)`)
@@ -103,6 +103,8 @@ type verdictJSON struct {
 	Precedence string `json:"precedence,omitempty"`
 	// At is when the connection is judged, for a ruleset with time windows.
 	At string `json:"at,omitempty"`
+	// Out is the outgoing interface found from the route, for via rules.
+	Out string `json:"out,omitempty"`
 	// Closed names the rule that would have decided had its time window
 	// been open at At ("POLICY/rN (FILE:LINE) would allow").
 	Closed string `json:"closed_window,omitempty"`
@@ -166,6 +168,13 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		proto, icmpType := t.IPProto(a)
 		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
 		pkt.Oifname = localOif(pkt, f.out)
+		routed := ""
+		if pkt.Oifname == "" && d.RouteOif != nil && hasVia(rs) {
+			if routed, err = d.RouteOif(g.netns, a); err != nil {
+				return fmt.Errorf("find the route to %s: %w", a, err)
+			}
+			pkt.Oifname = routed
+		}
 		pkt.Cgroup = cgIDs
 		pkt.At = at
 		res, err := eval.Evaluate(rs, pkt)
@@ -173,6 +182,9 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 			return err
 		}
 		v := explain(name, uid, gid, t, a, res)
+		if routed != "" {
+			v.Out = routed + " (the route's interface; --out to judge another)"
+		}
 		v.Cgroup = cgPath
 		if cgPath != "" {
 			v.Precedence, err = precedence(rs, pkt, res)
@@ -358,6 +370,9 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		}
 		if v.At != "" {
 			fmt.Fprintf(w, "       at: %s\n", v.At)
+		}
+		if v.Out != "" {
+			fmt.Fprintf(w, "       out: %s\n", termtext.Escape(v.Out))
 		}
 		if v.Closed != "" {
 			fmt.Fprintf(w, "       window: %s\n", termtext.Escape(v.Closed))

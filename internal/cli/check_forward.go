@@ -151,3 +151,18 @@ func localOif(pkt eval.Packet, out string) string {
 	}
 	return out
 }
+
+// hasVia reports whether rs has rules that match the outgoing interface
+// (via:).
+func hasVia(rs *ruleset.Ruleset) bool {
+	for _, c := range rs.Chains {
+		for _, r := range c.Rules {
+			for _, m := range r.Match {
+				if m.Kind == ruleset.MatchOifname {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -64,6 +64,10 @@ type Deps struct {
 	// LocalAddrs lists the addresses of this host (or of the namespace), to
 	// tell which destinations are reached over loopback.
 	LocalAddrs func(netns string) ([]netip.Addr, error)
+	// RouteOif names the interface a connection to dst leaves through in
+	// the namespace ("" without a route), for check's via rules when
+	// --out is not given; nil: unknown.
+	RouteOif func(netns string, dst netip.Addr) (string, error)
 	ReadFile   func(path string) ([]byte, error)
 	Now        func() time.Time
 	// ProbeCommand runs one sandbox probe: argv prefix of `leash sandbox-probe`.

@@ -90,6 +90,12 @@ func fixtureLeash() {
 		LocalAddrs: func(string) ([]netip.Addr, error) {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("192.0.2.10")}, nil
 		},
+		RouteOif: func(ns string, dst netip.Addr) (string, error) {
+			if ns == "" {
+				return "", nil // the host's routes would make the scripts depend on the machine
+			}
+			return netns.RouteOif(ns, dst)
+		},
 		Sockets: func(ctx context.Context, ns string) ([]cli.OwnedSocket, error) {
 			if ns == "" {
 				return nil, fmt.Errorf("test fixture: refusing to list the root network namespace's sockets; pass --netns $NS")
