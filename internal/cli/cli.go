@@ -68,8 +68,8 @@ type Deps struct {
 	// the namespace ("" without a route), for check's via rules when
 	// --out is not given; nil: unknown.
 	RouteOif func(netns string, dst netip.Addr) (string, error)
-	ReadFile   func(path string) ([]byte, error)
-	Now        func() time.Time
+	ReadFile func(path string) ([]byte, error)
+	Now      func() time.Time
 	// ProbeCommand runs one sandbox probe: argv prefix of `leash sandbox-probe`.
 	ProbeCommand []string
 	// Sockets lists the TCP and UDP sockets of the named network namespace
