@@ -67,7 +67,7 @@ func CompileWithWarnings(r *policy.Resolved) (*ruleset.Ruleset, []Warning) {
 func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, []Warning, error) {
 	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log,
 		ruleChains: map[string]*ruleset.Chain{}, at: r.At,
-		limits: map[*policy.ResolvedRule]*ruleLimit{}}
+		limits: map[*policy.ResolvedRule]*ruleLimit{}, orphans: orphanLayout(r.Baseline.OrphanMark)}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		if err := ctx.Err(); err != nil {
@@ -89,6 +89,9 @@ func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, 
 		c.rs.Chains = append(c.rs.Chains, ch)
 	}
 	c.rs.Chains = append(c.rs.Chains, append(c.policies, c.unownedChain)...)
+	if ch := c.orphanTagChain(r.Baseline); ch != nil { // orphans.go
+		c.rs.Chains = append(c.rs.Chains, ch)
+	}
 	return c.rs, c.warnings, nil
 }
 
@@ -115,6 +118,8 @@ type compiler struct {
 	policy *policy.ResolvedPolicy
 	// lookups numbers the shared lookups of the policy being compiled.
 	lookups int
+	// orphans is the layout of the orphan tag's mark bits (orphans.go).
+	orphans orphanBits
 }
 
 func everyonePolicy(r *policy.Resolved) *policy.ResolvedPolicy {

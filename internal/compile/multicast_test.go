@@ -37,7 +37,7 @@ func TestMulticastReports(t *testing.T) {
 			"counter drop"}},
 	} {
 		t.Run("multicast_reports: "+tc.mode, func(t *testing.T) {
-			src := "version: 1\nbaseline:\n  unowned: deny\n"
+			src := "version: 1\nbaseline:\n  unowned: deny\n  orphan_mark: off\n  mptcp_joins: unowned\n"
 			if tc.mode != "" {
 				src += "  multicast_reports: " + tc.mode + "\n"
 			}

@@ -45,6 +45,7 @@ func (c *compiler) policyChain(p *policy.ResolvedPolicy) {
 			Origin:  c.origin(p.Name+"/established", p.Name, "established", 0, p.EstablishedPos, setting("established: allow", p.EstablishedPos)),
 		})
 	}
+	ch.Rules = append(ch.Rules, c.orphanJudged(p)...) // orphans.go
 	ch.Rules = append(ch.Rules, c.loopbackRules(p)...)
 	rules, warnings := c.ruleList(p)
 	ch.Rules = append(ch.Rules, rules...)

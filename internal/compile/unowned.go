@@ -10,7 +10,9 @@ import (
 // ICMP errors, packets of sockets already closed, neighbour discovery, and
 // traffic of in-kernel clients (NFS, WireGuard). See docs/security.md.
 //
+//	[ct mark ... drop]                         # stale orphans (orphans.go)
 //	ct state established,related accept       # packets of known connections
+//	[tcp option mptcp subtype 1 drop]          # MPTCP joins (mptcp.go)
 //	meta l4proto ipv6-icmp icmpv6 type @unowned_icmpv6 accept   # NDP
 //	meta l4proto ipv6-icmp icmpv6 type @unowned_mld limit rate 1/second burst 10 packets accept   # MLD reports
 //	meta l4proto igmp limit rate 1/second burst 10 packets accept   # IGMP reports
@@ -32,9 +34,12 @@ func (c *compiler) unowned(b policy.Baseline, everyone *policy.ResolvedPolicy) {
 	}
 	nd, ndInterval := numLayout([]ruleset.Range{{Lo: 133, Hi: 137}})
 	c.rs.Sets = append(c.rs.Sets, &ruleset.Set{Name: SetUnownedICMPv6, Kind: ruleset.KindICMPv6, Interval: ndInterval, Ranges: nd})
+	ch.Rules = append(ch.Rules, c.staleOrphans(b)...) // orphans.go: before the established accept
 	ch.Rules = append(ch.Rules,
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchCtEstablished}},
-			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("established", "packets of connections conntrack already knows")},
+			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("established", "packets of connections conntrack already knows")})
+	ch.Rules = append(ch.Rules, c.mptcpJoins(b)...) // mptcp.go: new ownerless joins
+	ch.Rules = append(ch.Rules,
 		&ruleset.Rule{Match: []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoICMPv6}, {Kind: ruleset.MatchICMPType, Set: SetUnownedICMPv6}},
 			Verdict: ruleset.Verdict{Kind: ruleset.Accept}, Origin: o("control", "IPv6 neighbour discovery")},
 	)

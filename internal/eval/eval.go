@@ -56,6 +56,11 @@ type Packet struct {
 	// At is when the packet is sent, for time windows (`meta time`); the
 	// zero time is before every window.
 	At time.Time
+	// CtMark is the connection's conntrack mark (0 for a new connection);
+	// MPTCPJoin: a TCP segment with an MPTCP MP_JOIN option (the opening
+	// of an extra subflow). See ruleset.MatchCtMark, MatchMPTCPJoin.
+	CtMark    uint32
+	MPTCPJoin bool
 	// OverLimit judges the packet as one beyond every rate limit and
 	// connection count it meets (MatchLimit, MatchMeter); false judges it
 	// within them.
@@ -112,6 +117,12 @@ func Evaluate(rs *ruleset.Ruleset, pkt Packet) (Result, error) {
 			one.Rule, one.Chain = nil, base.Name
 		}
 		one.Path = append(res.Path, one.Path...)
+		if res.Rule != nil && one.Verdict.Allows() {
+			// A later chain that lets the packet on (the orphan tag's
+			// chain) does not change what decided it.
+			res.Path = one.Path
+			continue
+		}
 		if one.Logged == "" {
 			one.Logged = res.Logged
 		}

@@ -52,6 +52,10 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		return pkt.Oifname != "" && ruleset.IfnameMatches(m.Name, pkt.Oifname), nil
 	case ruleset.MatchCtNew:
 		return !pkt.CtEstablished && !pkt.CtReply, nil
+	case ruleset.MatchCtMark:
+		return (pkt.CtMark&m.Bits == m.Value) != m.Not, nil
+	case ruleset.MatchMPTCPJoin:
+		return pkt.Proto == ruleset.ProtoTCP && pkt.MPTCPJoin, nil
 	case ruleset.MatchMeter:
 		// Like MatchLimit: the kernel's budgets are state leash check
 		// cannot see; Packet.OverLimit says which side to judge.

@@ -418,6 +418,9 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 			return guessTime(ex)
 		}
 	case *expr.Exthdr:
+		if e.Op == expr.ExthdrOpTcpopt {
+			return ruleset.Match{Kind: ruleset.MatchMPTCPJoin}, true
+		}
 		if e.Op == exthdrOpIPv4 {
 			return ruleset.Match{Kind: ruleset.MatchSourceRoute, Value: uint32(e.Type)}, true
 		}
@@ -428,6 +431,8 @@ func guessMatch(ex []expr.Any) (ruleset.Match, bool) {
 		switch e.Key {
 		case expr.CtKeyDIRECTION:
 			return ruleset.Match{Kind: ruleset.MatchCtReply}, true
+		case expr.CtKeyMARK:
+			return guessCtMark(ex)
 		case expr.CtKeySTATE:
 			if b, ok := second2(ex).(*expr.Bitwise); ok && len(b.Mask) == 4 && binaryutil.NativeEndian.Uint32(b.Mask) == ctStateNew {
 				return ruleset.Match{Kind: ruleset.MatchCtNew}, true
@@ -526,6 +531,8 @@ func guessVerdict(pre, ex []expr.Any) (ruleset.Verdict, bool) {
 		}
 	case *expr.Socket:
 		return guessCgroupVerdictMap(e, ex)
+	case *expr.Ct:
+		return guessMarkSet(ex)
 	}
 	return ruleset.Verdict{}, false
 }

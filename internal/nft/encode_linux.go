@@ -145,6 +145,10 @@ func encodeMatch(m ruleset.Match, sets setRef) ([]expr.Any, error) {
 		return matchCgroup(m, sets)
 	case ruleset.MatchCtNew:
 		return matchCtNew(), nil
+	case ruleset.MatchCtMark:
+		return matchCtMark(m), nil
+	case ruleset.MatchMPTCPJoin:
+		return matchMPTCPJoin(), nil
 	case ruleset.MatchMeter:
 		return matchMeter(m, sets)
 	case ruleset.MatchTime:
@@ -278,6 +282,11 @@ func encodeVerdict(v ruleset.Verdict, sets setRef, family uint32) ([]expr.Any, e
 		return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED}}, nil
 	case ruleset.Continue:
 		return nil, nil
+	case ruleset.CtMarkSet:
+		if v.Mark == nil {
+			return nil, fmt.Errorf("ct mark set without a mark")
+		}
+		return markSet(v.Mark), nil
 	case ruleset.Log:
 		if v.Log == nil {
 			return nil, fmt.Errorf("log verdict without settings")

@@ -54,6 +54,10 @@ type BaselineDecl struct {
 	// MulticastReports: limit, deny or allow (see MulticastMode).
 	MulticastReports *Scalar
 	Log              *LogDecl
+	// OrphanMark: off or a hex mask; MPTCPJoins: deny or unowned
+	// (orphans.go).
+	OrphanMark *Scalar
+	MPTCPJoins *Scalar
 }
 
 // LoopbackDecl is a `loopback` value: a word or a list of ports.

@@ -40,6 +40,8 @@ func TestLoadExample(t *testing.T) {
 			MulticastReports: MulticastLimit,
 			Log:              LogSettings{Group: ruleset.DefaultLogGroup, Rate: DefaultLogRate, Unit: DefaultLogUnit, Burst: DefaultLogBurst, Pos: Pos{File: "example.yaml"}},
 			Pos:              at(2, 1),
+			OrphanMark:       DefaultOrphanMark,
+			MPTCPJoins:       MPTCPDeny,
 		},
 		Policies: []*ResolvedPolicy{
 			{

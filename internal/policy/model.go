@@ -139,6 +139,12 @@ type Baseline struct {
 	// Log says where and how fast denials are logged.
 	Log LogSettings `json:"log"`
 	Pos Pos         `json:"pos"`
+	// OrphanMark is the conntrack mark bits of the orphan tag (0: off);
+	// MPTCPJoins what becomes of ownerless MPTCP joins (orphans.go).
+	OrphanMark    uint32    `json:"orphan_mark"`
+	OrphanMarkPos Pos       `json:"orphan_mark_pos"` // no line when implicit
+	MPTCPJoins    MPTCPMode `json:"mptcp_joins"`
+	MPTCPJoinsPos Pos       `json:"mptcp_joins_pos"` // no line when implicit
 }
 
 // ResolvedPolicy is one policy with its subjects expanded to ids.

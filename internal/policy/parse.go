@@ -219,7 +219,7 @@ func (p *parser) version(fl field) *Scalar {
 
 // baselineKeys are the keys of `baseline`.
 func baselineKeys() []string {
-	return []string{"loopback", "established", "unowned", "multicast_reports", "log"}
+	return []string{"loopback", "established", "unowned", "multicast_reports", "log", "orphan_mark", "mptcp_joins"}
 }
 
 // baseline converts the `baseline` mapping.
@@ -241,6 +241,10 @@ func (p *parser) baseline(fl field) *BaselineDecl {
 			b.MulticastReports = p.word(f.value, "baseline.multicast_reports", []string{"limit", "deny", "allow"})
 		case "log":
 			b.Log = p.logSettings(f)
+		case "orphan_mark":
+			b.OrphanMark = p.orphanMark(f)
+		case "mptcp_joins":
+			b.MPTCPJoins = p.word(f.value, "baseline.mptcp_joins", []string{"deny", "unowned"})
 		}
 	}
 	return b

@@ -148,6 +148,8 @@ func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 		MulticastReports: MulticastLimit,
 		Log:              rv.logSettings(nil),
 		Pos:              rv.filePos(),
+		OrphanMark:       DefaultOrphanMark,
+		MPTCPJoins:       MPTCPDeny,
 	}
 	if bd == nil {
 		return b
@@ -169,6 +171,12 @@ func (rv *resolver) baseline(bd *BaselineDecl) Baseline {
 	}
 	if bd.MulticastReports != nil {
 		b.MulticastReports = MulticastMode(bd.MulticastReports.Value)
+	}
+	if bd.OrphanMark != nil {
+		b.OrphanMark, b.OrphanMarkPos = orphanMarkOf(bd.OrphanMark), bd.OrphanMark.Pos
+	}
+	if bd.MPTCPJoins != nil {
+		b.MPTCPJoins, b.MPTCPJoinsPos = MPTCPMode(bd.MPTCPJoins.Value), bd.MPTCPJoins.Pos
 	}
 	return b
 }

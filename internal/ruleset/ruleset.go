@@ -227,6 +227,8 @@ type Match struct {
 	Level uint32 `json:"level,omitempty"`
 	Not   bool   `json:"not,omitempty"`
 	Count uint32 `json:"count,omitempty"` // MatchMeter: ct count
+	// Bits: MatchCtMark only, the mask of the conntrack mark (ctmark.go).
+	Bits uint32 `json:"bits,omitempty"`
 }
 
 // VerdictKind is what a rule does when it matches.
@@ -256,7 +258,8 @@ type Verdict struct {
 	// Level is the cgroup level of a VMap on a live verdict map (a Set
 	// with Live.Verdicts): `socket cgroupv2 level Level vmap @Map`.
 	Level uint32     `json:"level,omitempty"`
-	Log   *LogAction `json:"log,omitempty"` // Log
+	Log   *LogAction `json:"log,omitempty"`  // Log
+	Mark  *MarkSet   `json:"mark,omitempty"` // CtMarkSet (ctmark.go)
 }
 
 // LogAction is a rate-limited NFLOG statement (see the Log verdict).

@@ -248,6 +248,10 @@ func MatchText(rs Lookup, m Match) string {
 		return "meta time @" + m.Set
 	case MatchCtNew:
 		return "ct state new"
+	case MatchCtMark:
+		return ctMarkText(m)
+	case MatchMPTCPJoin:
+		return fmt.Sprintf("tcp option mptcp subtype %d", MPTCPSubtypeJoin)
 	case MatchMeter:
 		return meterText(rs, m)
 	case MatchLimit:
@@ -284,6 +288,8 @@ func VerdictText(v Verdict) string {
 		return string(v.Kind) + " " + v.Chain
 	case Continue:
 		return ""
+	case CtMarkSet:
+		return markSetText(v.Mark)
 	case Log:
 		if v.Log != nil {
 			return logText(v.Log)

@@ -503,7 +503,9 @@ func validateMatch(rs Lookup, masks maskChecks, m Match) error {
 		return validateCgroupMatch(rs, m)
 	case MatchTime:
 		return setOfKind(rs, m, KindTime)
-	case MatchCtNew:
+	case MatchCtNew, MatchMPTCPJoin:
+	case MatchCtMark:
+		return validateCtMark(m)
 	case MatchMeter:
 		return validateMeterMatch(rs, m)
 	case MatchLimit:
@@ -583,6 +585,8 @@ func validateVerdict(rs Lookup, v Verdict, chains chainIndex) error {
 	case Accept, Drop, RejectTCPRST, RejectAdmin, Continue:
 	case Log:
 		return validateLog(v.Log)
+	case CtMarkSet:
+		return validateMarkSet(v.Mark)
 	case Jump, Goto:
 		if err := jumpTarget(chains, v.Chain); err != nil {
 			return fmt.Errorf("%s: %w", v.Kind, err)
