@@ -67,6 +67,7 @@ func (e *Engine) Apply(ctx context.Context, c *Compiled, opt ApplyOptions) (*App
 // applyPlain enforces c and records it; a pending confirmation is dropped.
 // An apply that would change nothing records nothing (unchanged).
 func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *state.Pending) (*ApplyResult, error) {
+	c = e.orphanTaggedCurrent(c) // orphantag.go
 	if id := e.unchanged(k, c, pend); id > 0 {
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
@@ -100,6 +101,7 @@ func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend
 	if err != nil {
 		return nil, err
 	}
+	c = e.orphanTaggedCurrent(c) // orphantag.go
 	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
 	id, err := e.record(ctx, e.appliedGeneration(c), false, c.Path, func(next int) error {
 		p.Generation = next

@@ -56,6 +56,8 @@ func (e *Engine) Plan(c *Compiled) (current *ruleset.Ruleset, diff string, err e
 	if err != nil {
 		return nil, "", readError(err)
 	}
-	// The kernel reads back in canonical form (protocol dependencies explicit).
+	// The kernel reads back in canonical form (protocol dependencies
+	// explicit); the orphan tag is the one Apply would choose.
+	c = orphanTagged(cur, c, false)
 	return cur, drift.TableDiff("kernel", cur, c.Path, c.Ruleset), nil
 }

@@ -71,6 +71,7 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 		res := &ReapplyResult{Nothing: fmt.Sprintf("generation %d is no longer current (another leash changed it meanwhile)", cur.ID)}
 		return res, err
 	}
+	c = orphanTagged(cur.Ruleset, c, false) // orphantag.go
 	res := &ReapplyResult{Source: &cur.Meta, Generation: cur.ID, Compiled: c, Summary: c.Summary().Short()}
 	res.Diff = drift.TableDiff(fmt.Sprintf("generation %d", cur.ID), cur.Ruleset, "recompiled now", c.Ruleset)
 	if res.Diff == "" {

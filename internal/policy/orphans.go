@@ -27,7 +27,7 @@ const (
 	MPTCPUnowned MPTCPMode = "unowned"
 )
 
-// orphanMark checks `orphan_mark`: `off`, or a hexadecimal mask of 2 to 8
+// orphanMark checks `orphan_mark`: `off`, or a hexadecimal mask of 3 to 8
 // adjacent bits such as 0x00ff0000 (plain or quoted).
 func (p *parser) orphanMark(f field) *Scalar {
 	s := p.scalar(f.value, "baseline.orphan_mark")
@@ -38,13 +38,13 @@ func (p *parser) orphanMark(f field) *Scalar {
 		return s
 	}
 	if _, err := parseOrphanMark(s.Value); err != nil || (s.Kind != KindString && s.Kind != KindInt) {
-		p.errorf(s.Pos, "baseline.orphan_mark must be `off` or a mask of 2 to 8 adjacent bits written in hexadecimal, such as 0x00ff0000; got %s", s.Raw)
+		p.errorf(s.Pos, "baseline.orphan_mark must be `off` or a mask of 3 to 8 adjacent bits written in hexadecimal, such as 0x00ff0000; got %s", s.Raw)
 		return nil
 	}
 	return s
 }
 
-// parseOrphanMark reads a mask written 0xHHHHHHHH: 2 to 8 adjacent bits.
+// parseOrphanMark reads a mask written 0xHHHHHHHH: 3 to 8 adjacent bits (the judged bit and at least 2 tag bits: with one, the tag could never change).
 func parseOrphanMark(v string) (uint32, error) {
 	h, ok := strings.CutPrefix(strings.ToLower(v), "0x")
 	if !ok {
@@ -57,7 +57,7 @@ func parseOrphanMark(v string) (uint32, error) {
 	mask := uint32(m)
 	n := bits.OnesCount32(mask)
 	shifted := mask >> bits.TrailingZeros32(mask)
-	if n < 2 || n > 8 || shifted&(shifted+1) != 0 {
+	if n < 3 || n > 8 || shifted&(shifted+1) != 0 {
 		return 0, strconv.ErrRange
 	}
 	return mask, nil
