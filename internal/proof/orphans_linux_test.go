@@ -5,12 +5,15 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/nft"
@@ -280,5 +283,97 @@ func (r *recorder) await(t *testing.T, port uint16, want string, eof bool) {
 			t.Fatalf("peer got %q (eof %v) from port %d, want %q (eof %v)", got, ended, port, want, eof)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestCgroupOrphansAfterPolicyChange: a governed program's orphan keeps
+// its socket's cgroup (sk_cgrp_data stays with the sock), so the cgroup
+// dispatch sends it into the program's policy, which judges it by the
+// rules in force: after a change that denies the destination, nothing the
+// program wrote before close() reaches the peer, with or without the
+// orphan tag.
+func TestCgroupOrphansAfterPolicyChange(t *testing.T) {
+	kerneltest.Require(t)
+	fs, err := cgroups.Mount("/proc/self/mountinfo")
+	if err != nil {
+		kerneltest.Unavailable(t, "no cgroup2 mount: %v", err)
+	}
+	own, err := cgroups.Of("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := fmt.Sprintf("leash-orphan-%d", os.Getpid())
+	app := top + "/app"
+	if err := os.MkdirAll(fs.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(fs.Dir(app))
+		os.Remove(fs.Dir(top))
+	})
+	for _, tc := range []struct{ name, baseline string }{
+		{name: "orphan tag"},
+		{name: "orphan_mark off", baseline: "  orphan_mark: off\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			compileGen := func(allowed bool, tag uint32) *ruleset.Ruleset {
+				rules := ""
+				if allowed {
+					rules = fmt.Sprintf("    rules:\n      - allow: {to: [%s], ports: [%d/tcp]}\n", orphanPeer, orphanPort)
+				}
+				src := fmt.Sprintf("version: 1\nbaseline:\n  unowned: everyone\n%spolicies:\n  - name: app\n    cgroups: [%s]\n%s    default: deny\n",
+					tc.baseline, app, rules)
+				r, err := policy.Load(ctx, "cgroup-orphans.yaml", []byte(src), policy.Env{Cgroups: fs})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return compile.WithOrphanTag(compile.Compile(r), tag)
+			}
+			sb, err := sandbox.New(ctx, sandbox.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sb.Close()
+			k, err := nft.OpenNetNS(sb.Client().Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.Close()
+			srv := startRecorder(t, sb)
+			if err := k.Apply(compileGen(true, 1)); err != nil {
+				t.Fatal(err)
+			}
+			// The socket is made while this process is in the governed
+			// cgroup (a socket's cgroup is its creator's at socket()).
+			moveTo(t, fs.Dir(app))
+			c := func() conn {
+				defer moveTo(t, fs.Dir(own))
+				return dialAs(t, sb, 0)
+			}()
+			write(t, c, "app-before;")
+			srv.await(t, c.port, "app-before;", false)
+
+			if err := k.Apply(compileGen(false, 2)); err != nil {
+				t.Fatal(err)
+			}
+			write(t, c, "app-after")
+			unix.Close(c.fd)
+			time.Sleep(3 * time.Second) // the orphan retransmits
+			// Had the orphan reached the unowned chain, its
+			// `established` accept would have passed it without the tag.
+			if got, eof := srv.received(c.port); got != "app-before;" || eof {
+				t.Errorf("the peer got %q (eof %v) from the program, want only what it sent before the change", got, eof)
+			}
+		})
+	}
+}
+
+// moveTo moves this whole process into the cgroup directory dir.
+func moveTo(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(fmt.Sprint(os.Getpid())), 0); err != nil {
+		t.Fatalf("move into %s: %v", dir, err)
 	}
 }
