@@ -56,6 +56,10 @@ type Spec struct {
 	// windows in front of the measured allow, which gets a per-user limit
 	// (timed.go).
 	Timed bool
+	// Untagged builds the variant without the orphan tag (orphan_mark:
+	// off); the others have it, as a policy file does by default (and
+	// NoConntrack cannot: the tag lives in conntrack).
+	Untagged bool
 }
 
 // Target is the user the benchmark measures and the policy that judges it.
@@ -77,10 +81,15 @@ func Build(s Spec) (*policy.Resolved, Target) {
 			Loopback:    policy.Loopback{Mode: policy.LoopbackRules},
 			Established: true,
 			Unowned:     policy.UnownedEveryone,
+			OrphanMark:  policy.DefaultOrphanMark,
+			MPTCPJoins:  policy.MPTCPDeny,
 		},
 	}
 	if s.NoConntrack {
 		r.Baseline.Established, r.Baseline.Unowned = false, policy.UnownedAllow
+	}
+	if s.NoConntrack || s.Untagged {
+		r.Baseline.OrphanMark = 0
 	}
 	if s.Users == 0 {
 		p := newPolicy("everyone", deny, r.Baseline.Established)

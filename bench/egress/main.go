@@ -39,6 +39,7 @@ type config struct {
 	hosts     []string
 	noct      []int
 	timed     []int // user counts of the variant with time windows and a per-user limit
+	untagged  []int // user counts of the variant without the orphan tag
 	cidrs     int
 	rounds    int
 	dur       time.Duration
@@ -59,6 +60,7 @@ func parseFlags() (config, error) {
 		hostBare+" (none: the bare namespace has no ruleset at all), "+hostStateful+" (a stateful input firewall in its own table, so conntrack is on in both)")
 	paths := flag.String("path", pathLoopback, "comma-separated paths of the measured traffic: "+
 		pathLoopback+" (to 127.0.0.1 in the namespace), "+pathVeth+" (out through a veth pair to a peer namespace)")
+	untagged := flag.String("untagged-users", "", "user counts for the variant without the orphan tag (orphan_mark: off); empty for none")
 	noct := flag.String("noct-users", "100000", "user counts for the variant without conntrack (established: deny, unowned: allow); empty for none")
 	timed := flag.String("timed-users", "", "user counts for the variant with "+strconv.Itoa(benchpolicy.TimedRules)+
 		" rules with closed time windows before the allow, which has a per-user limit (issue 13); empty for none")
@@ -85,6 +87,9 @@ func parseFlags() (config, error) {
 		return c, err
 	}
 	if c.timed, err = counts("timed-users", *timed); err != nil {
+		return c, err
+	}
+	if c.untagged, err = counts("untagged-users", *untagged); err != nil {
 		return c, err
 	}
 	if c.rules, err = counts("rules", *rules); err != nil {

@@ -116,8 +116,11 @@ func runPath(cfg config, rep *report, set setting, a, b route) error {
 	for _, n := range cfg.timed {
 		cases = append(cases, benchpolicy.Spec{Users: n, CIDRs: cfg.cidrs, Timed: true})
 	}
+	for _, n := range cfg.untagged {
+		cases = append(cases, benchpolicy.Spec{Users: n, CIDRs: cfg.cidrs, Untagged: true})
+	}
 	for _, spec := range cases {
-		timeApply := spec.Users == largest && !spec.NoConntrack && !spec.Timed && rep.Apply == nil
+		timeApply := spec.Users == largest && !spec.NoConntrack && !spec.Timed && !spec.Untagged && rep.Apply == nil
 		res, timing, err := leashCase(cfg, conn, a, b, spec, timeApply)
 		if err != nil {
 			return fmt.Errorf("%s: %w", caseName(spec), err)
@@ -201,6 +204,9 @@ func caseName(s benchpolicy.Spec) string {
 	}
 	if s.Timed {
 		return fmt.Sprintf("leash-timed users=%d", s.Users)
+	}
+	if s.Untagged {
+		return fmt.Sprintf("leash-untagged users=%d", s.Users)
 	}
 	return fmt.Sprintf("leash users=%d", s.Users)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/nft"
@@ -194,4 +196,88 @@ func inNS(t *testing.T, ns, in string, args ...string) string {
 		t.Fatalf("%v in %s: %v: %s", args, ns, err, out)
 	}
 	return string(out)
+}
+
+// TestMPTCPJoinOfGovernedProgram: a join subflow inherits the MPTCP
+// socket's cgroup, so a governed program's join is judged by its policy
+// (which denies the announced address) even with mptcp_joins: unowned.
+func TestMPTCPJoinOfGovernedProgram(t *testing.T) {
+	kerneltest.Require(t)
+	fs, err := cgroups.Mount("/proc/self/mountinfo")
+	if err != nil {
+		kerneltest.Unavailable(t, "no cgroup2 mount: %v", err)
+	}
+	own, err := cgroups.Of("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := fmt.Sprintf("leash-mptcp-%d", os.Getpid())
+	app := top + "/app"
+	if err := os.MkdirAll(fs.Dir(app), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove(fs.Dir(app))
+		os.Remove(fs.Dir(top))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	peerAddr := sandbox.RemoteAddrs()[0]
+	src := fmt.Sprintf(`version: 1
+baseline:
+  unowned: everyone
+  mptcp_joins: unowned
+policies:
+  - name: app
+    cgroups: [%s]
+    rules:
+      - allow: {to: [%s], ports: [%d/tcp]}
+    default: deny
+`, app, peerAddr, mptcpPort)
+	r, err := policy.Load(ctx, "mptcp-cgroup.yaml", []byte(src), policy.Env{Cgroups: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := sandbox.New(ctx, sandbox.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close()
+	k, err := nft.OpenNetNS(sb.Client().Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if err := k.Apply(compile.Compile(r)); err != nil {
+		t.Fatal(err)
+	}
+	inNS(t, sb.Client().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "1", "subflows", "1")
+	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "0", "subflows", "1")
+	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "endpoint", "add", mptcpAnnounced, "signal")
+	inNS(t, sb.Peer().Name, mptcpCountTable, "nft", "-f", "-")
+	got := mptcpServe(t, sb)
+	moveTo(t, fs.Dir(app))
+	fd := func() int {
+		defer moveTo(t, fs.Dir(own))
+		return mptcpDialAs(t, sb, 0, peerAddr)
+	}()
+	defer unix.Close(fd)
+	time.Sleep(3 * time.Second)
+	if n := peerCount(t, sb); n != 0 {
+		t.Errorf("%d packets of the program's join reached %s, which its policy denies", n, mptcpAnnounced)
+	}
+	if _, err := unix.Write(fd, []byte("over-mptcp")); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	select {
+	case s := <-got:
+		if s != "over-mptcp" {
+			t.Errorf("server got %q", s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the MPTCP connection delivered nothing")
+	}
+	if n := ruleCounter(t, k, "app/default"); n == 0 {
+		t.Errorf("app/default dropped nothing: the join was not judged by the program's policy")
+	}
 }
