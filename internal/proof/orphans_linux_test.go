@@ -63,7 +63,9 @@ baseline:
 // the peer receives nothing of what she wrote after the change. Another
 // user whose access the change kept writes, closes, and her orphan's
 // retransmissions (the peer did not acknowledge in time) deliver the data
-// and the FIN. Without the orphan tag (orphan_mark: off) the denied user's
+// and the FIN; so does her other connection, which she closes without
+// writing after the change (its FIN is sent by close() as her packet,
+// which re-tags the connection, before the socket is orphaned). Without the orphan tag (orphan_mark: off) the denied user's
 // data arrives.
 func TestOrphansAfterPolicyChange(t *testing.T) {
 	kerneltest.Require(t)
@@ -99,11 +101,13 @@ func TestOrphansAfterPolicyChange(t *testing.T) {
 			if err := k.Apply(compileGen(true, 1)); err != nil {
 				t.Fatal(err)
 			}
-			denied, kept := dialAs(t, sb, deniedUID), dialAs(t, sb, keptUID)
+			denied, kept, closer := dialAs(t, sb, deniedUID), dialAs(t, sb, keptUID), dialAs(t, sb, keptUID)
 			write(t, denied, "denied-before;")
 			write(t, kept, "kept-before;")
+			write(t, closer, "closer-before;")
 			srv.await(t, denied.port, "denied-before;", false)
 			srv.await(t, kept.port, "kept-before;", false)
+			srv.await(t, closer.port, "closer-before;", false)
 
 			// The peer stops acknowledging, the policy changes, both
 			// write and close: what they wrote is left to their orphans.
@@ -115,10 +119,12 @@ func TestOrphansAfterPolicyChange(t *testing.T) {
 			write(t, denied, "denied-after")
 			unix.Close(kept.fd)
 			unix.Close(denied.fd)
+			unix.Close(closer.fd) // writes nothing after the change: close() sends the FIN as its owner
 			time.Sleep(300 * time.Millisecond)
 			peerNft(t, sb, "delete table inet hold\n")
 
 			srv.await(t, kept.port, "kept-before;kept-after", true)
+			srv.await(t, closer.port, "closer-before;", true)
 			time.Sleep(2 * time.Second) // several more retransmissions of the denied orphan
 			got, eof := srv.received(denied.port)
 			switch {
