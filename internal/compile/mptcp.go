@@ -26,5 +26,5 @@ func (c *compiler) mptcpJoins(b policy.Baseline) []*ruleset.Rule {
 	m := []ruleset.Match{{Kind: ruleset.MatchL4Proto, Value: ruleset.ProtoTCP}, {Kind: ruleset.MatchMPTCPJoin}}
 	o := c.origin("unowned/mptcp-join", "", "unowned", 0, b.MPTCPJoinsPos,
 		"MPTCP join subflows the kernel opens without an owner; "+setting("mptcp_joins: deny", b.MPTCPJoinsPos))
-	return []*ruleset.Rule{c.logRule(policy.Deny, m, o), {Match: m, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o}}
+	return c.loggedDrop(m, o) // orphans.go
 }

@@ -127,7 +127,18 @@ func (c *compiler) staleOrphans(b policy.Baseline) []*ruleset.Rule {
 	o := c.origin("unowned/stale-orphan", "", "unowned", 0, b.OrphanMarkPos,
 		"packets after close() of a connection no owned packet passed since the policy changed: nobody can judge them; "+
 			setting(fmt.Sprintf("orphan_mark: 0x%08x", b.OrphanMark), b.OrphanMarkPos))
-	return []*ruleset.Rule{c.logRule(policy.Deny, m, o), {Match: m, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o}}
+	return c.loggedDrop(m, o)
+}
+
+// loggedDrop drops the packets that match m, logged first at the denial
+// rate (baseline.log) when logging is set up (a Resolved built in Go may
+// leave it zero).
+func (c *compiler) loggedDrop(m []ruleset.Match, o ruleset.Origin) []*ruleset.Rule {
+	drop := &ruleset.Rule{Match: m, Verdict: ruleset.Verdict{Kind: ruleset.Drop}, Origin: o}
+	if c.log.Rate == 0 {
+		return []*ruleset.Rule{drop}
+	}
+	return []*ruleset.Rule{c.logRule(policy.Deny, m, o), drop}
 }
 
 // OrphanTag returns the tag rs's rules carry and the mask of its tag bits
