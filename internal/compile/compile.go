@@ -67,7 +67,7 @@ func CompileWithWarnings(r *policy.Resolved) (*ruleset.Ruleset, []Warning) {
 func CompileContext(ctx context.Context, r *policy.Resolved) (*ruleset.Ruleset, []Warning, error) {
 	c := &compiler{rs: &ruleset.Ruleset{}, file: r.File, sets: newSetIndex(), log: r.Baseline.Log,
 		ruleChains: map[string]*ruleset.Chain{}, at: r.At,
-		limits: map[*policy.ResolvedRule]*ruleLimit{}, orphans: orphanLayout(r.Baseline.OrphanMark)}
+		limits: map[*policy.ResolvedRule]*ruleLimit{}, orphans: orphanLayoutOf(r.Baseline)}
 	everyone := everyonePolicy(r)
 	for _, p := range r.Policies {
 		if err := ctx.Err(); err != nil {

@@ -54,6 +54,15 @@ type orphanBits struct {
 	tag    uint32 // the other bits
 }
 
+// orphanLayoutOf is the layout of b's orphan_mark; off with unowned:
+// allow, where every ownerless packet passes and a tag would serve nothing.
+func orphanLayoutOf(b policy.Baseline) orphanBits {
+	if b.Unowned == policy.UnownedAllow {
+		return orphanBits{}
+	}
+	return orphanLayout(b.OrphanMark)
+}
+
 func orphanLayout(mask uint32) orphanBits {
 	if mask == 0 {
 		return orphanBits{}

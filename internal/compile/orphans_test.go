@@ -108,3 +108,29 @@ func TestOrphanSettings(t *testing.T) {
 		t.Errorf("WithOrphanTag changed its input")
 	}
 }
+
+// TestOrphansOffWithUnownedAllow: with unowned: allow every ownerless
+// packet passes, so nothing is tagged.
+func TestOrphansOffWithUnownedAllow(t *testing.T) {
+	src := `version: 1
+baseline:
+  unowned: allow
+policies:
+  - name: p
+    users: [oracle]
+    default: deny
+`
+	r, err := policy.Load(context.Background(), "p.yaml", []byte(src), policytest.Env(policytest.DefaultIDs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := Compile(r)
+	if _, _, ok := OrphanTag(rs); ok || rs.Chain(ChainOrphanTag) != nil {
+		t.Errorf("unowned: allow has an orphan tag:\n%s", ruleset.Text(rs, ruleset.TextOptions{}))
+	}
+	for _, rule := range rs.Chain(ChainName("p")).Rules {
+		if rule.Origin.ID == "p/judged" {
+			t.Errorf("unowned: allow marks judged connections")
+		}
+	}
+}
