@@ -146,8 +146,8 @@ func (c *compiler) atomRules(pol string, a *atom) []*ruleset.Rule {
 }
 
 // lookupRules turns group g (the k-th shared lookup of p) into its maps
-// and the rules that look them up, and makes sure every rule with an
-// entry has its verdict chain.
+// and the rules that look them up; every rule with an entry gets its
+// verdict in the entry (entryTarget) or its verdict chain.
 func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems []element) []*ruleset.Rule {
 	first := g.atoms[0].rule
 	o := c.origin(fmt.Sprintf("%s/m%d", p.Name, k), p.Name, "lookup", 0, first.Pos,
