@@ -41,7 +41,7 @@ func entrySample(extra bool) *ruleset.Ruleset {
 // TestEntryVerdicts: the kernel takes a map entry's own verdict (accept,
 // drop) as it takes a jump's, counts the packets of each entry, and reads
 // back the counts and comments; an element update keeps the counts of the
-// entries that stay (and the new entry starts from zero).
+// entries that stay (and a new entry starts from zero).
 func TestEntryVerdicts(t *testing.T) {
 	ns, c := newNS(t)
 	inNS(t, ns, "", "ip", "link", "set", "lo", "up")
@@ -96,5 +96,19 @@ func TestEntryVerdicts(t *testing.T) {
 	want = append(want, `127.0.0.1 . udp . 12 counter comment "p/r1" : accept 0 packets`)
 	if diff := cmp.Diff(want, counts(got)); diff != "" {
 		t.Errorf("entries after the update (-want +got):\n%s", diff)
+	}
+	// And back: the entry is deleted (with its verdict and comment in the
+	// message, as encoded), the others keep their counts.
+	if u, ok = ruleset.ElementsDiff(entrySample(true), rs); !ok || len(u.Maps) != 1 {
+		t.Fatalf("diff back: %v %v", u, ok)
+	}
+	if err := c.UpdateSets(u); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = c.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want[:3], counts(got)); diff != "" {
+		t.Errorf("entries after the update back (-want +got):\n%s", diff)
 	}
 }
