@@ -106,9 +106,12 @@ func decodeFieldIntervals(m *ruleset.Map, elems []rawElem) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range ps {
+		for i, p := range ps {
 			e := iv.entry()
 			e.Values = []ruleset.KeyValue{{Prefix: p}}
+			if i > 0 { // one kernel element, one count (leash writes one prefix per interval)
+				e.Packets, e.Bytes = 0, 0
+			}
 			m.Entries = append(m.Entries, e)
 		}
 	}
