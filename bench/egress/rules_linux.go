@@ -7,6 +7,7 @@ import (
 
 	"github.com/leash-dev/leash/bench/benchpolicy"
 	"github.com/leash-dev/leash/internal/compile"
+	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -132,19 +133,21 @@ func rotatedRounds(cfg config, sides []route, uid uint32, res *rulesResult) erro
 }
 
 // ruleHits sums, over the chains of policy (its chain and its rules'
-// verdict chains), the UDP packets the last rule (rN) accepted and what
-// any denying rule took. The last rule holds the measured destinations.
+// verdict chains) and the map entries that carry its rules' verdicts (as
+// drift.Counters counts them), the UDP packets the last rule (rN)
+// accepted and what any denying rule took. The last rule holds the
+// measured destinations.
 func ruleHits(rs *ruleset.Ruleset, policy string, n int) (allowed, dropped uint64) {
 	id := fmt.Sprintf("%s/r%d", policy, n)
-	for _, ch := range rs.Chains {
-		if ch.Name != compile.ChainName(policy) && !strings.HasPrefix(ch.Name, compile.ChainName(policy)+".") {
+	for _, cc := range drift.Counters(rs) {
+		if cc.Chain != compile.ChainName(policy) {
 			continue
 		}
-		for _, r := range ch.Rules {
+		for _, r := range cc.Rules {
 			switch {
-			case r.Origin.ID == id && r.Verdict.Allows():
+			case r.ID == id && r.Verdict == string(ruleset.Accept):
 				allowed += r.Packets
-			case r.Verdict.Terminal() && !r.Verdict.Allows():
+			case r.Verdict == string(ruleset.Drop) || r.Verdict == "reject":
 				dropped += r.Packets
 			}
 		}

@@ -11,7 +11,8 @@
 //	    goto unowned                 # packets without an owning socket
 //	}
 //	chain p_NAME { [ct direction reply accept] [loopback rules] rules... default }
-//	chain p_NAME.rN { the verdict of rule N when its matches share a lookup (flat.go) }
+//	chain p_NAME.rN { the verdict of rule N when its matches share a lookup and it
+//	                  rejects or logs; otherwise the lookup's entries hold it (flat.go) }
 //
 // Every packet of a subject is judged by its policy's rules (no blanket
 // conntrack shortcut), so connections opened before a policy change are cut

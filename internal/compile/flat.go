@@ -146,8 +146,8 @@ func (c *compiler) atomRules(pol string, a *atom) []*ruleset.Rule {
 }
 
 // lookupRules turns group g (the k-th shared lookup of p) into its maps
-// and the rules that look them up, and makes sure every rule with an
-// entry has its verdict chain.
+// and the rules that look them up; every rule with an entry gets its
+// verdict in the entry (entryTarget) or its verdict chain.
 func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems []element) []*ruleset.Rule {
 	first := g.atoms[0].rule
 	o := c.origin(fmt.Sprintf("%s/m%d", p.Name, k), p.Name, "lookup", 0, first.Pos,
@@ -158,25 +158,74 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 	}
 	base := fmt.Sprintf("%s_m%d", setPrefix(p.Name), k)
 	var rules []*ruleset.Rule
-	chains := map[*policy.ResolvedRule]string{}
+	targets := map[*policy.ResolvedRule]ruleset.MapEntry{} // each rule's verdict or jump
 	for _, part := range keyParts(g.shape, elems) {
 		m := &ruleset.Map{Name: base + part.suffix, Fields: part.fields, Interval: part.interval}
 		m.Entries = make([]ruleset.MapEntry, len(part.elems))
 		values := make([]ruleset.KeyValue, len(part.elems)*len(part.fields)) // one allocation for all keys
+		var own []*policy.ResolvedRule                                       // rules whose entries carry their verdict
+		inMap := map[*policy.ResolvedRule]bool{}
 		for i, e := range part.elems {
-			chain, ok := chains[e.atom.rule]
+			r := e.atom.rule
+			t, ok := targets[r]
 			if !ok {
-				chain = c.ruleChain(p, e.atom.rule)
-				chains[e.atom.rule] = chain
+				t = c.entryTarget(p, r)
+				targets[r] = t
+			}
+			if t.Verdict != "" && !inMap[r] {
+				inMap[r] = true
+				own = append(own, r)
 			}
 			v := values[i*len(part.fields) : (i+1)*len(part.fields) : (i+1)*len(part.fields)]
 			keyValues(v, g.shape, part, e)
-			m.Entries[i] = ruleset.MapEntry{Values: v, Chain: chain}
+			t.Values = v
+			m.Entries[i] = t
 		}
+		m.Counters = countsEntries(g)
+		c.entryOrigins(p, m, own)
 		c.rs.Maps = append(c.rs.Maps, m)
 		rules = append(rules, &ruleset.Rule{Match: clone(pre), Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: m.Name}, Origin: o})
 	}
 	return rules
+}
+
+// entryTarget is what the entries of rule r of p do: accept, or drop
+// for a denial that is not logged, in the entry itself; anything else (a
+// reject, a logged denial) is a jump to the rule's verdict chain.
+func (c *compiler) entryTarget(p *policy.ResolvedPolicy, r *policy.ResolvedRule) ruleset.MapEntry {
+	switch {
+	case r.Action == policy.Allow:
+		return ruleset.MapEntry{Verdict: ruleset.Accept, Rule: ruleID(p.Name, r.Index)}
+	case r.Action == policy.Deny && !r.Log: // as countsEntries
+		return ruleset.MapEntry{Verdict: ruleset.Drop, Rule: ruleID(p.Name, r.Index)}
+	}
+	return ruleset.MapEntry{Chain: c.ruleChain(p, r)}
+}
+
+// countsEntries reports whether the maps of group g count per entry: when
+// a rule of the group has entries that carry its verdict. It depends on
+// the group's rules, not on which entries a map got, so a hostname's new
+// address never changes a map's declaration.
+func countsEntries(g *group) bool {
+	for _, a := range g.atoms {
+		if r := a.rule; r.Action == policy.Allow || r.Action == policy.Deny && !r.Log {
+			return true
+		}
+	}
+	return false
+}
+
+// entryOrigins records in m the origins of the rules own, whose entries
+// carry their verdict, in rule order.
+func (c *compiler) entryOrigins(p *policy.ResolvedPolicy, m *ruleset.Map, own []*policy.ResolvedRule) {
+	if len(own) == 0 {
+		return
+	}
+	sort.Slice(own, func(i, j int) bool { return own[i].Index < own[j].Index })
+	m.Origins = make([]ruleset.Origin, len(own))
+	for i, r := range own {
+		m.Origins[i] = c.origin(ruleID(p.Name, r.Index), p.Name, "rule", r.Index, r.Pos, r.Text)
+	}
 }
 
 // ruleChain returns the verdict chain of rule r of p, adding it on first use.

@@ -73,8 +73,8 @@ func TestFlatLayout(t *testing.T) {
 				`counter ip daddr . meta l4proto . th dport vmap @p_m1_v4 comment "p/m1"`,
 				`counter ip6 daddr . meta l4proto . th dport vmap @p_m2_v6 comment "p/m2"`,
 				`counter drop comment "p/default"`,
-				`p_p.r1: counter accept comment "p/r1"`,
-				`p_p.r2: counter accept comment "p/r2"`,
+				`@p_m1_v4: accept p/r1, accept p/r2`,
+				`@p_m2_v6: accept p/r1, accept p/r2`,
 			},
 		},
 		{
@@ -87,8 +87,8 @@ func TestFlatLayout(t *testing.T) {
 				`ip daddr @p_r3_v4 meta l4proto tcp th dport @p_r3_tcp counter drop comment "p/r3"`,
 				`counter ip daddr vmap @p_m2_v4_int comment "p/m2"`,
 				`counter drop comment "p/default"`,
-				`p_p.r1: counter accept comment "p/r1"`, `p_p.r2: counter accept comment "p/r2"`,
-				`p_p.r5: counter accept comment "p/r5"`, `p_p.r6: counter accept comment "p/r6"`,
+				`@p_m1_v4_int: accept p/r1, accept p/r2`,
+				`@p_m2_v4_int: accept p/r5, accept p/r6`,
 			},
 		},
 		{
@@ -100,7 +100,7 @@ func TestFlatLayout(t *testing.T) {
 				`counter ip daddr vmap @p_m1_v4_int comment "p/m1"`,
 				`ip daddr @p_r2_v4 meta l4proto tcp th dport @p_r2_tcp counter drop comment "p/r2"`,
 				`counter drop comment "p/default"`,
-				`p_p.r1: counter accept comment "p/r1"`, `p_p.r3: counter accept comment "p/r3"`,
+				`@p_m1_v4_int: accept p/r1, accept p/r3`,
 			},
 		},
 		{
@@ -112,7 +112,7 @@ func TestFlatLayout(t *testing.T) {
 				`p_p.r1: limit rate 5/second burst 9 packets counter log prefix "leash p/r1 reject" group 7 snaplen 128 comment "p/r1"`,
 				`p_p.r1: meta l4proto tcp counter reject with tcp reset comment "p/r1"`,
 				`p_p.r1: counter reject with icmpx admin-prohibited comment "p/r1"`,
-				`p_p.r2: counter accept comment "p/r2"`,
+				`@p_m1: accept p/r2, jump p_p.r1`,
 			},
 		},
 		{
@@ -123,7 +123,7 @@ func TestFlatLayout(t *testing.T) {
 			want: []string{
 				`meta l4proto icmp counter ip daddr & 255.255.255.0 . icmp type vmap @p_m1_v4_24 comment "p/m1"`,
 				`counter drop comment "p/default"`,
-				`p_p.r1: counter accept comment "p/r1"`, `p_p.r2: counter accept comment "p/r2"`,
+				`@p_m1_v4_24: accept p/r1, accept p/r2`,
 			},
 		},
 	}
@@ -149,6 +149,11 @@ func TestFlatLayout(t *testing.T) {
 					got = append(got, prefix+ruleset.RuleText(rs, r, false))
 				}
 			}
+			for _, m := range rs.Maps {
+				if m.Name != "users" {
+					got = append(got, "@"+m.Name+": "+entryTargets(m))
+				}
+			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("chains (-want +got):\n%s\n%s", diff, ruleset.Text(rs, ruleset.TextOptions{}))
 			}
@@ -168,11 +173,11 @@ func TestFlatEntries(t *testing.T) {
 	for _, m := range rs.Maps {
 		if m.Name == "p_m1_v4_int" {
 			for _, e := range m.Entries {
-				got = append(got, e.Values[0].Prefix.String()+" "+e.Chain)
+				got = append(got, strings.TrimSpace(e.Values[0].Prefix.String()+" "+e.Target()+" "+e.Rule))
 			}
 		}
 	}
-	want := []string{"10.0.0.0/25 p_p.r2", "10.0.0.128/25 p_p.r1", "10.0.1.0/24 p_p.r3"}
+	want := []string{"10.0.0.0/25 accept p/r2", "10.0.0.128/25 drop p/r1", "10.0.1.0/24 accept p/r3"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("entries (-want +got):\n%s\n%s", diff, ruleset.Text(rs, ruleset.TextOptions{}))
 	}
@@ -245,4 +250,19 @@ func TestRoutingHeaderFirst(t *testing.T) {
 		return
 	}
 	t.Fatal("no policy chain p_p")
+}
+
+// entryTargets lists what m's entries do, each target once, in order:
+// `accept p/r1, jump p_p.r2`.
+func entryTargets(m *ruleset.Map) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range m.Entries {
+		t := strings.TrimSpace(e.Target() + " " + e.Rule)
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	return strings.Join(out, ", ")
 }

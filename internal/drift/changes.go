@@ -125,6 +125,9 @@ func setType(k ruleset.SetKind, interval bool) string {
 // included) and layout.
 func mapType(m *ruleset.Map) string {
 	t := setType(ruleset.SetKind(ruleset.KeyTypeText(m)), m.Interval)
+	if m.Counters {
+		t += ", counter"
+	}
 	if k := ruleset.KeyText(m); len(m.Fields) > 0 {
 		t += " looked up as " + k
 	}

@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/leash-dev/leash/internal/ruleset"
@@ -50,44 +51,119 @@ type RuleCounters struct {
 // verdict chain of a rule whose matches share a lookup, see
 // compile.RuleChainName) is counted as part of that chain, so a policy's
 // totals and its rules' counters are the same whatever the layout.
+//
+// The entries of a verdict map that carry their rule's verdict (see
+// ruleset.Map.Counters) count for that rule: each such rule gets a row in
+// the chain that looks the map up, after the lookup's, summing its
+// entries' counters.
 func Counters(rs *ruleset.Ruleset) []ChainCounters {
 	var out []ChainCounters
 	var index map[[2]string]int
+	ix := ruleset.NewIndex(rs)
 	for _, c := range rs.Chains {
 		if n := len(out); n > 0 && strings.HasPrefix(c.Name, out[n-1].Chain+".") {
-			out[n-1].addRules(c, index)
+			out[n-1].addRules(ix, c, index)
 			continue
 		}
 		cc := ChainCounters{Chain: c.Name, Rules: []RuleCounters{}}
 		index = map[[2]string]int{}
-		cc.addRules(c, index)
+		cc.addRules(ix, c, index)
 		out = append(out, cc)
 	}
 	return out
 }
 
-// addRules adds the rules of c to cc; index finds cc's rule rows by id and
-// verdict.
-func (cc *ChainCounters) addRules(c *ruleset.Chain, index map[[2]string]int) {
+// addRules adds the rules of c to cc, and the entry rules of the maps they
+// look up (addEntries); index finds cc's rule rows by id and verdict.
+func (cc *ChainCounters) addRules(ix ruleset.Lookup, c *ruleset.Chain, index map[[2]string]int) {
 	for _, r := range c.Rules {
-		if cc.Policy == "" && r.Origin.What != "dispatch" {
-			cc.Policy = r.Origin.Policy // dispatch rules name the policy they jump to
+		cc.addRule(r, index)
+		if r.Verdict.Kind == ruleset.VMap {
+			if m := ix.Map(r.Verdict.Map); m != nil && m.Counters {
+				cc.addEntries(m, index)
+			}
 		}
-		switch {
-		case r.Verdict.Allows():
-			cc.Allowed.add(r)
-		case r.Verdict.Terminal():
-			cc.Denied.add(r)
-		}
-		key := [2]string{r.Origin.ID, verdictClass(r.Verdict)}
-		i, ok := index[key]
-		if !ok {
-			i = len(cc.Rules)
-			index[key] = i
-			cc.Rules = append(cc.Rules, RuleCounters{ID: key[0], Verdict: key[1], Source: r.Origin.Where(), Text: r.Origin.Text})
-		}
-		cc.Rules[i].add(r)
 	}
+}
+
+// addEntries adds a row per rule of m's entries that carry a verdict, in
+// the order of m's origins (the rules' order), rules m does not know
+// after them by id. Linear in the entries.
+func (cc *ChainCounters) addEntries(m *ruleset.Map, index map[[2]string]int) {
+	type key struct {
+		id string
+		v  ruleset.VerdictKind
+	}
+	sums := map[key]*ruleset.Rule{}
+	for _, e := range m.Entries {
+		if e.Verdict == "" {
+			continue
+		}
+		k := key{e.Rule, e.Verdict}
+		r := sums[k]
+		if r == nil {
+			r = &ruleset.Rule{Verdict: e.EntryVerdict(), Origin: ruleset.Origin{ID: e.Rule}}
+			sums[k] = r
+		}
+		r.Packets += e.Packets
+		r.Bytes += e.Bytes
+	}
+	rank := make(map[string]int, len(m.Origins))
+	for i, o := range m.Origins {
+		rank[o.ID] = i
+	}
+	rules := make([]*ruleset.Rule, 0, len(sums))
+	for _, r := range sums {
+		if i, ok := rank[r.Origin.ID]; ok {
+			r.Origin = m.Origins[i]
+		}
+		rules = append(rules, r)
+	}
+	slices.SortFunc(rules, func(a, b *ruleset.Rule) int {
+		ra, oka := rank[a.Origin.ID]
+		rb, okb := rank[b.Origin.ID]
+		switch {
+		case oka && okb && ra != rb:
+			return ra - rb
+		case oka != okb:
+			if oka {
+				return -1
+			}
+			return 1
+		case a.Origin.ID != b.Origin.ID:
+			return strings.Compare(a.Origin.ID, b.Origin.ID)
+		}
+		return strings.Compare(string(a.Verdict.Kind), string(b.Verdict.Kind))
+	})
+	for _, r := range rules {
+		cc.addRule(r, index)
+	}
+}
+
+// row returns the index of cc's row for origin o and verdict v, adding it.
+func (cc *ChainCounters) row(index map[[2]string]int, o ruleset.Origin, v ruleset.Verdict) int {
+	key := [2]string{o.ID, verdictClass(v)}
+	i, ok := index[key]
+	if !ok {
+		i = len(cc.Rules)
+		index[key] = i
+		cc.Rules = append(cc.Rules, RuleCounters{ID: key[0], Verdict: key[1], Source: o.Where(), Text: o.Text})
+	}
+	return i
+}
+
+// addRule adds one rule's counters to cc's totals and to its row.
+func (cc *ChainCounters) addRule(r *ruleset.Rule, index map[[2]string]int) {
+	if cc.Policy == "" && r.Origin.What != "dispatch" {
+		cc.Policy = r.Origin.Policy // dispatch rules name the policy they jump to
+	}
+	switch {
+	case r.Verdict.Allows():
+		cc.Allowed.add(r)
+	case r.Verdict.Terminal():
+		cc.Denied.add(r)
+	}
+	cc.Rules[cc.row(index, r.Origin, r.Verdict)].add(r)
 }
 
 // verdictClass names a verdict for counting: both reject kinds are

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/leash-dev/leash/internal/drift"
 	"github.com/leash-dev/leash/internal/firewalls"
@@ -101,6 +103,11 @@ func origins(gen *state.Generation) map[string]ruleset.Origin {
 			known[r.Origin.ID] = r.Origin
 		}
 	}
+	for _, m := range gen.Ruleset.Maps { // rules whose map entries carry their verdict
+		for _, o := range m.Origins {
+			known[o.ID] = o
+		}
+	}
 	return known
 }
 
@@ -115,5 +122,29 @@ func annotate(rs *ruleset.Ruleset, known map[string]ruleset.Origin) {
 				r.Origin = o
 			}
 		}
+	}
+	annotateMaps(rs, known)
+}
+
+// annotateMaps gives the kernel's counting maps the origins of the rules
+// their entries carry (ruleset.Map.Origins), in the order of first
+// appearance: the kernel holds only their ids, as element comments.
+func annotateMaps(rs *ruleset.Ruleset, known map[string]ruleset.Origin) {
+	for _, m := range rs.Maps {
+		if !m.Counters {
+			continue
+		}
+		m.Origins = nil
+		seen := map[string]bool{}
+		for _, e := range m.Entries {
+			if e.Rule == "" || seen[e.Rule] {
+				continue
+			}
+			seen[e.Rule] = true
+			if o, ok := known[e.Rule]; ok {
+				m.Origins = append(m.Origins, o)
+			}
+		}
+		slices.SortStableFunc(m.Origins, func(a, b ruleset.Origin) int { return cmp.Compare(a.Rule, b.Rule) })
 	}
 }

@@ -28,7 +28,11 @@ func closedWindow(rs ruleset.Lookup, r *ruleset.Rule, pkt Packet, res *Result, d
 		res.Closed, res.ClosedVerdict = r, r.Verdict
 		return nil
 	}
-	next, _, err := target(rs, r.Verdict, pkt)
+	next, _, entry, err := target(rs, r.Verdict, pkt)
+	if entry != nil { // a map entry that carries its rule's verdict
+		res.Closed, res.ClosedVerdict = entry, entry.Verdict
+		return nil
+	}
 	if err != nil || next == nil {
 		return err
 	}

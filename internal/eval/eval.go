@@ -166,11 +166,14 @@ func walk(rs ruleset.Lookup, c *ruleset.Chain, pkt Packet, res *Result, depth in
 			}
 			continue
 		}
-		target, jump, err := target(rs, r.Verdict, pkt)
+		target, jump, entry, err := target(rs, r.Verdict, pkt)
 		if err != nil {
 			return false, fmt.Errorf("eval: chain %s rule %q: %w", c.Name, r.Origin.ID, err)
 		}
 		switch {
+		case entry != nil: // a map entry that carries its rule's verdict
+			res.Verdict, res.Rule, res.Chain = entry.Verdict, entry, c.Name
+			return true, nil
 		case r.Verdict.Kind == ruleset.Log && r.Verdict.Log != nil:
 			res.Logged = r.Verdict.Log.Prefix
 		case r.Verdict.Terminal():
@@ -188,8 +191,10 @@ func walk(rs ruleset.Lookup, c *ruleset.Chain, pkt Packet, res *Result, depth in
 
 // target resolves the chain a jump, goto or vmap verdict leads to (nil when a
 // vmap has no entry for the packet, or for continue). jump reports whether
-// evaluation returns to the calling chain afterwards.
-func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, error) {
+// evaluation returns to the calling chain afterwards. entry is set instead
+// when the vmap's entry carries a verdict of its own: the rule it stands
+// for (ruleset.EntryRule).
+func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, bool, *ruleset.Rule, error) {
 	name, jump := "", true
 	switch v.Kind {
 	case ruleset.Jump:
@@ -205,18 +210,22 @@ func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, b
 		}
 		m := rs.Map(v.Map)
 		if m == nil {
-			return nil, false, fmt.Errorf("no map %q", v.Map)
+			return nil, false, nil, fmt.Errorf("no map %q", v.Map)
 		}
-		name = lookup(m, pkt)
+		e, ok := lookup(m, pkt)
+		if ok && e.Verdict != "" {
+			return nil, false, ruleset.EntryRule(m, e), nil
+		}
+		name = e.Chain
 	}
 	if name == "" {
-		return nil, false, nil
+		return nil, false, nil, nil
 	}
 	c := rs.Chain(name)
 	if c == nil {
-		return nil, false, fmt.Errorf("no chain %q", name)
+		return nil, false, nil, fmt.Errorf("no chain %q", name)
 	}
-	return c, jump, nil
+	return c, jump, nil, nil
 }
 
 // NewConnection is the first packet of a new connection from a socket of

@@ -6,27 +6,27 @@ import (
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
-// lookup is `KEY vmap @m`: the chain of the entry holding the packet's key,
-// or "" when the key cannot be loaded or no entry holds it. Every field is
+// lookup is `KEY vmap @m`: the entry holding the packet's key, false when
+// the key cannot be loaded or no entry holds it. Every field is
 // loaded as the kernel loads it (see ruleset.KeyField): meta skuid/skgid
 // need an owning socket, ip daddr an IPv4 packet (ip6 daddr IPv6), th
 // dport a TCP or UDP header, icmp type an ICMP one.
-func lookup(m *ruleset.Map, pkt Packet) string {
+func lookup(m *ruleset.Map, pkt Packet) (ruleset.MapEntry, bool) {
 	fields := m.KeyFields()
 	key := make([]fieldValue, len(fields))
 	for i, f := range fields {
 		v, ok := load(f, pkt)
 		if !ok {
-			return ""
+			return ruleset.MapEntry{}, false
 		}
 		key[i] = v
 	}
 	for _, e := range m.Entries {
 		if entryHolds(fields, m.EntryValues(e), key) {
-			return e.Chain
+			return e, true
 		}
 	}
-	return ""
+	return ruleset.MapEntry{}, false
 }
 
 // fieldValue is a field loaded from the packet: an address or a number.

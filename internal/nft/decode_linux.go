@@ -144,9 +144,9 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			}
 			continue
 		}
-		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter && len(exprs[s.Name]) == 0
+		plain := !s.Anonymous && !s.Constant && !s.HasTimeout && !s.Dynamic && !s.Counter
 		if fields, ok := fieldKinds(s); ok && plain {
-			f, err := c.readFieldsMap(rs, s, fields)
+			f, err := c.readFieldsMap(rs, s, fields, exprs[s.Name])
 			if err != nil {
 				return nil, err
 			}
@@ -154,7 +154,7 @@ func (c *Conn) readSets(nc *nftables.Conn, rs *ruleset.Ruleset) ([]string, error
 			continue
 		}
 		kind, ok := kindOf(s.KeyType)
-		plain = plain && !s.Concatenation && kind != ruleset.KindCgroup
+		plain = plain && len(exprs[s.Name]) == 0 && !s.Concatenation && kind != ruleset.KindCgroup
 		switch {
 		case !ok || !plain:
 			foreign = append(foreign, fmt.Sprintf("set %s: type %s, flags other than `interval`", s.Name, s.KeyType.Name))
@@ -234,6 +234,9 @@ func addDecodedSet(rs *ruleset.Ruleset, name string, kind ruleset.SetKind, isInt
 	case ruleset.KindUID, ruleset.KindGID:
 		m := &ruleset.Map{Name: name, Key: kind, Interval: isInterval}
 		for i, r := range rangesOf(ivs, 4) {
+			if ivs[i].chain == "" || ivs[i].comment != "" {
+				return fmt.Errorf("element %s is not `jump CHAIN`", r.String())
+			}
 			m.Entries = append(m.Entries, ruleset.MapEntry{Range: r, Chain: ivs[i].chain})
 		}
 		rs.Maps = append(rs.Maps, m)

@@ -255,6 +255,12 @@ func kernelForm(rs *ruleset.Ruleset) (*ruleset.Ruleset, error) {
 			r.Packets, r.Bytes = 0, 0
 		}
 	}
+	for _, m := range c.Maps {
+		m.Origins = nil // the kernel holds the ids only, as element comments
+		for i := range m.Entries {
+			m.Entries[i].Packets, m.Entries[i].Bytes = 0, 0
+		}
+	}
 	return c, nil
 }
 

@@ -48,19 +48,29 @@ func fieldKindOf(t nftables.SetDatatype) (ruleset.SetKind, bool) {
 // readFieldsMap decodes a map keyed by fields into rs (masks are learned
 // from the rules that look it up, see learnMasks) and returns the foreign
 // items found.
-func (c *Conn) readFieldsMap(rs *ruleset.Ruleset, s *nftables.Set, fields []ruleset.KeyField) ([]string, error) {
+//
+// exprs are the map's expressions: none, or a counter (Map.Counters),
+// in which case every element must have one.
+func (c *Conn) readFieldsMap(rs *ruleset.Ruleset, s *nftables.Set, fields []ruleset.KeyField, exprs []string) ([]string, error) {
 	if s.Interval && len(fields) > 1 {
 		return []string{fmt.Sprintf("set %s: concatenated interval map", s.Name)}, nil
+	}
+	counters := len(exprs) == 1 && exprs[0] == "counter"
+	if len(exprs) > 0 && !counters {
+		return []string{fmt.Sprintf("set %s: expressions %v, leash's maps have a counter at most", s.Name, exprs)}, nil
 	}
 	elems, err := c.dumpSetElements(s.Name)
 	if err != nil {
 		return nil, fmt.Errorf("set %s: list elements: %w", s.Name, err)
 	}
-	m := &ruleset.Map{Name: s.Name, Fields: fields, Interval: s.Interval}
+	m := &ruleset.Map{Name: s.Name, Fields: fields, Interval: s.Interval, Counters: counters}
 	if s.Interval {
 		err = decodeFieldIntervals(m, elems)
 	} else {
 		err = decodeFieldKeys(m, elems)
+	}
+	if err == nil {
+		err = checkElemCounters(elems, counters)
 	}
 	if err != nil {
 		return []string{fmt.Sprintf("set %s: %v", s.Name, err)}, nil
@@ -85,7 +95,9 @@ func decodeFieldIntervals(m *ruleset.Map, elems []rawElem) error {
 			if err != nil {
 				return err
 			}
-			m.Entries = append(m.Entries, ruleset.MapEntry{Values: []ruleset.KeyValue{{Text: s}}, Chain: iv.chain})
+			e := iv.entry()
+			e.Values = []ruleset.KeyValue{{Text: s}}
+			m.Entries = append(m.Entries, e)
 		}
 		return nil
 	}
@@ -94,8 +106,13 @@ func decodeFieldIntervals(m *ruleset.Map, elems []rawElem) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range ps {
-			m.Entries = append(m.Entries, ruleset.MapEntry{Values: []ruleset.KeyValue{{Prefix: p}}, Chain: iv.chain})
+		for i, p := range ps {
+			e := iv.entry()
+			e.Values = []ruleset.KeyValue{{Prefix: p}}
+			if i > 0 { // one kernel element, one count (leash writes one prefix per interval)
+				e.Packets, e.Bytes = 0, 0
+			}
+			m.Entries = append(m.Entries, e)
 		}
 	}
 	return nil
@@ -114,11 +131,13 @@ func decodeFieldKeys(m *ruleset.Map, elems []rawElem) error {
 		if err != nil {
 			return err
 		}
-		chain, err := jumpChain(e.val)
+		d, err := elemDataOf(e)
 		if err != nil {
 			return fmt.Errorf("element %x: %w", e.key, err)
 		}
-		m.Entries = append(m.Entries, ruleset.MapEntry{Values: values, Chain: chain})
+		entry := d.entry()
+		entry.Values = values
+		m.Entries = append(m.Entries, entry)
 	}
 	return nil
 }
@@ -179,4 +198,15 @@ func learnMasks(rs *ruleset.Ruleset, ex []expr.Any) {
 	if b, ok := ex[1].(*expr.Bitwise); ok && m.Fields[0].Mask == 0 {
 		m.Fields[0].Mask = prefixLen(b.Mask)
 	}
+}
+
+// checkElemCounters checks that the elements of a map have counters
+// exactly when the map declares them (interval ends have none).
+func checkElemCounters(elems []rawElem, counters bool) error {
+	for _, e := range elems {
+		if !e.end && e.counter != counters {
+			return fmt.Errorf("element %x: counter %v in a map with counter %v", e.key, e.counter, counters)
+		}
+	}
+	return nil
 }

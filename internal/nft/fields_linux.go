@@ -136,7 +136,7 @@ func newFieldsMap(m *ruleset.Map) (*nftables.Set, error) {
 		}
 		types[i] = t
 	}
-	s := &nftables.Set{Table: table(), Name: m.Name, Interval: m.Interval, IsMap: true,
+	s := &nftables.Set{Table: table(), Name: m.Name, Interval: m.Interval, IsMap: true, Counter: m.Counters,
 		DataType: nftables.TypeVerdict, KeyByteOrder: binaryutil.BigEndian, KeyType: types[0]}
 	if m.Fields[0].Kind == ruleset.KindIfname && !m.Interval {
 		// nft's ifname is a host-endian string type: a hash map says so
@@ -176,11 +176,11 @@ func fieldsElements(m *ruleset.Map) []nftables.SetElement {
 		for i, e := range m.Entries {
 			if m.Fields[0].Kind == ruleset.KindIfname {
 				ivs[i] = ifnameInterval(e.Values[0].Text)
-				ivs[i].chain = e.Chain
+				ivs[i].elemData = dataOf(e)
 				continue
 			}
 			ivs[i] = prefixInterval(e.Values[0].Prefix)
-			ivs[i].chain = e.Chain
+			ivs[i].elemData = dataOf(e)
 		}
 		return elements(ivs, int(fieldLen(m.Fields[0].Kind)))
 	}
@@ -190,7 +190,9 @@ func fieldsElements(m *ruleset.Map) []nftables.SetElement {
 	for _, e := range m.Entries {
 		k := keys.next()
 		putFields(k, m.Fields, e.Values)
-		out = append(out, nftables.SetElement{Key: k, VerdictData: jumps.to(e.Chain)})
+		el := nftables.SetElement{Key: k}
+		dataOf(e).put(&el, jumps)
+		out = append(out, el)
 	}
 	return out
 }

@@ -96,16 +96,19 @@ func sample() *ruleset.Ruleset {
 				{Range: ruleset.Range{Lo: 100, Hi: 100}, Chain: "p_a"}}},
 			// Maps keyed by fields: concatenations (hash), masked, and one
 			// address field as an interval map.
-			{Name: "m4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4, Mask: 24}, {Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
-				{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.2.0/32")}, num(6), num(22)}, Chain: "p_b"},
-				{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.3.0/32")}, num(17), num(53)}, Chain: "p_b"},
-				{Values: []ruleset.KeyValue{{Prefix: pfx("255.255.255.0/32")}, num(6), num(65535)}, Chain: "p_b"}}},
+			// Entries that carry their rule's verdict, counter and comment
+			// (ruleset/entryverdict.go), beside a jump, in a counting map.
+			{Name: "m4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4, Mask: 24}, {Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Counters: true,
+				Origins: []ruleset.Origin{o("p/r10"), o("p/r11")}, Entries: []ruleset.MapEntry{
+					{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.2.0/32")}, num(6), num(22)}, Verdict: ruleset.Accept, Rule: "p/r10"},
+					{Values: []ruleset.KeyValue{{Prefix: pfx("10.1.3.0/32")}, num(17), num(53)}, Verdict: ruleset.Drop, Rule: "p/r11"},
+					{Values: []ruleset.KeyValue{{Prefix: pfx("255.255.255.0/32")}, num(6), num(65535)}, Chain: "p_b"}}},
 			{Name: "m6", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv6}, {Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
 				{Values: []ruleset.KeyValue{{Prefix: pfx("2001:db8::1/128")}, num(6), num(443)}, Chain: "p_b"}}},
 			{Name: "m6a", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv6, Mask: 64}}, Entries: []ruleset.MapEntry{
 				{Values: []ruleset.KeyValue{{Prefix: pfx("2001:db8:1::/128")}}, Chain: "p_b"}}},
-			{Name: "mi4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4}}, Interval: true, Entries: []ruleset.MapEntry{
-				{Values: []ruleset.KeyValue{{Prefix: pfx("0.0.0.0/8")}}, Chain: "p_b"},
+			{Name: "mi4", Fields: []ruleset.KeyField{{Kind: ruleset.KindIPv4}}, Interval: true, Counters: true, Entries: []ruleset.MapEntry{
+				{Values: []ruleset.KeyValue{{Prefix: pfx("0.0.0.0/8")}}, Verdict: ruleset.Accept, Rule: "p/r12"},
 				{Values: []ruleset.KeyValue{{Prefix: pfx("10.0.0.0/8")}}, Chain: "p_b"},
 				{Values: []ruleset.KeyValue{{Prefix: pfx("192.168.1.1/32")}}, Chain: "p_b"}}},
 			{Name: "mp", Fields: []ruleset.KeyField{{Kind: ruleset.KindProto}, {Kind: ruleset.KindPort}}, Entries: []ruleset.MapEntry{
@@ -173,6 +176,12 @@ func kernelView(rs *ruleset.Ruleset) *ruleset.Ruleset {
 		for _, r := range ch.Rules {
 			r.Origin = ruleset.Origin{ID: r.Origin.ID}
 			r.Packets, r.Bytes = 0, 0
+		}
+	}
+	for _, m := range c.Maps {
+		m.Origins = nil // the kernel holds the ids only, as element comments
+		for i := range m.Entries {
+			m.Entries[i].Packets, m.Entries[i].Bytes = 0, 0
 		}
 	}
 	return c

@@ -18,6 +18,11 @@ type rawElem struct {
 	key []byte
 	end bool
 	val []byte
+	// comment, and counter (set, with its packets and bytes) when the
+	// element has one: see entryverdict_linux.go.
+	comment        string
+	counter        bool
+	packets, bytes uint64
 }
 
 // dumpBufSize is the receive buffer of a dump. The kernel sizes each dump
@@ -63,6 +68,10 @@ func (c *Conn) dumpSetElements(name string) ([]rawElem, error) {
 	return out, nil
 }
 
+// nftaSetElemExpressions is NFTA_SET_ELEM_EXPRESSIONS, which x/sys/unix
+// does not name: an element's expressions when it has several.
+const nftaSetElemExpressions = 0x11
+
 // parseElem decodes the attributes of one NFTA_LIST_ELEM of a set element
 // dump; attributes leash never writes are ignored, as the set's flags
 // (checked before) rule them out.
@@ -79,6 +88,14 @@ func parseElem(b []byte) (rawElem, error) {
 				return fmt.Errorf("element flags of %d bytes", len(b))
 			}
 			e.end = binary.BigEndian.Uint32(b)&unix.NFT_SET_ELEM_INTERVAL_END != 0
+		case unix.NFTA_SET_ELEM_USERDATA:
+			c, err := elemComment(b)
+			e.comment = c
+			return err
+		case unix.NFTA_SET_ELEM_EXPR:
+			return parseElemExprs(&e, b, false)
+		case nftaSetElemExpressions:
+			return parseElemExprs(&e, b, true)
 		}
 		return nil
 	})

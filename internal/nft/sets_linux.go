@@ -160,7 +160,7 @@ func (j jumpVerdicts) to(chain string) *expr.Verdict {
 // end == nil means open to the top of the key space.
 type interval struct {
 	start, end []byte
-	chain      string // map entries: jump target
+	elemData   // map entries: jump target or verdict, comment, counter
 }
 
 // setIntervals returns the intervals of a set's elements, in order.
@@ -245,8 +245,8 @@ func elements(ivs []interval, n int) []nftables.SetElement {
 	}
 	for _, iv := range ivs {
 		e := nftables.SetElement{Key: iv.start, IntervalOpen: iv.end == nil}
-		if iv.chain != "" {
-			e.VerdictData = jumps.to(iv.chain)
+		if iv.chain != "" || iv.verdict != "" {
+			iv.put(&e, jumps)
 		}
 		out = append(out, e)
 		if iv.end != nil {
@@ -298,11 +298,11 @@ func decodeIntervals(elems []rawElem, isMap bool) ([]interval, error) {
 		}
 		iv := interval{start: e.key}
 		if isMap {
-			chain, err := jumpChain(e.val)
+			d, err := elemDataOf(e)
 			if err != nil {
 				return nil, fmt.Errorf("element %x: %w", e.key, err)
 			}
-			iv.chain = chain
+			iv.elemData = d
 		}
 		open = &iv
 	}

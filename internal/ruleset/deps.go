@@ -172,6 +172,7 @@ func Canonical(rs *Ruleset) *Ruleset {
 		c := *m
 		c.Fields = append(c.Fields[:0:0], m.Fields...)
 		c.Entries = append(c.Entries[:0:0], m.Entries...)
+		c.Origins = append(c.Origins[:0:0], m.Origins...)
 		out.Maps = append(out.Maps, &c)
 	}
 	for _, ch := range rs.Chains {

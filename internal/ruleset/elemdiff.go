@@ -193,9 +193,11 @@ func setDecl(s *Set) Set {
 	return d
 }
 
+// mapDecl is m without its entries and the origins of their rules (which
+// go with the entries: the kernel holds only their ids).
 func mapDecl(m *Map) Map {
 	d := *m
-	d.Entries = nil
+	d.Entries, d.Origins = nil, nil
 	return d
 }
 
@@ -243,10 +245,12 @@ func diffMap(o, n *Map) (MapUpdate, bool) {
 		return MapUpdate{Flush: true, Add: n}, true
 	}
 	// A hash map's entry is its key; an entry whose key stays but whose
-	// chain changes is deleted and added again.
+	// chain, verdict or rule changes is deleted and added again (its
+	// counter then starts from zero; the counters of entries that stay are
+	// kept, as the kernel's elements are not touched).
 	key := func(e MapEntry) string {
 		var b strings.Builder
-		fmt.Fprint(&b, e.Range.Lo, e.Chain)
+		fmt.Fprint(&b, e.Range.Lo, " ", e.Chain, " ", e.Verdict, " ", e.Rule)
 		for _, v := range e.Values {
 			b.WriteByte('.')
 			if v.Prefix.IsValid() {

@@ -107,8 +107,10 @@ func KeyText(m *Map) string {
 	return strings.Join(parts, " . ")
 }
 
-// EntryText renders a map entry as nft lists it: `192.0.2.0 . tcp . 25 : jump p_x.r1`.
-func EntryText(m *Map, e MapEntry) string { return entryKeyText(m, e) + " : jump " + e.Chain }
+// EntryText renders a map entry as nft lists it, without counter values:
+// `192.0.2.0 . tcp . 25 : jump p_x.r1`, `192.0.2.0 . tcp . 25 counter
+// comment "x/r1" : accept`.
+func EntryText(m *Map, e MapEntry) string { return entryText(m, e, false) }
 
 // KeyTypeText is the map's key type: `ipv4_addr . inet_proto . inet_service`.
 func KeyTypeText(m *Map) string { return keyTypeText(m) }

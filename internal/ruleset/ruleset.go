@@ -114,15 +114,27 @@ type Map struct {
 	Key      SetKind    `json:"key,omitempty"`    // KindUID or KindGID
 	Fields   []KeyField `json:"fields,omitempty"` // a concatenated key
 	Interval bool       `json:"interval,omitempty"`
+	// Counters and Origins: see entryverdict.go (a map whose entries
+	// carry their rule's verdict and counter).
+	Counters bool       `json:"counters,omitempty"`
 	Entries  []MapEntry `json:"entries,omitempty"`
+	Origins  []Origin   `json:"origins,omitempty"`
 }
 
 // MapEntry sends the packets whose key is in it to Chain with a jump: the
 // uids (or gids) in Range for a Key map, the tuple Values for a Fields map.
+// An entry of a Fields map may instead carry a terminal verdict of its
+// own, Verdict, for rule Rule (entryverdict.go); Chain is then empty.
 type MapEntry struct {
 	Range
-	Values []KeyValue `json:"values,omitempty"`
-	Chain  string     `json:"chain"`
+	Values  []KeyValue  `json:"values,omitempty"`
+	Chain   string      `json:"chain,omitempty"`
+	Verdict VerdictKind `json:"verdict,omitempty"` // Accept or Drop
+	Rule    string      `json:"rule,omitempty"`    // the Origin.ID of the rule deciding, the element's comment
+	// Counters read back from the kernel (a map with Counters); zero in
+	// compiled output.
+	Packets uint64 `json:"packets,omitempty"`
+	Bytes   uint64 `json:"bytes,omitempty"`
 }
 
 // Chain is one nftables chain. Base chains have a Hook.

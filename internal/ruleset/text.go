@@ -27,7 +27,7 @@ func Text(rs *Ruleset, opt TextOptions) string {
 		writeSet(&b, s)
 	}
 	for _, m := range rs.Maps {
-		writeMap(&b, m)
+		writeMap(&b, m, opt)
 	}
 	for i, c := range rs.Chains {
 		if i > 0 || len(rs.Sets)+len(rs.Maps) > 0 {
@@ -71,11 +71,21 @@ func writeSet(b *strings.Builder, s *Set) {
 	b.WriteString("\t}\n")
 }
 
-func writeMap(b *strings.Builder, m *Map) {
+func writeMap(b *strings.Builder, m *Map, opt TextOptions) {
 	fmt.Fprintf(b, "\tmap %s {\n\t\ttype %s : verdict\n%s", termtext.Field(m.Name), keyTypeText(m), flagsText(m.Interval))
+	if m.Counters {
+		b.WriteString("\t\tcounter\n")
+	}
+	if opt.Sources {
+		for _, o := range m.Origins {
+			if o.Text != "" {
+				fmt.Fprintf(b, "\t\t# %s %s\n", termtext.Escape(o.ID), sourceComment(o))
+			}
+		}
+	}
 	elems := make([]string, 0, len(m.Entries))
 	for _, e := range m.Entries {
-		elems = append(elems, entryKeyText(m, e)+" : jump "+e.Chain)
+		elems = append(elems, entryText(m, e, opt.Counters))
 	}
 	perLine := 4
 	if len(m.Fields) > 1 {

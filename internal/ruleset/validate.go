@@ -211,7 +211,7 @@ func validateMap(m *Map, chains chainIndex) error {
 	targets := jumpTargets{}
 	for i, e := range m.Entries {
 		ranges[i] = e.Range
-		if err := targets.check(chains, e.Chain); err != nil {
+		if err := validateEntryVerdict(m, e, targets, chains); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, e.Range.String(), err)
 		}
 	}
@@ -264,7 +264,7 @@ func validateFieldsMap(m *Map, chains chainIndex) error {
 		if err := validateEntry(m, e); err != nil {
 			return fmt.Errorf("map %s: entry %d: %w", m.Name, i+1, err)
 		}
-		if err := targets.check(chains, e.Chain); err != nil {
+		if err := validateEntryVerdict(m, e, targets, chains); err != nil {
 			return fmt.Errorf("map %s: entry %s: %w", m.Name, entryKeyText(m, e), err)
 		}
 		if !m.Interval {
