@@ -23,6 +23,9 @@ import (
 // part, together with an ErrorList of all shape problems, so that Load can
 // report semantic errors in the same pass.
 func Parse(file string, src []byte) (*File, error) {
+	if f := parseFast(file, src); f != nil {
+		return f, nil
+	}
 	p := &parser{file: file}
 	root := p.document(src)
 	if root == nil {
