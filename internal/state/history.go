@@ -27,15 +27,16 @@ func (s *Store) History() ([]Entry, error) {
 	return out, nil
 }
 
-// CurrentMeta returns the metadata of the generation in force, without
-// decoding its ruleset (a fraction of Current's cost for a large policy),
-// or the error Current would give for an unreadable record.
+// CurrentMeta returns the metadata of the generation in force, reading only
+// the head of its record (headEntry: a few kilobytes, whatever the size of
+// the ruleset), or the error Current would give for a record whose head is
+// unreadable.
 func (s *Store) CurrentMeta() (*Meta, error) {
 	id, err := s.CurrentID()
 	if err != nil {
 		return nil, err
 	}
-	e := s.entry(id)
+	e := s.headEntry(id)
 	if e.Err != nil {
 		return nil, e.Err
 	}

@@ -22,7 +22,7 @@ func TestMetaCache(t *testing.T) {
 			t.Fatalf("CurrentMeta = %+v, %v", m, err)
 		}
 	}
-	if len(s.meta.entries) != 1 {
+	if len(s.head.entries) != 1 {
 		t.Errorf("cache has %d entries, want 1", len(s.meta.entries))
 	}
 	// Damaged in place (same inode): noticed.

@@ -150,8 +150,9 @@ type Store struct {
 	Dir string
 	// Keep is how many generations Prune keeps (0: DefaultKeep).
 	Keep int
-	// meta caches generation metadata (metacache.go).
-	meta metaCache
+	// meta caches generation metadata (metacache.go); head the metadata
+	// read from the head of the file only (metahead.go).
+	meta, head metaCache
 }
 
 // CorruptError says a state file exists but cannot be used.
@@ -192,7 +193,7 @@ func (s *Store) writeGeneration(g *Generation) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	g.Format = Format
-	meta, err := json.MarshalIndent(g, "", "  ")
+	meta, err := marshalIndent(g)
 	if err != nil {
 		return fmt.Errorf("state: encode generation %d: %w", g.ID, err)
 	}
