@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/json"
 	"os"
 )
 
@@ -59,7 +58,7 @@ func (s *Store) entry(id int) Entry {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
 	}
 	var m Meta
-	if err := json.Unmarshal(b, &m); err != nil {
+	if err := unmarshalSqueezed(b, &m); err != nil {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
 	}
 	if fi != nil {

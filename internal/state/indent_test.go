@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestMarshalIndent: marshalIndent writes json.MarshalIndent's bytes, for
@@ -91,4 +93,37 @@ func randomString(r *rand.Rand) string {
 		s.WriteRune(chars[r.IntN(len(chars))])
 	}
 	return s.String()
+}
+
+// TestSqueeze: a squeezed input decodes to what the input decodes to, or
+// fails too, for indented values and for damaged ones.
+func TestSqueeze(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := []string{"", " ", "1 2", `{"a" : 1 , "b":[ 1 , 2 ] } `, `[tr ue]`, `{"a": "x y \" z"}`, "[1,\n]", `"\\" ,`, `{"a":1}}`, "\t[\r\n]\n", `["a\\\" b" ]`}
+	for range 3000 {
+		b, err := json.MarshalIndent(randomJSON(r, 4), "", "  ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, string(b))
+		// Damage: a byte replaced, removed or cut.
+		if len(b) > 1 {
+			i := r.IntN(len(b))
+			d := []byte(string(b))
+			const bytes = " \"\\{}[],:1a\n"
+			d[i] = bytes[r.IntN(len(bytes))]
+			inputs = append(inputs, string(d), string(b[:i])+string(b[i+1:]), string(b[:i]))
+		}
+	}
+	for _, in := range inputs {
+		var want, got any
+		werr := json.Unmarshal([]byte(in), &want)
+		gerr := json.Unmarshal(squeeze([]byte(in)), &got)
+		if (werr == nil) != (gerr == nil) {
+			t.Fatalf("squeeze(%q): error %v, want %v", in, gerr, werr)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("squeeze(%q) decodes differently (-want +got):\n%s", in, diff)
+		}
+	}
 }
