@@ -128,6 +128,13 @@ func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend
 // from the same file with the same source and compiles to the same table,
 // and the kernel holds that table (counters aside). 0 otherwise.
 func (e *Engine) unchanged(k Kernel, c *Compiled, pend *state.Pending) int {
+	// The metadata and the source first: decoding a large ruleset takes
+	// seconds, and most applies change the source.
+	if m, err := e.Store.CurrentMeta(); pend != nil || err != nil || m.PolicyFile != c.absPath() {
+		return 0
+	} else if src, err := e.Store.PolicySource(m.ID); err != nil || !bytes.Equal(src, c.Source) {
+		return 0
+	}
 	cur, err := e.Store.Current()
 	if pend != nil || err != nil || cur.Ruleset == nil || cur.PolicyFile != c.absPath() || !bytes.Equal(cur.Policy, c.Source) {
 		return 0

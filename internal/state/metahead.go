@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // headEntry is entry for CurrentMeta: it decodes only the head of the
@@ -84,4 +85,14 @@ func eofError(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// PolicySource returns the policy source stored with generation id
+// (policy.yaml), without reading its record.
+func (s *Store) PolicySource(id int) ([]byte, error) {
+	b, err := s.readFile(filepath.Join(s.genDir(id), "policy.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("state: generation %d: %w", id, err)
+	}
+	return b, nil
 }
