@@ -25,6 +25,18 @@ import (
 // goes to goccy when the walk of the fast tree finds any error or warning,
 // so every message about a file is the one goccy's tree gives.
 
+// fastRoot is fastDocument of a file that passes the checks of document
+// (UTF-8, no control characters, even in comments); nil otherwise.
+func fastRoot(src []byte) ast.Node {
+	if !utf8.Valid(src) {
+		return nil
+	}
+	if _, _, bad := controlCharPos("", src); bad {
+		return nil
+	}
+	return fastDocument(src)
+}
+
 // fastDocument reads src into the body of its single document, or returns
 // nil when src is outside the subset.
 func fastDocument(src []byte) (root ast.Node) {
@@ -76,6 +88,7 @@ type fastYAML struct {
 	// Slabs that positions and nodes are carved from: a few allocations
 	// instead of one per object.
 	positions []token.Position
+	tokens    []token.Token
 	bases     []ast.BaseNode
 	strs      []ast.StringNode
 	mvs       []ast.MappingValueNode
@@ -230,8 +243,8 @@ func (f *fastYAML) mapping(indent int) ast.Node {
 			decline()
 		}
 		key := f.src[l.start : l.start+k]
-		keyNode := f.scalarNode(token.New(key, key, f.pos(l, l.start)))
-		colon := token.MappingValue(f.pos(l, l.start+k))
+		keyNode := f.scalarNode(f.plain(key, f.pos(l, l.start)))
+		colon := f.token(token.MappingValue(f.pos(l, l.start+k)))
 		var value ast.Node
 		if rest := l.start + k + 1; rest < l.end {
 			value = f.inline(l, rest+1)
@@ -271,7 +284,7 @@ func (f *fastYAML) sequence(indent int) ast.Node {
 	defer f.leave()
 	var seq *ast.SequenceNode
 	for l := f.cur(); l != nil && l.indent == indent && isSeqEntry(f.src[l.start:l.end]); l = f.cur() {
-		dash := token.SequenceEntry("-", f.pos(l, l.start))
+		dash := f.token(token.SequenceEntry("-", f.pos(l, l.start)))
 		if seq == nil {
 			seq = ast.Sequence(dash, false)
 		}
@@ -316,7 +329,7 @@ func (f *fastYAML) inline(l *fastLine, from int) ast.Node {
 		if !plainText(text) {
 			decline()
 		}
-		n = f.scalarNode(token.New(text, text, f.pos(l, from)))
+		n = f.scalarNode(f.plain(text, f.pos(l, from)))
 	}
 	if end != l.end {
 		decline()
@@ -346,7 +359,7 @@ func (f *fastYAML) flow(l *fastLine, at int) (ast.Node, int) {
 	case '[':
 		f.enter()
 		defer f.leave()
-		seq := ast.Sequence(token.SequenceStart("[", f.pos(l, at)), true)
+		seq := ast.Sequence(f.token(token.SequenceStart("[", f.pos(l, at))), true)
 		i := skipSpaces(src, at+1)
 		if i < len(src) && src[i] == ']' {
 			return seq, i + 1
@@ -373,7 +386,7 @@ func (f *fastYAML) flow(l *fastLine, at int) (ast.Node, int) {
 	case '{':
 		f.enter()
 		defer f.leave()
-		start := token.MappingStart("{", f.pos(l, at))
+		start := f.token(token.MappingStart("{", f.pos(l, at)))
 		var values []*ast.MappingValueNode
 		i := skipSpaces(src, at+1)
 		if i < len(src) && src[i] == '}' {
@@ -385,11 +398,11 @@ func (f *fastYAML) flow(l *fastLine, at int) (ast.Node, int) {
 				decline()
 			}
 			key := src[i : i+k]
-			mk, ok := f.scalarNode(token.New(key, key, f.pos(l, i))).(ast.MapKeyNode)
+			mk, ok := f.scalarNode(f.plain(key, f.pos(l, i))).(ast.MapKeyNode)
 			if !ok {
 				decline()
 			}
-			colon := token.MappingValue(f.pos(l, i+k))
+			colon := f.token(token.MappingValue(f.pos(l, i+k)))
 			var value ast.Node
 			value, i = f.flowItem(l, skipSpaces(src, i+k+1))
 			values = append(values, f.mappingValue(colon, mk, value))
@@ -432,7 +445,7 @@ func (f *fastYAML) flowItem(l *fastLine, at int) (ast.Node, int) {
 	if !plainText(text) {
 		decline()
 	}
-	return f.scalarNode(token.New(text, text, f.pos(l, at))), end
+	return f.scalarNode(f.plain(text, f.pos(l, at))), end
 }
 
 // skipSpaces returns the offset of the first byte of src from i on that is
@@ -483,13 +496,7 @@ func (f *fastYAML) scalarNode(tk *token.Token) ast.Node {
 // parseFast is Parse by the fast reader, for a file inside the subset whose
 // walk finds no error and no warning; nil for any other file.
 func parseFast(file string, src []byte) *File {
-	if !utf8.Valid(src) {
-		return nil
-	}
-	if _, _, bad := controlCharPos(file, src); bad {
-		return nil
-	}
-	root := fastDocument(src)
+	root := fastRoot(src)
 	if root == nil {
 		return nil
 	}
@@ -513,4 +520,35 @@ func (f *fastYAML) mappingValue(colon *token.Token, key ast.MapKeyNode, value as
 	n := take(&f.mvs)
 	*n = ast.MappingValueNode{BaseNode: take(&f.bases), Start: colon, Key: key, Value: value}
 	return n
+}
+
+// token is a copy of tk from the slabs (tk, made by one of goccy's token
+// constructors, which are inlined, stays on the stack).
+func (f *fastYAML) token(tk *token.Token) *token.Token {
+	t := take(&f.tokens)
+	*t = *tk
+	return t
+}
+
+// plain is token.New(text, text, pos), the token of a plain scalar. A text
+// that can be neither a keyword (null, true, ...) nor a number (a name, a
+// CIDR, a port/protocol) is a string at once, without token.New's number
+// parse, whose failure allocates an error.
+func (f *fastYAML) plain(text string, pos *token.Position) *token.Token {
+	c := text[0]
+	letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	if strings.IndexByte(text, '/') >= 0 || letter && !keyword(text) {
+		return f.token(token.String(text, text, pos))
+	}
+	return token.New(text, text, pos)
+}
+
+// keyword reports whether text is one of goccy's reserved words that start
+// with a letter (token.New: null, true and false in three spellings each).
+func keyword(text string) bool {
+	switch text {
+	case "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE":
+		return true
+	}
+	return false
 }
