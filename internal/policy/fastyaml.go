@@ -247,7 +247,7 @@ func (f *fastYAML) mapping(indent int) ast.Node {
 		colon := f.token(token.MappingValue(f.pos(l, l.start+k)))
 		var value ast.Node
 		if rest := l.start + k + 1; rest < l.end {
-			value = f.inline(l, rest+1)
+			value = f.inline(l, skipSpaces(f.src[:l.end], rest))
 		} else {
 			f.i++
 			next := f.cur()
