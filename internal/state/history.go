@@ -58,7 +58,7 @@ func (s *Store) entry(id int) Entry {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
 	}
 	var m Meta
-	if err := unmarshalSqueezed(b, &m); err != nil {
+	if err := decodeRecord(s, path, b, &m); err != nil {
 		return Entry{Meta: Meta{ID: id}, Err: &CorruptError{Path: path, Err: err}}
 	}
 	if fi != nil {

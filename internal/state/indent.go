@@ -113,17 +113,17 @@ func newline(dst []byte, depth int) []byte {
 	return dst
 }
 
-// squeeze returns src without the JSON whitespace (space, tab, line feed,
-// carriage return) outside strings that is next to a structural character
-// ({ } [ ] , :). The tokens, and so what src decodes to and whether it
-// decodes at all, are unchanged (two tokens with only whitespace between
-// them stay apart); only the message about a malformed src may name
-// another character. It lets json.Unmarshal read a generation indented
-// by marshalIndent (2.3 times the size of its compact form) at the cost
-// of the compact form: its scanner spends more time on the indentation
-// than on the values.
+// squeeze removes from src, in place, the JSON whitespace (space, tab, line
+// feed, carriage return) outside strings that is next to a structural
+// character ({ } [ ] , :), and returns the shortened slice. The tokens, and
+// so what src decodes to and whether it decodes at all, are unchanged (two
+// tokens with only whitespace between them stay apart); only the message
+// about a malformed src may name another character. It lets json.Unmarshal
+// read a generation indented by marshalIndent (2.3 times the size of its
+// compact form) at the cost of the compact form: its scanner spends more
+// time on the indentation than on the values.
 func squeeze(src []byte) []byte {
-	out := make([]byte, 0, len(src))
+	out := src[:0]         // written at or before the offset read: in place
 	prevStructural := true // the start counts as structural
 	for i := 0; i < len(src); {
 		c := src[i]
@@ -152,18 +152,22 @@ func squeeze(src []byte) []byte {
 	return out
 }
 
-// unmarshalSqueezed is json.Unmarshal(b, v) of a generation record,
-// decoding it squeezed; the error of a malformed record is the one
-// json.Unmarshal gives for it as written.
-func unmarshalSqueezed[T any](b []byte, v *T) error {
-	if err := json.Unmarshal(squeeze(b), v); err != nil {
+// decodeRecord is json.Unmarshal(b, v) of the generation record b read
+// from path, decoding it squeezed (b is overwritten). The error of a
+// malformed record is the one json.Unmarshal gives for the file as
+// written, read again.
+func decodeRecord[T any](s *Store, path string, b []byte, v *T) error {
+	err := json.Unmarshal(squeeze(b), v)
+	if err == nil {
+		return nil
+	}
+	if orig, rerr := s.readFile(path); rerr == nil {
 		var w T
-		if werr := json.Unmarshal(b, &w); werr != nil {
+		if werr := json.Unmarshal(orig, &w); werr != nil {
 			return werr
 		}
-		return err
 	}
-	return nil
+	return err
 }
 
 // isSpace reports whether c is JSON whitespace.

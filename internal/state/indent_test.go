@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -118,12 +119,35 @@ func TestSqueeze(t *testing.T) {
 	for _, in := range inputs {
 		var want, got any
 		werr := json.Unmarshal([]byte(in), &want)
-		gerr := json.Unmarshal(squeeze([]byte(in)), &got)
+		gerr := json.Unmarshal(squeeze([]byte(in)), &got) // a copy: squeezed in place
 		if (werr == nil) != (gerr == nil) {
 			t.Fatalf("squeeze(%q): error %v, want %v", in, gerr, werr)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("squeeze(%q) decodes differently (-want +got):\n%s", in, diff)
 		}
+	}
+}
+
+// TestLoadMalformedMessage: a malformed generation record is reported with
+// the message of the file as written, not of its squeezed form.
+func TestLoadMalformedMessage(t *testing.T) {
+	s := &Store{Dir: t.TempDir()}
+	id, err := s.Save(&Generation{Ruleset: testRuleset()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte("{\n  \"id\": 1,\n  \"note\": nul\n}\n")
+	if err := os.WriteFile(s.GenerationFile(id), bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := json.Unmarshal(bad, &Generation{})
+	_, err = s.Load(id)
+	var ce *CorruptError
+	if !errors.As(err, &ce) || want == nil || ce.Err.Error() != want.Error() {
+		t.Errorf("Load = %v, want a CorruptError saying %v", err, want)
+	}
+	if h, _ := s.History(); len(h) != 1 || h[0].Err == nil || !strings.Contains(h[0].Err.Error(), want.Error()) {
+		t.Errorf("History = %+v, want the error %v", h, want)
 	}
 }

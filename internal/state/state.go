@@ -272,7 +272,7 @@ func (s *Store) Load(id int) (*Generation, error) {
 		return nil, &CorruptError{Path: path, Err: err}
 	}
 	g := &Generation{}
-	if err := unmarshalSqueezed(meta, g); err != nil {
+	if err := decodeRecord(s, path, meta, g); err != nil {
 		return nil, &CorruptError{Path: path, Err: err}
 	}
 	if err := checkFormat(path, g.Format); err != nil {
