@@ -85,6 +85,8 @@ type fastYAML struct {
 	lines []fastLine // the lines with content
 	i     int        // the current line
 	depth int        // nesting of blocks and flows
+	// flowMaps is the number of flow mappings the reader is in.
+	flowMaps int
 	// Slabs that positions and nodes are carved from: a few allocations
 	// instead of one per object.
 	positions []token.Position
@@ -326,7 +328,7 @@ func (f *fastYAML) inline(l *fastLine, from int) ast.Node {
 	default:
 		end = l.end
 		text := f.src[from:end]
-		if !plainText(text) {
+		if !plainText(text, true) {
 			decline()
 		}
 		n = f.scalarNode(f.plain(text, f.pos(l, from)))
@@ -385,7 +387,8 @@ func (f *fastYAML) flow(l *fastLine, at int) (ast.Node, int) {
 		}
 	case '{':
 		f.enter()
-		defer f.leave()
+		f.flowMaps++
+		defer func() { f.leave(); f.flowMaps-- }()
 		start := f.token(token.MappingStart("{", f.pos(l, at)))
 		var values []*ast.MappingValueNode
 		i := skipSpaces(src, at+1)
@@ -442,7 +445,7 @@ func (f *fastYAML) flowItem(l *fastLine, at int) (ast.Node, int) {
 		end++
 	}
 	text := strings.TrimRight(src[at:end], " ")
-	if !plainText(text) {
+	if !plainText(text, f.flowMaps == 0) {
 		decline()
 	}
 	return f.scalarNode(f.plain(text, f.pos(l, at))), end
@@ -458,16 +461,23 @@ func skipSpaces(src string, i int) int {
 }
 
 // plainText reports whether text is a plain scalar of the subset: not
-// empty, not starting with an indicator, without ':', '#', quotes or flow
-// indicators, no space at either end.
-func plainText(text string) bool {
+// empty, not starting with an indicator, without '#', quotes or flow
+// indicators, no space at either end; with colons (fd00::1, 09:00) only
+// where colonOK, and then none last or before a space. goccy splits a
+// scalar with a colon inside a flow mapping ({to: [fd00::1]} gives the
+// mapping {fd00: ":1"}, see glued), so the fast reader takes colons only
+// outside flow mappings, where goccy keeps the scalar whole.
+func plainText(text string, colonOK bool) bool {
 	if text == "" || text[0] == ' ' || text[len(text)-1] == ' ' {
 		return false
 	}
 	if strings.ContainsRune("-?:,[]{}#&*!|>'\"%@`<=~", rune(text[0])) && text != "~" {
 		return false
 	}
-	return !strings.ContainsAny(text, ":#'\"`,[]{}")
+	if strings.IndexByte(text, ':') >= 0 && (!colonOK || text[len(text)-1] == ':' || strings.Contains(text, ": ")) {
+		return false
+	}
+	return !strings.ContainsAny(text, "#'\"`,[]{}")
 }
 
 // scalarNode is the node goccy's parser makes of a scalar token

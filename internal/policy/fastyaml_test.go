@@ -31,7 +31,8 @@ func fastSeeds(t testing.TB) map[string][]byte {
 		"version: 1 # v\n\n# c\npolicies:\n  - name: a\n    users:\n      - 1\n      - {uid: 2}\n    rules: []\n    default: deny\n",
 		"version: 1\npolicies:\n  - name: a  b\n    everyone: true\n    log: null\n    default: ~\n",
 		"version: 1\npolicies:\n  - name: a\n    users: [1]\n    rules:\n      - allow:\n          to: [1.2.3.4]\n          ports: [1-10/tcp, 0x10, 010, 1e3, .inf, 1.5]\n    default: deny\n",
-		"version: 1\npolicies:\n  - name: a\n    everyone: True\n    log: yes\n    on: NULL\n    y: [No, off, FALSE, Null, n, .NaN, -.inf, +1, -1, 1_0, 0o7, 0b1, 1.2.3, 1/2, _1]\n    default: deny\n",
+		"version: 1\ndestinations:\n  lan: [10.0.0.0/8, fd00::/8, fd00::1, a:b, 1:2, x::y:z]\n  mac:\n    - 02:00:00:c8:01:0a\n    - fd00::1\n    - [fd00::2]\npolicies:\n  - name: a\n    users: [1]\n    when: 09:00\n    rules:\n      - allow: {to: [lan]}\n      - allow:\n          to: [fd00::3, 10.1.2.3]\n          ports: [icmp:8]\n    default: deny\n",
+		"version: 1\npolicies:\n  - name: a\n    everyone: True\n    log: yes\n    on: NULL\n    y: [No, off, FALSE, Null, n, .NaN, .inf, +1, +.5, 1_0, 0o7, 0b1, 1.2.3, 1/2, _1]\n    default: deny\n",
 	} {
 		seeds[fmt.Sprint("edge", i)] = []byte(src)
 	}
