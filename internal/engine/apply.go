@@ -67,10 +67,11 @@ func (e *Engine) Apply(ctx context.Context, c *Compiled, opt ApplyOptions) (*App
 // applyPlain enforces c and records it; a pending confirmation is dropped.
 // An apply that would change nothing records nothing (unchanged).
 func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *state.Pending) (*ApplyResult, error) {
-	c = e.orphanTaggedCurrent(c) // orphantag.go
-	if id := e.unchanged(k, c, pend); id > 0 {
+	same, next := e.orphanTagsForApply(c) // orphantag.go
+	if id := e.unchanged(k, same, pend); id > 0 {
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
+	c = next
 	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
 		return e.applyTable(ctx, k, c)
 	})
@@ -101,7 +102,7 @@ func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend
 	if err != nil {
 		return nil, err
 	}
-	c = e.orphanTaggedCurrent(c) // orphantag.go
+	_, c = e.orphanTagsForApply(c) // orphantag.go: a confirmed apply is a change
 	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
 	id, err := e.record(ctx, e.appliedGeneration(c), false, c.Path, func(next int) error {
 		p.Generation = next

@@ -43,12 +43,30 @@ func sameTable(a, b *ruleset.Ruleset) bool {
 	return text(a) == text(b)
 }
 
-// orphanTaggedCurrent is orphanTagged against the current generation's
-// table (none if it does not read).
-func (e *Engine) orphanTaggedCurrent(c *Compiled) *Compiled {
-	var cur *ruleset.Ruleset
-	if g, err := e.Store.Current(); err == nil {
-		cur = g.Ruleset
+// orphanTagsForApply returns c with the current generation's orphan tag
+// (same: what c would be if applying it changed nothing) and with the tag
+// after it (next: c as a recorded change). The current tag comes from the
+// head of its record (state.Meta.Orphan), so that an apply does not decode
+// the stored ruleset for it (seconds for a large one). Both are c itself
+// when its table has no tag (orphan_mark: off); with no current tag, or
+// another mask, both carry the first tag.
+func (e *Engine) orphanTagsForApply(c *Compiled) (same, next *Compiled) {
+	if c == nil || c.Ruleset == nil {
+		return c, c
 	}
-	return orphanTagged(cur, c, false)
+	_, mask, ok := compile.OrphanTag(c.Ruleset)
+	if !ok {
+		return c, c
+	}
+	with := func(tag uint32) *Compiled {
+		out := *c
+		out.Ruleset = compile.WithOrphanTag(c.Ruleset, tag)
+		return &out
+	}
+	m, err := e.Store.CurrentMeta()
+	if err != nil || m.Orphan == nil || m.Orphan.Mask != mask {
+		first := with(compile.FirstOrphanTag)
+		return first, first
+	}
+	return with(m.Orphan.Tag), with(compile.NextOrphanTag(m.Orphan.Tag, mask))
 }

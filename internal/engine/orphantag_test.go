@@ -28,6 +28,10 @@ func TestOrphanTagPerGeneration(t *testing.T) {
 		if stored, _, _ := compile.OrphanTag(cur.Ruleset); stored != tag {
 			t.Fatalf("generation %d records tag %d, the kernel holds %d", cur.ID, stored, tag)
 		}
+		// The next apply reads it from the record's head.
+		if m, err := h.store.CurrentMeta(); err != nil || m.Orphan == nil || m.Orphan.Tag != tag {
+			t.Fatalf("generation %d's metadata: %+v, %v; want orphan tag %d", cur.ID, m, err, tag)
+		}
 		return tag
 	}
 	allow, deny := policyFor(t, "allow"), policyFor(t, "deny")

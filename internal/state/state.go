@@ -122,6 +122,17 @@ type Meta struct {
 	// Windows: the ruleset's time windows end at Windows.Until (nil: no
 	// windows, or not recorded).
 	Windows *Windows `json:"windows,omitempty"`
+	// Orphan is the ruleset's orphan tag (compile.OrphanTag), kept here so
+	// that the next apply picks the tag after it from the record's head
+	// (nil: no tag, or not recorded).
+	Orphan *OrphanTag `json:"orphan,omitempty"`
+}
+
+// OrphanTag is a ruleset's conntrack-mark orphan tag and the mask's bits
+// it lives in (baseline.orphan_mark).
+type OrphanTag struct {
+	Tag  uint32 `json:"tag"`
+	Mask uint32 `json:"mask"`
 }
 
 // What is the generation's action, with old generations counted as applies.
