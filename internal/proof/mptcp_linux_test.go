@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -13,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
-	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/sandbox"
 	"golang.org/x/sys/unix"
@@ -70,16 +67,7 @@ baseline:
 			if err != nil {
 				t.Fatal(err)
 			}
-			sb, err := sandbox.New(ctx, sandbox.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sb.Close()
-			k, err := nft.OpenNetNS(sb.Client().Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer k.Close()
+			sb, k := newSandbox(t, ctx)
 			if err := k.Apply(compile.Compile(r)); err != nil {
 				t.Fatal(err)
 			}
@@ -203,23 +191,7 @@ func inNS(t *testing.T, ns, in string, args ...string) string {
 // (which denies the announced address) even with mptcp_joins: unowned.
 func TestMPTCPJoinOfGovernedProgram(t *testing.T) {
 	kerneltest.Require(t)
-	fs, err := cgroups.Mount("/proc/self/mountinfo")
-	if err != nil {
-		kerneltest.Unavailable(t, "no cgroup2 mount: %v", err)
-	}
-	own, err := cgroups.Of("self")
-	if err != nil {
-		t.Fatal(err)
-	}
-	top := fmt.Sprintf("leash-mptcp-%d", os.Getpid())
-	app := top + "/app"
-	if err := os.MkdirAll(fs.Dir(app), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.Remove(fs.Dir(app))
-		os.Remove(fs.Dir(top))
-	})
+	fs, app, own := testCgroup(t, "leash-mptcp")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	peerAddr := sandbox.RemoteAddrs()[0]
@@ -238,16 +210,7 @@ policies:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := sandbox.New(ctx, sandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	k, err := nft.OpenNetNS(sb.Client().Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	sb, k := newSandbox(t, ctx)
 	if err := k.Apply(compile.Compile(r)); err != nil {
 		t.Fatal(err)
 	}

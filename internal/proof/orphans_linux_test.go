@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/nft"
@@ -87,16 +86,7 @@ func TestOrphansAfterPolicyChange(t *testing.T) {
 				}
 				return compile.WithOrphanTag(compile.Compile(r), tag)
 			}
-			sb, err := sandbox.New(ctx, sandbox.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sb.Close()
-			k, err := nft.OpenNetNS(sb.Client().Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer k.Close()
+			sb, k := newSandbox(t, ctx)
 			srv := startRecorder(t, sb)
 			if err := k.Apply(compileGen(true, 1)); err != nil {
 				t.Fatal(err)
@@ -300,23 +290,7 @@ func (r *recorder) await(t *testing.T, port uint16, want string, eof bool) {
 // orphan tag.
 func TestCgroupOrphansAfterPolicyChange(t *testing.T) {
 	kerneltest.Require(t)
-	fs, err := cgroups.Mount("/proc/self/mountinfo")
-	if err != nil {
-		kerneltest.Unavailable(t, "no cgroup2 mount: %v", err)
-	}
-	own, err := cgroups.Of("self")
-	if err != nil {
-		t.Fatal(err)
-	}
-	top := fmt.Sprintf("leash-orphan-%d", os.Getpid())
-	app := top + "/app"
-	if err := os.MkdirAll(fs.Dir(app), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.Remove(fs.Dir(app))
-		os.Remove(fs.Dir(top))
-	})
+	fs, app, own := testCgroup(t, "leash-orphan")
 	for _, tc := range []struct{ name, baseline string }{
 		{name: "orphan tag"},
 		{name: "orphan_mark off", baseline: "  orphan_mark: off\n"},
@@ -337,16 +311,7 @@ func TestCgroupOrphansAfterPolicyChange(t *testing.T) {
 				}
 				return compile.WithOrphanTag(compile.Compile(r), tag)
 			}
-			sb, err := sandbox.New(ctx, sandbox.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sb.Close()
-			k, err := nft.OpenNetNS(sb.Client().Name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer k.Close()
+			sb, k := newSandbox(t, ctx)
 			srv := startRecorder(t, sb)
 			if err := k.Apply(compileGen(true, 1)); err != nil {
 				t.Fatal(err)

@@ -8,10 +8,8 @@ import (
 
 	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
-	"github.com/leash-dev/leash/internal/nft"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/policy/policytest"
-	"github.com/leash-dev/leash/internal/sandbox"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,16 +37,7 @@ policies:
 	if err != nil {
 		t.Fatal(err)
 	}
-	sb, err := sandbox.New(ctx, sandbox.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sb.Close()
-	k, err := nft.OpenNetNS(sb.Client().Name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	sb, k := newSandbox(t, ctx)
 	if err := k.Apply(compile.Compile(res)); err != nil {
 		t.Fatal(err)
 	}
