@@ -5,15 +5,23 @@ import (
 	"encoding/json"
 )
 
-// marshalIndent is json.MarshalIndent(v, "", "  "), byte for byte, in a
-// third of its time: encoding/json indents by running its validating
-// scanner over every byte of the encoding again (two thirds of writing a
-// 190 MB generation), while the output of json.Marshal is valid already
-// and needs only its strings skipped.
-func marshalIndent(v any) ([]byte, error) {
+// maxIndented is the largest record (compact JSON) written indented for
+// people to read; a larger one (a table of hundreds of thousands of
+// entries, which nobody reads by hand: leash export and show do that) is
+// written compact, which halves its bytes and the time to write and read
+// it (indentation is more than half of an indented large record).
+const maxIndented = 1 << 20
+
+// marshalRecord encodes a generation record: up to maxIndented bytes of
+// compact JSON it is json.MarshalIndent(v, "", "  "), byte for byte, in a
+// third of its time (encoding/json indents by running its validating
+// scanner over every byte of the encoding again, while the output of
+// json.Marshal is valid already and needs only its strings skipped);
+// beyond, compact. Both read the same (Load, the head reader).
+func marshalRecord(v any) ([]byte, error) {
 	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+	if err != nil || len(b) > maxIndented {
+		return b, err
 	}
 	return indentValid(make([]byte, 0, 3*len(b)+4096), b), nil
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestMarshalIndent: marshalIndent writes json.MarshalIndent's bytes, for
-// the stored format fixtures and for random values.
+// TestMarshalIndent: marshalRecord writes json.MarshalIndent's bytes, for
+// the stored format fixtures and for random values (all below maxIndented).
 func TestMarshalIndent(t *testing.T) {
 	var values []any
 	files, _ := filepath.Glob("../engine/testdata/formats/*/state/generations/*/generation.json")
@@ -46,13 +46,35 @@ func TestMarshalIndent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := marshalIndent(v)
+		got, err := marshalRecord(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("marshalIndent(%v) =\n%s\nwant\n%s", v, got, want)
+			t.Fatalf("marshalRecord(%v) =\n%s\nwant\n%s", v, got, want)
 		}
+	}
+}
+
+// TestLargeRecordCompact: a record beyond maxIndented is written compact
+// and reads back the same, head included.
+func TestLargeRecordCompact(t *testing.T) {
+	big := make([]any, 0, maxIndented/4) // about 1.8 MB compact
+	for i := range cap(big) {
+		big = append(big, i)
+	}
+	v := map[string]any{"id": 7, "policy_file": "p.yaml", "ruleset": map[string]any{"big": big}}
+	b, err := marshalRecord(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(v)
+	if !bytes.Equal(b, want) {
+		t.Fatalf("a large record is not json.Marshal's compact encoding (%d bytes, want %d)", len(b), len(want))
+	}
+	m, err := decodeHead(bytes.NewReader(b))
+	if err != nil || m.ID != 7 || m.PolicyFile != "p.yaml" {
+		t.Fatalf("head of a compact record = %+v, %v", m, err)
 	}
 }
 

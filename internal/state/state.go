@@ -203,7 +203,7 @@ func (s *Store) writeGeneration(g *Generation) error {
 		return fmt.Errorf("state: %w", err)
 	}
 	g.Format = Format
-	meta, err := marshalIndent(g)
+	meta, err := marshalRecord(g)
 	if err != nil {
 		return fmt.Errorf("state: encode generation %d: %w", g.ID, err)
 	}
