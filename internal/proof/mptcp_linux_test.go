@@ -71,12 +71,7 @@ baseline:
 			if err := k.Apply(compile.Compile(r)); err != nil {
 				t.Fatal(err)
 			}
-			// The path managers, only inside the sandbox's namespaces.
-			inNS(t, sb.Client().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "1", "subflows", "1")
-			inNS(t, sb.Peer().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "0", "subflows", "1")
-			inNS(t, sb.Peer().Name, "", "ip", "mptcp", "endpoint", "add", mptcpAnnounced, "signal")
-			inNS(t, sb.Peer().Name, mptcpCountTable, "nft", "-f", "-")
-			got := mptcpServe(t, sb)
+			got := mptcpAnnouncing(t, sb)
 
 			fd := mptcpDialAs(t, sb, tc.uid, peerAddr)
 			defer unix.Close(fd)
@@ -129,6 +124,20 @@ func mptcpDialAs(t *testing.T, sb *sandbox.Sandbox, uid int, addr netip.Addr) in
 		t.Fatal(err)
 	}
 	return fd
+}
+
+// mptcpAnnouncing sets up the path managers, only inside the sandbox's
+// namespaces (the client accepts one announced address and one subflow,
+// the peer announces mptcpAnnounced), the peer's counter of packets to the
+// announced address (mptcpCountTable), and starts the MPTCP server
+// (mptcpServe).
+func mptcpAnnouncing(t *testing.T, sb *sandbox.Sandbox) <-chan string {
+	t.Helper()
+	inNS(t, sb.Client().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "1", "subflows", "1")
+	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "0", "subflows", "1")
+	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "endpoint", "add", mptcpAnnounced, "signal")
+	inNS(t, sb.Peer().Name, mptcpCountTable, "nft", "-f", "-")
+	return mptcpServe(t, sb)
 }
 
 // mptcpServe listens with MPTCP on every address of the peer and sends
@@ -214,11 +223,7 @@ policies:
 	if err := k.Apply(compile.Compile(r)); err != nil {
 		t.Fatal(err)
 	}
-	inNS(t, sb.Client().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "1", "subflows", "1")
-	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "limits", "set", "add_addr_accepted", "0", "subflows", "1")
-	inNS(t, sb.Peer().Name, "", "ip", "mptcp", "endpoint", "add", mptcpAnnounced, "signal")
-	inNS(t, sb.Peer().Name, mptcpCountTable, "nft", "-f", "-")
-	got := mptcpServe(t, sb)
+	got := mptcpAnnouncing(t, sb)
 	moveTo(t, fs.Dir(app))
 	fd := func() int {
 		defer moveTo(t, fs.Dir(own))
