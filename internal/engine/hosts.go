@@ -66,7 +66,7 @@ func (e *Engine) RefreshHosts(ctx context.Context, recompile Recompile) (*HostsR
 	if now, err := e.Store.CurrentID(); err != nil || now != cur.ID {
 		return &HostsResult{Nothing: fmt.Sprintf("generation %d is no longer current", cur.ID)}, err
 	}
-	c = orphanTagged(cur.Ruleset, c, true) // orphantag.go: elements only keep the tag
+	c, _ = orphanTags(tagOf(cur.Ruleset), c) // orphantag.go: elements only keep the tag
 	u, ok := ruleset.ElementsDiff(cur.Ruleset, c.Ruleset)
 	if !ok {
 		res, err := e.reapply(ctx, cur, c) // a new generation: decoded again next time

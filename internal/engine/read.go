@@ -58,6 +58,9 @@ func (e *Engine) Plan(c *Compiled) (current *ruleset.Ruleset, diff string, err e
 	}
 	// The kernel reads back in canonical form (protocol dependencies
 	// explicit); the orphan tag is the one Apply would choose.
-	c = orphanTagged(cur, c, false)
-	return cur, drift.TableDiff("kernel", cur, c.Path, c.Ruleset), nil
+	same, next := orphanTags(tagOf(cur), c)
+	if diff = drift.TableDiff("kernel", cur, c.Path, same.Ruleset); diff == "" {
+		return cur, "", nil
+	}
+	return cur, drift.TableDiff("kernel", cur, c.Path, next.Ruleset), nil
 }

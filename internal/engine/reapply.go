@@ -71,12 +71,16 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 		res := &ReapplyResult{Nothing: fmt.Sprintf("generation %d is no longer current (another leash changed it meanwhile)", cur.ID)}
 		return res, err
 	}
-	c = orphanTagged(cur.Ruleset, c, false) // orphantag.go
-	res := &ReapplyResult{Source: &cur.Meta, Generation: cur.ID, Compiled: c, Summary: c.Summary().Short()}
-	res.Diff = drift.TableDiff(fmt.Sprintf("generation %d", cur.ID), cur.Ruleset, "recompiled now", c.Ruleset)
-	if res.Diff == "" {
+	same, next := orphanTags(tagOf(cur.Ruleset), c) // orphantag.go
+	res := &ReapplyResult{Source: &cur.Meta, Generation: cur.ID, Compiled: same, Summary: c.Summary().Short()}
+	diff := func(c *Compiled) string {
+		return drift.TableDiff(fmt.Sprintf("generation %d", cur.ID), cur.Ruleset, "recompiled now", c.Ruleset)
+	}
+	if res.Diff = diff(same); res.Diff == "" {
 		return res, nil
 	}
+	c = next // a change: the next orphan tag
+	res.Compiled, res.Diff = c, diff(c)
 	k, err := e.kernel()
 	if err != nil {
 		return nil, err

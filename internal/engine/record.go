@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/state"
 )
@@ -29,10 +28,7 @@ func (e *Engine) record(ctx context.Context, gen *state.Generation, clearsPendin
 		return 0, err
 	}
 	gen.NetNS = e.NetNS
-	gen.Orphan = nil
-	if tag, mask, ok := compile.OrphanTag(gen.Ruleset); ok {
-		gen.Orphan = &state.OrphanTag{Tag: tag, Mask: mask}
-	}
+	gen.Orphan = tagOf(gen.Ruleset)
 	in, err := e.Store.Begin(gen, clearsPending)
 	if err != nil {
 		return 0, &notRecordedError{what: what, err: err}
