@@ -16,10 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxReadAttempts bounds the retries of Read when the ruleset changes while
-// it is being read.
-const maxReadAttempts = 5
-
 // Read decodes `table inet leash` from the kernel into the IR, in kernel
 // order (which is the order Apply created things in). Every rule carries its
 // counter (Packets, Bytes) and Origin.ID from its comment; other Origin
@@ -29,31 +25,18 @@ const maxReadAttempts = 5
 //
 // It returns (nil, nil) if the table does not exist, and a *ForeignError
 // (wrapped) if anything in the table does not fit the IR. The read is a
-// consistent snapshot: it is retried if the ruleset generation changes
-// meanwhile.
+// consistent snapshot (see snapshot): it is retried if another writer
+// changes the ruleset meanwhile.
 func (c *Conn) Read() (*ruleset.Ruleset, error) {
 	nc, err := c.nft()
 	if err != nil {
 		return nil, err
 	}
-	for range maxReadAttempts {
-		before, err := nc.GetGen()
-		if err != nil {
-			return nil, fmt.Errorf("nft: read: generation: %w", err)
-		}
-		rs, err := c.read(nc)
-		if err != nil {
-			return nil, fmt.Errorf("nft: read: %w", err)
-		}
-		after, err := nc.GetGen()
-		if err != nil {
-			return nil, fmt.Errorf("nft: read: generation: %w", err)
-		}
-		if before.ID == after.ID {
-			return rs, nil
-		}
+	rs, err := snapshot(nc, func() (*ruleset.Ruleset, error) { return c.read(nc) })
+	if err != nil {
+		return nil, fmt.Errorf("nft: read: %w", err)
 	}
-	return nil, fmt.Errorf("nft: read: ruleset changed during %d consecutive reads", maxReadAttempts)
+	return rs, nil
 }
 
 // read decodes the table once; (nil, nil) if it is absent.

@@ -64,3 +64,47 @@ func BenchmarkApply(b *testing.B) {
 		}
 	}
 }
+
+// TestReadWhileAnotherWriterReplaces: a second connection replaces the table
+// over and over, alternating two layouts whose sets have different names
+// (as a daemon's hostname refresh does), while Read runs: every Read
+// succeeds and returns one of the two tables whole, never a mix of them, an
+// "interrupted dump" or a set that vanished between two dumps.
+func TestReadWhileAnotherWriterReplaces(t *testing.T) {
+	ns, c := newNS(t)
+	w, err := Open(WithNetNS(ns.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	a, b := large(2000), large(2000)
+	b.Sets[0].Name = "big4b"
+	b.Chains[0].Rules[0].Match[0].Set = "big4b"
+	if err := c.Apply(a); err != nil {
+		t.Fatal(err)
+	}
+	const replaces, reads = 60, 40
+	done := make(chan error, 1)
+	go func() {
+		for i := range replaces {
+			if err := w.Apply([]*ruleset.Ruleset{a, b}[i%2]); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		done <- nil
+	}()
+	for i := range reads {
+		got, err := c.Read()
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		if n := len(got.Sets); n != 1 || len(got.Sets[0].Prefixes) != 2000 || len(got.Map("users").Entries) != 2000 {
+			t.Fatalf("read %d: %d sets, want one table whole", i, n)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+}

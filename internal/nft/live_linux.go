@@ -193,20 +193,29 @@ func (c *Conn) ReadLive() (*ruleset.Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
+	rs, err := snapshot(nc, func() (*ruleset.Ruleset, error) { return c.readLive(nc) })
+	if err != nil {
+		return nil, fmt.Errorf("nft: read live sets: %w", err)
+	}
+	return rs, nil
+}
+
+// readLive reads the live sets once; (nil, nil) if the table is absent.
+func (c *Conn) readLive(nc *nftables.Conn) (*ruleset.Ruleset, error) {
 	if ok, err := c.Exists(); err != nil || !ok {
 		return nil, err
 	}
 	rs, err := c.liveSets(nc)
 	if err != nil {
-		return nil, fmt.Errorf("nft: read live sets: %w", err)
+		return nil, err
 	}
 	for _, s := range rs.Sets {
 		elems, err := nc.GetSetElements(&nftables.Set{Table: table(), Name: s.Name, KeyType: mustSetType(s.Kind)})
 		if err != nil {
-			return nil, fmt.Errorf("nft: read live set %s: %w", s.Name, err)
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
 		if err := decodeLiveElements(s, elems); err != nil {
-			return nil, fmt.Errorf("nft: read live set %s: %w", s.Name, err)
+			return nil, fmt.Errorf("set %s: %w", s.Name, err)
 		}
 	}
 	return rs, nil

@@ -19,16 +19,27 @@ const maxFollow = 16
 // OtherChains reads the base chains of every table other than leash's in
 // the families that judge IP packets (ip, ip6, inet), with their policy,
 // rule count and whether any rule (or a chain it jumps to) drops or
-// rejects. Read-only: nothing outside leash's table is ever changed.
+// rejects. Read-only: nothing outside leash's table is ever changed. The
+// read is a consistent snapshot (see snapshot), retried if another tool
+// changes the ruleset meanwhile.
 // nft equivalent: `nft list chains` and `nft list ruleset`.
 func (c *Conn) OtherChains() ([]firewalls.Chain, error) {
 	nc, err := c.nft()
 	if err != nil {
 		return nil, err
 	}
-	chains, err := c.dumpChains(true)
+	out, err := snapshot(nc, func() ([]firewalls.Chain, error) { return c.otherChains(nc) })
 	if err != nil {
 		return nil, fmt.Errorf("nft: %w", err)
+	}
+	return out, nil
+}
+
+// otherChains reads the other tables' base chains once.
+func (c *Conn) otherChains(nc *nftables.Conn) ([]firewalls.Chain, error) {
+	chains, err := c.dumpChains(true)
+	if err != nil {
+		return nil, err
 	}
 	var out []firewalls.Chain
 	for _, ch := range chains {
@@ -38,7 +49,7 @@ func (c *Conn) OtherChains() ([]firewalls.Chain, error) {
 		}
 		rules, err := nc.GetRules(ch.Table, ch)
 		if err != nil {
-			return nil, fmt.Errorf("nft: list rules of table %s %s chain %s: %w", fam, ch.Table.Name, ch.Name, err)
+			return nil, fmt.Errorf("list rules of table %s %s chain %s: %w", fam, ch.Table.Name, ch.Name, err)
 		}
 		fc := firewalls.Chain{Family: fam, Table: ch.Table.Name, Chain: ch.Name, Hook: hookName(*ch.Hooknum),
 			Priority: int32(*ch.Priority), Policy: "accept", Rules: len(rules)}
