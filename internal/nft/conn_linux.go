@@ -17,6 +17,7 @@ import (
 // except through the kernel's own transactions.
 type Conn struct {
 	netns int    // namespace fd; 0 means the caller's current namespace
+	nsID  nsID   // what netns referred to at Open
 	own   *owner // Owning: the one socket every change is sent on
 }
 
@@ -33,6 +34,13 @@ func Open(opts ...Option) (*Conn, error) {
 	c := &Conn{}
 	for _, o := range opts {
 		o(c)
+	}
+	if c.netns != 0 {
+		id, err := namespaceOf(c.netns)
+		if err != nil {
+			return nil, fmt.Errorf("nft: network namespace fd %d: %w", c.netns, err)
+		}
+		c.nsID = id
 	}
 	nl, err := c.dial()
 	if err != nil {
@@ -52,9 +60,42 @@ func table() *nftables.Table {
 	return &nftables.Table{Name: ruleset.TableName, Family: nftables.TableFamilyINet}
 }
 
+// nsID identifies a network namespace: the device and inode of an fd that
+// refers to it.
+type nsID struct{ dev, ino uint64 }
+
+// namespaceOf is the identity of the namespace fd refers to.
+func namespaceOf(fd int) (nsID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nsID{}, err
+	}
+	return nsID{dev: st.Dev, ino: st.Ino}, nil
+}
+
+// nsFd is the namespace fd to dial in (0: the current namespace), after
+// checking that it still refers to the namespace it did at Open. The fd is
+// the caller's (WithNetNS): were it closed, a socket would be opened in
+// whatever namespace the caller is in, and were its number reused, in any
+// namespace at all, so that a change meant for a throwaway namespace could
+// land in the host's firewall. Both are refused instead.
+func (c *Conn) nsFd() (int, error) {
+	if c.netns == 0 {
+		return 0, nil
+	}
+	if id, err := namespaceOf(c.netns); err != nil || id != c.nsID {
+		return 0, fmt.Errorf("nft: the network namespace handle (fd %d) was closed or reused since the connection was opened; nothing was sent", c.netns)
+	}
+	return c.netns, nil
+}
+
 // nft returns a fresh google/nftables connection in c's namespace.
 func (c *Conn) nft() (*nftables.Conn, error) {
-	nc, err := nftables.New(nftables.WithNetNSFd(c.netns))
+	fd, err := c.nsFd()
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nftables.New(nftables.WithNetNSFd(fd))
 	if err != nil {
 		return nil, fmt.Errorf("nft: open nftables connection: %w", err)
 	}
@@ -63,7 +104,11 @@ func (c *Conn) nft() (*nftables.Conn, error) {
 
 // dial opens a raw NETLINK_NETFILTER socket in c's namespace.
 func (c *Conn) dial() (*netlink.Conn, error) {
-	nl, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: c.netns})
+	fd, err := c.nsFd()
+	if err != nil {
+		return nil, err
+	}
+	nl, err := netlink.Dial(unix.NETLINK_NETFILTER, &netlink.Config{NetNS: fd})
 	if err != nil {
 		return nil, fmt.Errorf("nft: open netfilter netlink socket: %w", err)
 	}

@@ -2,6 +2,7 @@ package nft
 
 import (
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,17 +85,31 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	const replaces, reads = 60, 40
-	done := make(chan error, 1)
+	// The writer is stopped and waited for before the test returns, also
+	// when it fails: the namespace must outlive every write into it.
+	stop, done := make(chan struct{}), make(chan error, 1)
+	var (
+		once    sync.Once
+		written error
+	)
+	halt := func() error { once.Do(func() { close(stop); written = <-done }); return written }
 	go func() {
-		for i := range replaces {
+		for i := 0; i < replaces; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
 			if err := w.Apply([]*ruleset.Ruleset{a, b}[i%2]); err != nil {
 				done <- err
 				return
 			}
-			time.Sleep(2 * time.Millisecond)
 		}
+		<-stop
 		done <- nil
 	}()
+	t.Cleanup(func() { _ = halt() })
 	for i := range reads {
 		got, err := c.Read()
 		if err != nil {
@@ -104,7 +119,7 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 			t.Fatalf("read %d: %d sets, want one table whole", i, n)
 		}
 	}
-	if err := <-done; err != nil {
+	if err := halt(); err != nil {
 		t.Fatalf("writer: %v", err)
 	}
 }

@@ -3,13 +3,17 @@ package nft
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/leash-dev/leash/internal/kerneltest"
+	"github.com/leash-dev/leash/internal/netns"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"golang.org/x/sys/unix"
 )
@@ -333,5 +337,38 @@ func TestReadReportsTampering(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %q", msg, want)
 		}
+	}
+}
+
+// TestClosedNamespaceHandle: a Conn whose namespace fd was closed, or whose
+// fd number now refers to another namespace, refuses to open a socket
+// instead of opening it wherever the process is (the host's namespace).
+// Only read-only calls are made here, so that a regression cannot change
+// any firewall.
+func TestClosedNamespaceHandle(t *testing.T) {
+	kerneltest.Require(t)
+	ns, err := netns.Create(fmt.Sprintf("leash-nft-%d-%d", os.Getpid(), nsSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(WithNetNS(ns.Fd()))
+	if err != nil {
+		ns.Close()
+		t.Fatal(err)
+	}
+	fd := ns.Fd()
+	ns.Close()
+	if _, err := c.Exists(); err == nil || !strings.Contains(err.Error(), "closed or reused") {
+		t.Errorf("Exists after the namespace handle was closed: %v, want a refusal", err)
+	}
+	other, _ := newNS(t) // its handle often gets the freed number itself
+	if other.Fd() != fd {
+		if err := unix.Dup3(other.Fd(), fd, unix.O_CLOEXEC); err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+	}
+	if _, err := c.Read(); err == nil || !strings.Contains(err.Error(), "closed or reused") {
+		t.Errorf("Read with the fd number reused for another namespace: %v, want a refusal", err)
 	}
 }

@@ -34,7 +34,11 @@ func Owning() Option { return func(c *Conn) { c.own = &owner{} } }
 
 // openOwner opens the owning socket.
 func (c *Conn) openOwner() error {
-	nc, err := nftables.New(nftables.WithNetNSFd(c.netns), nftables.AsLasting())
+	fd, err := c.nsFd()
+	if err != nil {
+		return err
+	}
+	nc, err := nftables.New(nftables.WithNetNSFd(fd), nftables.AsLasting())
 	if err != nil {
 		return fmt.Errorf("nft: open the owning netlink socket: %w", err)
 	}
