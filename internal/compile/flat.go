@@ -19,21 +19,28 @@ import (
 // key shape (groups.go), and first match is resolved at compile time
 // inside each group (firstmatch.go). A group with atoms of two or more
 // rules becomes one verdict map lookup (one per address prefix length,
-// at most a few), whose entries jump to a chain per rule:
+// at most a few). An entry of a rule that accepts, or drops without
+// logging, carries the verdict itself, with a counter and the rule's id
+// (ruleset/entryverdict.go); the entries of other rules jump to a chain
+// per rule:
 //
 //	chain p_NAME {
 //	    ...
 //	    ip daddr & 255.255.255.0 . meta l4proto . th dport vmap @NAME_m1_v4_24 comment "NAME/m1"
 //	    <default>
 //	}
+//	map NAME_m1_v4_24 { ...; counter; elements = { 10.0.0.0 . tcp . 25 counter comment "NAME/r1" : accept, ... } }
 //	chain p_NAME.r3 {
-//	    counter accept comment "NAME/r3"      # the rule's verdict, log rule first
+//	    counter reject comment "NAME/r3"      # the rule's verdict, log rule first
 //	}
 //
 // so the rule's counter, log prefix and origin stay its own: `leash
 // status` counts per rule, `leash check` names the rule, the log names it.
-// A group with atoms of one rule only keeps today's form, one kernel rule
-// per atom with its own sets (as fast, and easier to read).
+// A lookup whose rules have many entries each, on average (countsEntries),
+// does not count per entry: every rule of it gets a verdict chain, one
+// counter instead of one per entry. A group with atoms of one rule only keeps
+// today's form, one kernel rule per atom with its own sets (as fast, and
+// easier to read).
 
 // RuleChainName is the chain holding the verdict of rule n of policy pol
 // when the rule's matches are entries of a shared lookup. Policy names
@@ -159,6 +166,7 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 	base := fmt.Sprintf("%s_m%d", setPrefix(p.Name), k)
 	var rules []*ruleset.Rule
 	targets := map[*policy.ResolvedRule]ruleset.MapEntry{} // each rule's verdict or jump
+	counts := countsEntries(g)
 	for _, part := range keyParts(g.shape, elems) {
 		m := &ruleset.Map{Name: base + part.suffix, Fields: part.fields, Interval: part.interval}
 		m.Entries = make([]ruleset.MapEntry, len(part.elems))
@@ -169,7 +177,7 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 			r := e.atom.rule
 			t, ok := targets[r]
 			if !ok {
-				t = c.entryTarget(p, r)
+				t = c.entryTarget(p, r, counts)
 				targets[r] = t
 			}
 			if t.Verdict != "" && !inMap[r] {
@@ -181,7 +189,7 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 			t.Values = v
 			m.Entries[i] = t
 		}
-		m.Counters = countsEntries(g)
+		m.Counters = counts
 		c.entryOrigins(p, m, own)
 		c.rs.Maps = append(c.rs.Maps, m)
 		rules = append(rules, &ruleset.Rule{Match: clone(pre), Verdict: ruleset.Verdict{Kind: ruleset.VMap, Map: m.Name}, Origin: o})
@@ -189,30 +197,64 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 	return rules
 }
 
-// entryTarget is what the entries of rule r of p do: accept, or drop
-// for a denial that is not logged, in the entry itself; anything else (a
-// reject, a logged denial) is a jump to the rule's verdict chain.
-func (c *compiler) entryTarget(p *policy.ResolvedPolicy, r *policy.ResolvedRule) ruleset.MapEntry {
+// entryTarget is what the entries of rule r of p do in a map that counts
+// per entry (counts): accept, or drop for a denial that is not logged, in
+// the entry itself; anything else (a reject, a logged denial, any rule of
+// a map that does not count) is a jump to the rule's verdict chain.
+func (c *compiler) entryTarget(p *policy.ResolvedPolicy, r *policy.ResolvedRule, counts bool) ruleset.MapEntry {
 	switch {
-	case r.Action == policy.Allow:
+	case counts && r.Action == policy.Allow:
 		return ruleset.MapEntry{Verdict: ruleset.Accept, Rule: ruleID(p.Name, r.Index)}
-	case r.Action == policy.Deny && !r.Log: // as countsEntries
+	case counts && r.Action == policy.Deny && !r.Log: // as verdictInEntries
 		return ruleset.MapEntry{Verdict: ruleset.Drop, Rule: ruleID(p.Name, r.Index)}
 	}
 	return ruleset.MapEntry{Chain: c.ruleChain(p, r)}
 }
 
+// manyEntries is the number of map entries per rule beyond which the rules
+// of a lookup are counted by a verdict chain each (one rule, one counter)
+// rather than by a counter on each entry: each entry's counter is a
+// per-CPU allocation in the kernel, which for 100 rules of 1,000 addresses
+// each made up about a fifth of the time an apply took.
+const manyEntries = 64
+
 // countsEntries reports whether the maps of group g count per entry: when
-// a rule of the group has entries that carry its verdict. It depends on
-// the group's rules, not on which entries a map got, so a hostname's new
-// address never changes a map's declaration.
+// a rule of the group may carry its verdict in its entries
+// (verdictInEntries) and the group's rules have few entries each, on
+// average (entriesOf). It depends on the group's rules, not on which
+// entries a map got, so a hostname's new address never changes a map's
+// declaration.
 func countsEntries(g *group) bool {
-	for _, a := range g.atoms {
-		if r := a.rule; r.Action == policy.Allow || r.Action == policy.Deny && !r.Log {
-			return true
+	carries := false
+	entries, rules := 0, 0
+	var last *policy.ResolvedRule
+	for _, a := range g.atoms { // a rule's atoms are adjacent
+		entries += entriesOf(a)
+		if a.rule == last {
+			continue
 		}
+		last = a.rule
+		carries = carries || verdictInEntries(a.rule)
+		rules++
 	}
-	return false
+	return carries && entries <= manyEntries*rules
+}
+
+// verdictInEntries reports whether rule r's verdict fits in a map entry:
+// it accepts, or drops without logging.
+func verdictInEntries(r *policy.ResolvedRule) bool {
+	return r.Action == policy.Allow || r.Action == policy.Deny && !r.Log
+}
+
+// entriesOf estimates the map entries atom a adds, from what its rule
+// names and never from what hostnames resolve to (an atom of a rule with
+// a hostname counts as one, so that a lookup's declaration stays when
+// addresses change): its prefixes times its port or type ranges.
+func entriesOf(a *atom) int {
+	if a.rule.To != nil && len(a.rule.To.Hosts) > 0 {
+		return 1
+	}
+	return max(1, len(a.pfx)) * max(1, len(a.subs))
 }
 
 // entryOrigins records in m the origins of the rules own, whose entries

@@ -104,6 +104,38 @@ func TestFlatLayout(t *testing.T) {
 			},
 		},
 		{
+			name:  "rules of many entries each are counted by a chain each, not per entry",
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 65)...), nil), allow(to(slash24s(11, 65)...), nil)},
+			want: []string{
+				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
+				`counter drop comment "p/default"`,
+				`p_p.r1: counter accept comment "p/r1"`,
+				`p_p.r2: counter accept comment "p/r2"`,
+				`@p_m1_v4_24: jump p_p.r1, jump p_p.r2 (no counters)`,
+			},
+		},
+		{
+			name:  "rules of few entries on average keep their verdicts in their entries",
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 65)...), nil), allow(to("11.0.0.0/24"), nil)},
+			want: []string{
+				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
+				`counter drop comment "p/default"`,
+				`@p_m1_v4_24: accept p/r1, accept p/r2`,
+			},
+		},
+		{
+			name:  "one more host beside rules of many entries: it gets a chain too",
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 130)...), nil), allow(to(slash24s(11, 130)...), nil), allow(to("12.0.0.0/24"), nil)},
+			want: []string{
+				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
+				`counter drop comment "p/default"`,
+				`p_p.r1: counter accept comment "p/r1"`,
+				`p_p.r2: counter accept comment "p/r2"`,
+				`p_p.r3: counter accept comment "p/r3"`,
+				`@p_m1_v4_24: jump p_p.r1, jump p_p.r2, jump p_p.r3 (no counters)`,
+			},
+		},
+		{
 			name:  "ports without destinations, a logged reject",
 			rules: []*policy.ResolvedRule{{Action: policy.Reject, Log: true, Protos: tcp(23)}, allow(nil, tcp(22, 443))},
 			want: []string{
@@ -150,9 +182,14 @@ func TestFlatLayout(t *testing.T) {
 				}
 			}
 			for _, m := range rs.Maps {
-				if m.Name != "users" {
-					got = append(got, "@"+m.Name+": "+entryTargets(m))
+				if m.Name == "users" {
+					continue
 				}
+				line := "@" + m.Name + ": " + entryTargets(m)
+				if !m.Counters {
+					line += " (no counters)"
+				}
+				got = append(got, line)
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("chains (-want +got):\n%s\n%s", diff, ruleset.Text(rs, ruleset.TextOptions{}))
@@ -250,6 +287,15 @@ func TestRoutingHeaderFirst(t *testing.T) {
 		return
 	}
 	t.Fatal("no policy chain p_p")
+}
+
+// slash24s is n disjoint /24s A.0.0.0/24, A.0.2.0/24, ...
+func slash24s(a byte, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{a, byte(2 * i >> 8), byte(2 * i), 0}), 24).String()
+	}
+	return out
 }
 
 // entryTargets lists what m's entries do, each target once, in order:
