@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"runtime"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
@@ -89,6 +91,9 @@ type fastYAML struct {
 	depth int        // nesting of blocks and flows
 	// flowMaps is the number of flow mappings the reader is in.
 	flowMaps int
+	// worker: this reader reads part of a parallel sequence
+	// (parallelSequence) and reads its sequences itself.
+	worker bool
 	// Slabs that positions and nodes are carved from: a few allocations
 	// instead of one per object.
 	positions []token.Position
@@ -282,42 +287,147 @@ func (f *fastYAML) mapping(indent int) ast.Node {
 }
 
 // sequence reads a block sequence whose dashes are at column indent,
-// starting at the current line.
+// starting at the current line. A long sequence (the policies of a large
+// file) is read in parallel, in runs of entries (parallelSequence).
 func (f *fastYAML) sequence(indent int) ast.Node {
 	f.enter()
 	defer f.leave()
 	var seq *ast.SequenceNode
+	if !f.worker {
+		if starts := f.entryStarts(indent); len(starts) >= minParallelEntries {
+			return f.parallelSequence(indent, starts)
+		}
+	}
 	for l := f.cur(); l != nil && l.indent == indent && isSeqEntry(f.src[l.start:l.end]); l = f.cur() {
-		dash := f.token(token.SequenceEntry("-", f.pos(l, l.start)))
-		if seq == nil {
-			seq = ast.Sequence(dash, false)
-		}
-		item := l.start + 1
-		for item < l.end && f.src[item] == ' ' {
-			item++
-		}
-		if item == l.end || isSeqEntry(f.src[item:l.end]) {
-			decline() // an entry on the next lines, or a sequence in a sequence
-		}
-		var value ast.Node
-		if keyEnd(f.src[item:l.end]) > 0 {
-			// A mapping that starts on the dash's line: its keys are at
-			// the column of the first.
-			l.start, l.indent = item, item-l.lineStart
-			value = f.mapping(l.indent)
-		} else {
-			value = f.inline(l, item)
-		}
-		if next := f.cur(); next != nil && next.indent > indent {
-			decline()
-		}
-		seq.Values = append(seq.Values, value)
+		seq = f.entry(indent, seq)
 	}
 	if seq == nil {
 		decline()
 	}
 	return seq
 }
+
+// entry reads the sequence entry at the current line (dash at column
+// indent) into seq, a new sequence when seq is nil, and returns seq.
+func (f *fastYAML) entry(indent int, seq *ast.SequenceNode) *ast.SequenceNode {
+	l := f.cur()
+	dash := f.token(token.SequenceEntry("-", f.pos(l, l.start)))
+	if seq == nil {
+		seq = ast.Sequence(dash, false)
+	}
+	item := l.start + 1
+	for item < l.end && f.src[item] == ' ' {
+		item++
+	}
+	if item == l.end || isSeqEntry(f.src[item:l.end]) {
+		decline() // an entry on the next lines, or a sequence in a sequence
+	}
+	var value ast.Node
+	if keyEnd(f.src[item:l.end]) > 0 {
+		// A mapping that starts on the dash's line: its keys are at the
+		// column of the first.
+		l.start, l.indent = item, item-l.lineStart
+		value = f.mapping(l.indent)
+	} else {
+		value = f.inline(l, item)
+	}
+	if next := f.cur(); next != nil && next.indent > indent {
+		decline()
+	}
+	seq.Values = append(seq.Values, value)
+	return seq
+}
+
+// minParallelEntries is the number of entries from which a sequence is
+// read in parallel; below it, starting readers costs more than it saves.
+const minParallelEntries = 64
+
+// entryStarts are the lines that start the entries of the block sequence
+// at the current line (dashes at column indent): the lines from here at
+// column indent that start an entry, up to the first line left of indent
+// or at indent that does not. Lines of an entry are to the right of its
+// dash, so each entry is the lines from its start to the next.
+func (f *fastYAML) entryStarts(indent int) []int {
+	var starts []int
+	for j := f.i; j < len(f.lines); j++ {
+		l := &f.lines[j]
+		if l.indent < indent {
+			break
+		}
+		if l.indent == indent {
+			if !isSeqEntry(f.src[l.start:l.end]) {
+				break
+			}
+			starts = append(starts, j)
+		}
+	}
+	return starts
+}
+
+// parallelSequence reads the sequence whose entries start at lines starts
+// with one reader per CPU (at most maxReaders), each on a run of
+// consecutive entries and lines of its own, and joins their entries in
+// order: the same tree as the sequential read. A decline by any reader
+// declines the file.
+func (f *fastYAML) parallelSequence(indent int, starts []int) ast.Node {
+	n := min(runtime.GOMAXPROCS(0), maxReaders)
+	end := f.i
+	for end < len(f.lines) && (f.lines[end].indent > indent || end <= starts[len(starts)-1]) {
+		end++
+	}
+	type part struct {
+		seq      *ast.SequenceNode
+		declined bool
+	}
+	parts := make([]part, n)
+	var wg sync.WaitGroup
+	for w := range n {
+		lo, hi := w*len(starts)/n, (w+1)*len(starts)/n
+		if lo == hi {
+			continue
+		}
+		stop := end
+		if hi < len(starts) {
+			stop = starts[hi]
+		}
+		r := &fastYAML{src: f.src, lines: f.lines[:stop], i: starts[lo], depth: f.depth, flowMaps: f.flowMaps, worker: true}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					if _, ok := v.(fastDeclined); !ok {
+						panic(v)
+					}
+					parts[w].declined = true
+				}
+			}()
+			var seq *ast.SequenceNode
+			for r.i < len(r.lines) {
+				seq = r.entry(indent, seq)
+			}
+			parts[w].seq = seq
+		}()
+	}
+	wg.Wait()
+	var seq *ast.SequenceNode
+	for _, p := range parts {
+		switch {
+		case p.declined:
+			decline()
+		case p.seq == nil:
+		case seq == nil:
+			seq = p.seq
+		default:
+			seq.Values = append(seq.Values, p.seq.Values...)
+		}
+	}
+	f.i = end
+	return seq
+}
+
+// maxReaders bounds the readers of one parallel sequence.
+const maxReaders = 8
 
 // inline reads the value that fills line l from offset from to its end (a
 // scalar or a one-line flow), and moves to the next line.

@@ -36,7 +36,41 @@ func fastSeeds(t testing.TB) map[string][]byte {
 	} {
 		seeds[fmt.Sprint("edge", i)] = []byte(src)
 	}
+	// Sequences long enough to be read in parallel (parallelSequence):
+	// many policies, and one policy of many rules.
+	seeds["many-policies"] = manyEntries(150, 2)
+	seeds["many-rules"] = manyEntries(1, 300)
 	return seeds
+}
+
+// manyEntries is a file of policies of rules each, in mixed forms (block
+// and flow entries, comments, blank lines).
+func manyEntries(policies, rules int) []byte {
+	var b strings.Builder
+	b.WriteString("version: 1\npolicies:\n")
+	for p := range policies {
+		fmt.Fprintf(&b, "  - name: p%d\n    users: [%d]\n    rules:\n", p, 1000+p)
+		for r := range rules {
+			if r%3 == 0 {
+				fmt.Fprintf(&b, "      - allow:\n          to: [10.%d.%d.0/24]   # r%d\n\n", p%250, r%250, r)
+			} else {
+				fmt.Fprintf(&b, "      - allow: {to: [10.%d.%d.1], ports: [%d/tcp]}\n", p%250, r%250, 1+r)
+			}
+		}
+		b.WriteString("    default: deny\n")
+	}
+	return []byte(b.String())
+}
+
+// TestFastYAMLParallelDeclines: something outside the subset in one entry
+// of a sequence read in parallel declines the whole file, wherever it is.
+func TestFastYAMLParallelDeclines(t *testing.T) {
+	for _, n := range []int{0, 70, 149} {
+		src := strings.Replace(string(manyEntries(150, 2)), fmt.Sprintf("name: p%d\n", n), fmt.Sprintf("name: &a p%d\n", n), 1)
+		if fastRoot([]byte(src)) != nil {
+			t.Errorf("an anchor in policy %d: the fast reader read the file", n)
+		}
+	}
 }
 
 // TestFastYAMLSameTree checks that wherever the fast reader reads a file,
@@ -130,4 +164,25 @@ func dumpTree(n ast.Node) []string {
 	}
 	walk(n, 0)
 	return out
+}
+
+// TestParallelPoliciesMessages: errors in policies converted in parallel
+// (inParts) come back in file order, each once, whichever run found them.
+func TestParallelPoliciesMessages(t *testing.T) {
+	src := string(manyEntries(150, 2))
+	for _, n := range []int{3, 70, 148} {
+		src = strings.Replace(src, fmt.Sprintf("    users: [%d]\n", 1000+n), fmt.Sprintf("    users: [%d]\n    colour: red\n", 1000+n), 1)
+	}
+	_, err := Parse("f.yaml", []byte(src))
+	var lines []int
+	if l, ok := err.(ErrorList); ok {
+		for _, e := range l {
+			if strings.Contains(e.Msg, "colour") {
+				lines = append(lines, e.Pos.Line)
+			}
+		}
+	}
+	if len(lines) != 3 || lines[0] >= lines[1] || lines[1] >= lines[2] {
+		t.Errorf("unknown-key errors at lines %v, want three in file order; all: %v", lines, err)
+	}
 }

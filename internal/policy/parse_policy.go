@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -25,13 +27,52 @@ func (p *parser) policies(fl field) []*PolicyDecl {
 		}
 		return nil
 	}
+	decls := make([]*PolicyDecl, len(seq.Values))
+	p.inParts(len(seq.Values), func(q *parser, i int) { decls[i] = q.policy(seq.Values[i], i+1) })
 	var out []*PolicyDecl
-	for i, item := range seq.Values {
-		if pol := p.policy(item, i+1); pol != nil {
+	for _, pol := range decls {
+		if pol != nil {
 			out = append(out, pol)
 		}
 	}
 	return out
+}
+
+// minParallelPolicies is the number of policies from which they are
+// converted in parallel (inParts).
+const minParallelPolicies = 64
+
+// inParts calls each(q, i) for i in [0, n), in order, with q = p; from
+// minParallelPolicies on, in runs of consecutive i, one per CPU, each with
+// a parser of its own whose errors and warnings are then added to p's in
+// order: the same messages in the same order as one run. each must only
+// touch the parser it is given and its own i.
+func (p *parser) inParts(n int, each func(q *parser, i int)) {
+	runs := min(runtime.GOMAXPROCS(0), maxReaders)
+	if n < minParallelPolicies || runs < 2 {
+		for i := range n {
+			each(p, i)
+		}
+		return
+	}
+	parts := make([]*parser, runs)
+	var wg sync.WaitGroup
+	for w := range runs {
+		q := &parser{file: p.file, lineLens: p.lineLens}
+		parts[w] = q
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * n / runs; i < (w+1)*n/runs; i++ {
+				each(q, i)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, q := range parts {
+		p.errs = append(p.errs, q.errs...)
+		p.warns = append(p.warns, q.warns...)
+	}
 }
 
 // policy converts one policy mapping; n is its 1-based index.
