@@ -7,7 +7,6 @@ import (
 
 	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/engine"
-	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/state"
 	"github.com/leash-dev/leash/internal/termtext"
 )
@@ -30,7 +29,7 @@ func governedCgroups(d Deps, e *engine.Engine, gen *state.Generation) []cgroupSt
 	if gen == nil || d.Cgroups == nil {
 		return nil
 	}
-	plan, err := policy.CgroupPlanOf(gen.PolicyFile, gen.Policy)
+	plan, err := engine.CgroupPlan(gen)
 	if err != nil || plan.Empty() {
 		return nil
 	}

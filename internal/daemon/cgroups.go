@@ -6,7 +6,7 @@ import (
 
 	"github.com/leash-dev/leash/internal/cgroups"
 	"github.com/leash-dev/leash/internal/compile"
-	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -29,7 +29,7 @@ type Cgroups struct {
 }
 
 // cgroupKeeper keeps the live sets of cgroup ids (compile/cgroups.go) in
-// step with the tree: the generation's plan (policy.CgroupPlanOf), the
+// step with the tree: the generation's plan (engine.CgroupPlan), the
 // directories it watches, and the elements the kernel holds as far as the
 // last update said.
 type cgroupKeeper struct {
@@ -69,7 +69,7 @@ func (d *daemon) keepCgroups(ctx context.Context) {
 		return
 	}
 	if gen.ID != k.gen {
-		plan, err := policy.CgroupPlanOf(gen.PolicyFile, gen.Policy)
+		plan, err := engine.CgroupPlan(gen)
 		if err != nil {
 			d.Log.Error("cgroups: the policy in force has no readable cgroup plan", "generation", gen.ID, "err", err)
 			return
