@@ -24,6 +24,7 @@ package compile
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/leash-dev/leash/internal/policy"
@@ -160,4 +161,4 @@ func (c *compiler) origin(id, pol, what string, rule int, pos policy.Pos, text s
 	return ruleset.Origin{ID: id, Policy: pol, Rule: rule, What: what, File: pos.File, Line: pos.Line, Col: pos.Col, Text: text}
 }
 
-func ruleID(pol string, n int) string { return fmt.Sprintf("%s/r%d", pol, n) }
+func ruleID(pol string, n int) string { return pol + "/r" + strconv.Itoa(n) }

@@ -40,7 +40,7 @@ type element struct {
 // cell then address order, and marks in won every atom of g that decides
 // at least one entry. all is the policy's atom list.
 func resolve(g *group, all []*atom, won map[*atom]bool) []element {
-	claims := map[cell][]*atom{}
+	claims := make(map[cell][]*atom, len(g.atoms))
 	var cells []cell
 	for _, a := range g.atoms {
 		for _, c := range atomCells(g.shape, a) {
@@ -56,7 +56,7 @@ func resolve(g *group, all []*atom, won map[*atom]bool) []element {
 		}
 		return cells[i].sub < cells[j].sub
 	})
-	inGroup := map[*atom]bool{}
+	inGroup := make(map[*atom]bool, len(g.atoms))
 	for _, a := range g.atoms {
 		inGroup[a] = true
 	}

@@ -73,7 +73,7 @@ func (c *compiler) flatList(p *policy.ResolvedPolicy, rules []*policy.ResolvedRu
 	atoms := atomsOf(rules)
 	c.limitAtoms(p, atoms)
 	groups := groupAtoms(atoms)
-	won := map[*atom]bool{}
+	won := make(map[*atom]bool, len(atoms))
 	own := map[*atom]bool{} // atoms compiled as rules of their own
 	for _, g := range groups {
 		if g.classic || g.rules() < 2 {
@@ -165,14 +165,14 @@ func (c *compiler) lookupRules(p *policy.ResolvedPolicy, g *group, k int, elems 
 	}
 	base := fmt.Sprintf("%s_m%d", setPrefix(p.Name), k)
 	var rules []*ruleset.Rule
-	targets := map[*policy.ResolvedRule]ruleset.MapEntry{} // each rule's verdict or jump
+	targets := make(map[*policy.ResolvedRule]ruleset.MapEntry, len(g.atoms)) // each rule's verdict or jump
 	counts := countsEntries(g)
 	for _, part := range keyParts(g.shape, elems) {
 		m := &ruleset.Map{Name: base + part.suffix, Fields: part.fields, Interval: part.interval}
 		m.Entries = make([]ruleset.MapEntry, len(part.elems))
 		values := make([]ruleset.KeyValue, len(part.elems)*len(part.fields)) // one allocation for all keys
 		var own []*policy.ResolvedRule                                       // rules whose entries carry their verdict
-		inMap := map[*policy.ResolvedRule]bool{}
+		inMap := make(map[*policy.ResolvedRule]bool, len(g.atoms))
 		for i, e := range part.elems {
 			r := e.atom.rule
 			t, ok := targets[r]
