@@ -72,8 +72,10 @@ func (e *Engine) applyPlain(ctx context.Context, k Kernel, c *Compiled, pend *st
 		return &ApplyResult{Generation: id, Unchanged: true}, nil
 	}
 	c = next
+	p := e.prepare(ctx, k, c.Ruleset) // prepare.go: encoded while the record is written
+	defer p.close()
 	id, err := e.record(ctx, e.appliedGeneration(c), true, c.Path, func(int) error {
-		return e.applyTable(ctx, k, c)
+		return e.applyTable(ctx, c, p)
 	})
 	if err != nil {
 		return nil, err
@@ -103,10 +105,12 @@ func (e *Engine) applyConfirmed(ctx context.Context, k Kernel, c *Compiled, pend
 		return nil, err
 	}
 	_, c = e.orphanTagsForApply(c) // orphantag.go: a confirmed apply is a change
+	table := e.prepare(ctx, k, c.Ruleset)
+	defer table.close()
 	p := &state.Pending{Previous: prev, Deadline: e.Clock.Now().Add(window).UTC(), Window: fmt.Sprintf("%gs", window.Seconds()), Replaces: settled(pend)}
 	id, err := e.record(ctx, e.appliedGeneration(c), false, c.Path, func(next int) error {
 		p.Generation = next
-		return e.applyWithReverter(ctx, k, c, pend, p)
+		return e.applyWithReverter(ctx, c, table, pend, p)
 	})
 	if err != nil && id != 0 {
 		return nil, fmt.Errorf("%w (it is still reverted at %s)", err, FormatTime(p.Deadline))
@@ -166,7 +170,7 @@ func settled(pend *state.Pending) *state.Pending {
 // kernel. If anything fails, the pending record in force before (pend) is
 // put back, so the new reverter finds nothing to revert, and the kernel is
 // as it was.
-func (e *Engine) applyWithReverter(ctx context.Context, k Kernel, c *Compiled, pend, p *state.Pending) error {
+func (e *Engine) applyWithReverter(ctx context.Context, c *Compiled, table *prepared, pend, p *state.Pending) error {
 	if err := e.Store.SetPending(p); err != nil {
 		return fmt.Errorf("record the pending confirmation, nothing changed: %w", err)
 	}
@@ -180,7 +184,7 @@ func (e *Engine) applyWithReverter(ctx context.Context, k Kernel, c *Compiled, p
 	if err := e.Store.SetPending(p); err != nil { // only adds the reverter's pid
 		e.warn("%v", err)
 	}
-	if err := e.applyTable(ctx, k, c); err != nil {
+	if err := e.applyTable(ctx, c, table); err != nil {
 		undo()
 		return err
 	}
@@ -188,10 +192,10 @@ func (e *Engine) applyWithReverter(ctx context.Context, k Kernel, c *Compiled, p
 }
 
 // applyTable replaces the kernel's table with c's (carrying the live
-// elements), saying so if refused; it stops with nothing changed if ctx
-// ends while the table is encoded.
-func (e *Engine) applyTable(ctx context.Context, k Kernel, c *Compiled) error {
-	if err := e.enforceContext(ctx, k, c.Ruleset); err != nil {
+// elements), prepared as table, saying so if refused; it stops with
+// nothing changed if ctx ends before the table is sent.
+func (e *Engine) applyTable(ctx context.Context, c *Compiled, table *prepared) error {
+	if err := table.sendTable(); err != nil {
 		if ierr := interrupted(ctx); ierr != nil {
 			return ierr
 		}

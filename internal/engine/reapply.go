@@ -91,8 +91,10 @@ func (e *Engine) reapply(ctx context.Context, cur *state.Generation, c *Compiled
 			Note: fmt.Sprintf("reapply of %d", cur.ID), Summary: c.Summary().Short(), Windows: c.windows()},
 		Ruleset: c.Ruleset, Hosts: c.hosts(), Policy: cur.Policy,
 	}
+	table := e.prepare(ctx, k, c.Ruleset) // prepare.go
+	defer table.close()
 	id, err := e.record(ctx, gen, false, "the recompiled table", func(int) error {
-		if err := e.enforceContext(ctx, k, c.Ruleset); err != nil {
+		if err := table.sendTable(); err != nil {
 			if ierr := interrupted(ctx); ierr != nil {
 				return ierr
 			}

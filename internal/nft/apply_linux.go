@@ -144,3 +144,38 @@ func addSets(ctx context.Context, nc *nftables.Conn, rs *ruleset.Ruleset) (setRe
 		return r.info, true
 	}, nil
 }
+
+// PrepareApply validates rs and encodes the replace transaction Apply would
+// send, without sending it, so that the caller can do other work (write
+// its record of the change) meanwhile. send sends it: the kernel commits
+// all or nothing, as for Apply, and nothing is sent once ctx is done;
+// discard drops it unsent. The caller calls one of them, once. An owning
+// Conn (Owning) encodes on its one socket, so there send does the whole
+// Apply and discard does nothing.
+// nft equivalent: writing the `nft -f` file of Apply, then running it.
+func (c *Conn) PrepareApply(ctx context.Context, rs *ruleset.Ruleset) (send func() error, discard func(), err error) {
+	if err := ruleset.ValidateContext(ctx, rs); err != nil {
+		return nil, nil, fmt.Errorf("nft: apply: %w", err)
+	}
+	if c.own != nil {
+		return func() error { return c.apply(ctx, rs) }, func() {}, nil
+	}
+	nc, err := c.nft()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := batchReplace(ctx, nc, rs, c.tableFlags()); err != nil {
+		return nil, nil, fmt.Errorf("nft: apply: %w", err)
+	}
+	send = func() error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("nft: apply: nothing sent to the kernel: %w", err)
+		}
+		if err := nc.Flush(); err != nil {
+			return notOwner(fmt.Errorf("nft: %w", err))
+		}
+		return nil
+	}
+	// A connection that never flushed holds no socket: dropping it is all.
+	return send, func() {}, nil
+}

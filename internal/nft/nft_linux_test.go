@@ -372,3 +372,49 @@ func TestClosedNamespaceHandle(t *testing.T) {
 		t.Errorf("Read with the fd number reused for another namespace: %v, want a refusal", err)
 	}
 }
+
+// TestPrepareApply: a prepared replace changes nothing until it is sent,
+// nothing when discarded or when its context ended, and is Apply when sent.
+func TestPrepareApply(t *testing.T) {
+	ns, c := newNS(t)
+	old, next := large(10), sample()
+	if err := c.Apply(old); err != nil {
+		t.Fatal(err)
+	}
+	before := list(t, ns)
+	_, discard, err := c.PrepareApply(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(t, ns); got != before {
+		t.Fatalf("the table changed before the replace was sent:\n%s", got)
+	}
+	discard()
+	ctx, cancel := context.WithCancel(context.Background())
+	send, _, err := c.PrepareApply(ctx, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := send(); !errors.Is(err, context.Canceled) {
+		t.Errorf("send after the context ended: %v, want context.Canceled", err)
+	}
+	if got := list(t, ns); got != before {
+		t.Fatalf("a discarded or cancelled replace changed the table:\n%s", got)
+	}
+	send, _, err = c.PrepareApply(context.Background(), next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := send(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearCounters(got)
+	if diff := diffIR(kernelView(next), got); diff != "" {
+		t.Errorf("after send (-want +got):\n%s", diff)
+	}
+}
