@@ -200,8 +200,14 @@ func (rv *resolver) destinations(entries []*Scalar) *Destinations {
 		return nil
 	}
 	if len(entries) == 1 {
-		if kind, _, _ := rv.classify(entries[0].Value); kind == toList {
+		switch kind, p, _ := rv.classify(entries[0].Value); kind {
+		case toList:
 			return rv.listDestinations(rv.lists[entries[0].Value])
+		case toPrefix: // what the set of one prefix gives, without building it
+			if p.Addr().Is4() {
+				return &Destinations{V4: []netip.Prefix{p}}
+			}
+			return &Destinations{V6: []netip.Prefix{p}}
 		}
 	}
 	var b netipx.IPSetBuilder
