@@ -84,7 +84,7 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 	if err := c.Apply(a); err != nil {
 		t.Fatal(err)
 	}
-	const replaces, reads = 60, 40
+	const replaces, reads = 100, 60
 	// The writer is stopped and waited for before the test returns, also
 	// when it fails: the namespace must outlive every write into it.
 	stop, done := make(chan struct{}), make(chan error, 1)
@@ -99,7 +99,7 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 			case <-stop:
 				done <- nil
 				return
-			case <-time.After(2 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
 			if err := w.Apply([]*ruleset.Ruleset{a, b}[i%2]); err != nil {
 				done <- err
