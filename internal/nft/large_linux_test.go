@@ -67,10 +67,13 @@ func BenchmarkApply(b *testing.B) {
 }
 
 // TestReadWhileAnotherWriterReplaces: a second connection replaces the table
-// over and over, alternating two layouts whose sets have different names
-// (as a daemon's hostname refresh does), while Read runs: every Read
-// succeeds and returns one of the two tables whole, never a mix of them, an
-// "interrupted dump" or a set that vanished between two dumps.
+// again and again, alternating two layouts whose sets have different names
+// (as a daemon's hostname refresh does), each time as soon as a Read has
+// returned, so that the next Read runs into it: every Read succeeds and
+// returns one of the two tables whole, never a mix of them, an
+// "interrupted dump" or a set that vanished between two dumps. (One
+// replace per Read: a writer that never pauses starves any reader, which
+// then gives up after its bounded retries.)
 func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 	ns, c := newNS(t)
 	w, err := Open(WithNetNS(ns.Fd()))
@@ -84,30 +87,29 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 	if err := c.Apply(a); err != nil {
 		t.Fatal(err)
 	}
-	const replaces, reads = 100, 60
+	const reads = 60
 	// The writer is stopped and waited for before the test returns, also
 	// when it fails: the namespace must outlive every write into it.
-	stop, done := make(chan struct{}), make(chan error, 1)
+	stop, done, read := make(chan struct{}), make(chan error, 1), make(chan struct{}, 1)
 	var (
 		once    sync.Once
 		written error
 	)
 	halt := func() error { once.Do(func() { close(stop); written = <-done }); return written }
 	go func() {
-		for i := 0; i < replaces; i++ {
+		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				done <- nil
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-read:
 			}
-			if err := w.Apply([]*ruleset.Ruleset{a, b}[i%2]); err != nil {
+			if err := w.Apply([]*ruleset.Ruleset{b, a}[i%2]); err != nil {
+				<-stop
 				done <- err
 				return
 			}
 		}
-		<-stop
-		done <- nil
 	}()
 	t.Cleanup(func() { _ = halt() })
 	for i := range reads {
@@ -117,6 +119,10 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 		}
 		if n := len(got.Sets); n != 1 || len(got.Sets[0].Prefixes) != 2000 || len(got.Map("users").Entries) != 2000 {
 			t.Fatalf("read %d: %d sets, want one table whole", i, n)
+		}
+		select {
+		case read <- struct{}{}:
+		default:
 		}
 	}
 	if err := halt(); err != nil {
