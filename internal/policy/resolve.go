@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -37,6 +38,14 @@ type Env struct {
 // looks at ctx between policies and rules.
 func Load(ctx context.Context, file string, src []byte, env Env) (*Resolved, error) {
 	f, perr := parseContext(ctx, file, src)
+	if len(src) >= collectAfterParse {
+		// The syntax tree of a large file is garbage now, and resolving,
+		// compiling, the record and the netlink batch allocate as much
+		// again: collecting it here lets them reuse its memory instead of
+		// faulting in fresh pages (200 policies of 1,000 rules: peak RSS
+		// 1.3-1.5 GB -> 0.77 GB, apply about 8% faster, bench/README.md).
+		runtime.GC()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("policy: load %s: %w", file, err)
 	}
@@ -58,6 +67,10 @@ func Load(ctx context.Context, file string, src []byte, env Env) (*Resolved, err
 	}
 	return r, nil
 }
+
+// collectAfterParse is the size of a policy file from which Load collects
+// garbage once it is parsed.
+const collectAfterParse = 1 << 20
 
 // Resolve gives a parsed file its meaning: users and groups become ids,
 // destinations become merged prefixes (hostnames are resolved with
