@@ -131,6 +131,9 @@ func (rv *resolver) expandLists() {
 	for _, d := range rv.file.Destinations {
 		rv.expand(rv.lists[d.Name], nil)
 	}
+	for _, d := range rv.file.Destinations { // computed now: rules are resolved in parallel
+		rv.listDestinations(rv.lists[d.Name])
+	}
 }
 
 // expand computes l's addresses. path is the chain of lists being expanded

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -228,12 +230,7 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	users, groups = rv.subjects(pd, pol)
 	rv.forwardSubjects(pd, pol)
 	rv.cgroupSubjects(pd, pol)
-	for i, rd := range pd.Rules {
-		if i%256 == 255 && rv.ctx.Err() != nil {
-			break // Resolve reports it
-		}
-		pol.Rules = append(pol.Rules, rv.rule(rd, i+1))
-	}
+	pol.Rules = rv.rules(pd.Rules)
 	if pd.Default != nil {
 		pol.Default, pol.DefaultPos = Action(pd.Default.Value), pd.Default.Pos
 	}
@@ -249,6 +246,63 @@ func (rv *resolver) policy(pd *PolicyDecl, base Baseline) (pol *ResolvedPolicy, 
 	}
 	pol.When = rv.when(pd.When)
 	return pol, users, groups
+}
+
+// minParallelRules is the number of rules of one policy from which they
+// are resolved in parallel runs (rules).
+const minParallelRules = 256
+
+// rules resolves a policy's rules, in order, stopping early when the
+// context ends (Resolve reports it). From minParallelRules on, in runs of
+// consecutive rules, one per CPU, each with a resolver of its own whose
+// errors, warnings and hostname results are then added to rv's in order:
+// the same rules and messages as one run. What else a rule reads (the
+// expanded lists and their destinations, the hostname lookups, the
+// services, env) is not written any more once the lists are expanded.
+func (rv *resolver) rules(rds []*RuleDecl) []*ResolvedRule {
+	out := make([]*ResolvedRule, len(rds))
+	each := func(q *resolver, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if i%256 == 255 && q.ctx.Err() != nil {
+				return
+			}
+			out[i] = q.rule(rds[i], i+1)
+		}
+	}
+	runs := min(runtime.GOMAXPROCS(0), maxReaders)
+	if len(rds) < minParallelRules || runs < 2 {
+		each(rv, 0, len(rds))
+		return compact(out)
+	}
+	parts := make([]*resolver, runs)
+	var wg sync.WaitGroup
+	for w := range runs {
+		q := *rv
+		q.errorSink, q.hostAddrs = errorSink{}, nil
+		parts[w] = &q
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			each(&q, w*len(rds)/runs, (w+1)*len(rds)/runs)
+		}()
+	}
+	wg.Wait()
+	for _, q := range parts {
+		rv.errs = append(rv.errs, q.errs...)
+		rv.warns = append(rv.warns, q.warns...)
+		for k, v := range q.hostAddrs {
+			if rv.hostAddrs == nil {
+				rv.hostAddrs = map[string][]netip.Addr{}
+			}
+			rv.hostAddrs[k] = v
+		}
+	}
+	return compact(out)
+}
+
+// compact drops the rules not resolved because the context ended.
+func compact(rules []*ResolvedRule) []*ResolvedRule {
+	return slices.DeleteFunc(rules, func(r *ResolvedRule) bool { return r == nil })
 }
 
 // rule resolves one rule; index is 1-based.
