@@ -1,9 +1,7 @@
 package policy
 
 import (
-	"runtime"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
@@ -365,12 +363,10 @@ func (f *fastYAML) entryStarts(indent int) []int {
 }
 
 // parallelSequence reads the sequence whose entries start at lines starts
-// with one reader per CPU (at most maxReaders), each on a run of
-// consecutive entries and lines of its own, and joins their entries in
-// order: the same tree as the sequential read. A decline by any reader
-// declines the file.
+// in runs of consecutive entries and lines (inRuns), each with a reader of
+// its own, and joins their entries in order: the same tree as the
+// sequential read. A decline by any reader declines the file.
 func (f *fastYAML) parallelSequence(indent int, starts []int) ast.Node {
-	n := min(runtime.GOMAXPROCS(0), maxReaders)
 	end := f.i
 	for end < len(f.lines) && (f.lines[end].indent > indent || end <= starts[len(starts)-1]) {
 		end++
@@ -379,37 +375,31 @@ func (f *fastYAML) parallelSequence(indent int, starts []int) ast.Node {
 		seq      *ast.SequenceNode
 		declined bool
 	}
-	parts := make([]part, n)
-	var wg sync.WaitGroup
-	for w := range n {
-		lo, hi := w*len(starts)/n, (w+1)*len(starts)/n
+	runs := runsFor(len(starts), minParallelEntries)
+	parts := make([]part, runs)
+	inRuns(runs, len(starts), func(w, lo, hi int) {
 		if lo == hi {
-			continue
+			return
 		}
 		stop := end
 		if hi < len(starts) {
 			stop = starts[hi]
 		}
 		r := &fastYAML{src: f.src, lines: f.lines[:stop], i: starts[lo], depth: f.depth, flowMaps: f.flowMaps, worker: true}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if v := recover(); v != nil {
-					if _, ok := v.(fastDeclined); !ok {
-						panic(v)
-					}
-					parts[w].declined = true
+		defer func() {
+			if v := recover(); v != nil {
+				if _, ok := v.(fastDeclined); !ok {
+					panic(v)
 				}
-			}()
-			var seq *ast.SequenceNode
-			for r.i < len(r.lines) {
-				seq = r.entry(indent, seq)
+				parts[w].declined = true
 			}
-			parts[w].seq = seq
 		}()
-	}
-	wg.Wait()
+		var seq *ast.SequenceNode
+		for r.i < len(r.lines) {
+			seq = r.entry(indent, seq)
+		}
+		parts[w].seq = seq
+	})
 	var seq *ast.SequenceNode
 	for _, p := range parts {
 		switch {
@@ -425,9 +415,6 @@ func (f *fastYAML) parallelSequence(indent int, starts []int) ast.Node {
 	f.i = end
 	return seq
 }
-
-// maxReaders bounds the readers of one parallel sequence.
-const maxReaders = 8
 
 // inline reads the value that fills line l from offset from to its end (a
 // scalar or a one-line flow), and moves to the next line.

@@ -2,9 +2,7 @@ package policy
 
 import (
 	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -43,32 +41,27 @@ func (p *parser) policies(fl field) []*PolicyDecl {
 const minParallelPolicies = 64
 
 // inParts calls each(q, i) for i in [0, n), in order, with q = p; from
-// minParallelPolicies on, in runs of consecutive i, one per CPU, each with
-// a parser of its own whose errors and warnings are then added to p's in
+// minParallelPolicies on, in runs of consecutive i (inRuns), each with a
+// parser of its own whose errors and warnings are then added to p's in
 // order: the same messages in the same order as one run. each must only
 // touch the parser it is given and its own i.
 func (p *parser) inParts(n int, each func(q *parser, i int)) {
-	runs := min(runtime.GOMAXPROCS(0), maxReaders)
-	if n < minParallelPolicies || runs < 2 {
-		for i := range n {
-			each(p, i)
+	runs := runsFor(n, minParallelPolicies)
+	parts := []*parser{p}
+	if runs > 1 {
+		parts = make([]*parser, runs)
+		for w := range parts {
+			parts[w] = &parser{file: p.file, lineLens: p.lineLens}
 		}
+	}
+	inRuns(runs, n, func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			each(parts[w], i)
+		}
+	})
+	if runs == 1 {
 		return
 	}
-	parts := make([]*parser, runs)
-	var wg sync.WaitGroup
-	for w := range runs {
-		q := &parser{file: p.file, lineLens: p.lineLens}
-		parts[w] = q
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w * n / runs; i < (w+1)*n/runs; i++ {
-				each(q, i)
-			}
-		}()
-	}
-	wg.Wait()
 	for _, q := range parts {
 		p.errs = append(p.errs, q.errs...)
 		p.warns = append(p.warns, q.warns...)

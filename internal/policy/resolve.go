@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/leash-dev/leash/internal/clock"
@@ -261,40 +260,34 @@ const minParallelRules = 256
 // services, env) is not written any more once the lists are expanded.
 func (rv *resolver) rules(rds []*RuleDecl) []*ResolvedRule {
 	out := make([]*ResolvedRule, len(rds))
-	each := func(q *resolver, lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if i%256 == 255 && q.ctx.Err() != nil {
-				return
-			}
-			out[i] = q.rule(rds[i], i+1)
+	runs := runsFor(len(rds), minParallelRules)
+	parts := []*resolver{rv}
+	if runs > 1 {
+		parts = make([]*resolver, runs)
+		for w := range parts {
+			q := *rv
+			q.errorSink, q.hostAddrs = errorSink{}, nil
+			parts[w] = &q
 		}
 	}
-	runs := min(runtime.GOMAXPROCS(0), maxReaders)
-	if len(rds) < minParallelRules || runs < 2 {
-		each(rv, 0, len(rds))
-		return compact(out)
-	}
-	parts := make([]*resolver, runs)
-	var wg sync.WaitGroup
-	for w := range runs {
-		q := *rv
-		q.errorSink, q.hostAddrs = errorSink{}, nil
-		parts[w] = &q
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			each(&q, w*len(rds)/runs, (w+1)*len(rds)/runs)
-		}()
-	}
-	wg.Wait()
-	for _, q := range parts {
-		rv.errs = append(rv.errs, q.errs...)
-		rv.warns = append(rv.warns, q.warns...)
-		for k, v := range q.hostAddrs {
-			if rv.hostAddrs == nil {
-				rv.hostAddrs = map[string][]netip.Addr{}
+	inRuns(runs, len(rds), func(w, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if i%256 == 255 && parts[w].ctx.Err() != nil {
+				return
 			}
-			rv.hostAddrs[k] = v
+			out[i] = parts[w].rule(rds[i], i+1)
+		}
+	})
+	if runs > 1 {
+		for _, q := range parts {
+			rv.errs = append(rv.errs, q.errs...)
+			rv.warns = append(rv.warns, q.warns...)
+			for k, v := range q.hostAddrs {
+				if rv.hostAddrs == nil {
+					rv.hostAddrs = map[string][]netip.Addr{}
+				}
+				rv.hostAddrs[k] = v
+			}
 		}
 	}
 	return compact(out)
