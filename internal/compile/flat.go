@@ -36,7 +36,7 @@ import (
 //
 // so the rule's counter, log prefix and origin stay its own: `leash
 // status` counts per rule, `leash check` names the rule, the log names it.
-// A lookup whose rules have many entries each, on average (countsEntries),
+// A lookup whose rules have hundreds of entries each, on average (countsEntries),
 // does not count per entry: every rule of it gets a verdict chain, one
 // counter instead of one per entry. A group with atoms of one rule only keeps
 // today's form, one kernel rule per atom with its own sets (as fast, and
@@ -213,10 +213,12 @@ func (c *compiler) entryTarget(p *policy.ResolvedPolicy, r *policy.ResolvedRule,
 
 // manyEntries is the number of map entries per rule beyond which the rules
 // of a lookup are counted by a verdict chain each (one rule, one counter)
-// rather than by a counter on each entry: each entry's counter is a
-// per-CPU allocation in the kernel, which for 100 rules of 1,000 addresses
-// each made up about a fifth of the time an apply took.
-const manyEntries = 64
+// rather than by a counter on each entry. The trade: each entry's counter
+// is a per-CPU allocation in the kernel at every apply and restore (for
+// 100 rules of 1,000 addresses each, a fifth of the apply), the chain a
+// jump for every packet the rule decides (2-4% per packet in
+// bench/egress). So only rules of hundreds of entries get chains.
+const manyEntries = 256
 
 // countsEntries reports whether the maps of group g count per entry: when
 // a rule of the group may carry its verdict in its entries

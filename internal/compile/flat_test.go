@@ -105,7 +105,7 @@ func TestFlatLayout(t *testing.T) {
 		},
 		{
 			name:  "rules of many entries each are counted by a chain each, not per entry",
-			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 65)...), nil), allow(to(slash24s(11, 65)...), nil)},
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 257)...), nil), allow(to(slash24s(11, 257)...), nil)},
 			want: []string{
 				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
 				`counter drop comment "p/default"`,
@@ -116,7 +116,7 @@ func TestFlatLayout(t *testing.T) {
 		},
 		{
 			name:  "rules of few entries on average keep their verdicts in their entries",
-			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 65)...), nil), allow(to("11.0.0.0/24"), nil)},
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 257)...), nil), allow(to("11.0.0.0/24"), nil)},
 			want: []string{
 				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
 				`counter drop comment "p/default"`,
@@ -125,7 +125,7 @@ func TestFlatLayout(t *testing.T) {
 		},
 		{
 			name:  "one more host beside rules of many entries: it gets a chain too",
-			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 130)...), nil), allow(to(slash24s(11, 130)...), nil), allow(to("12.0.0.0/24"), nil)},
+			rules: []*policy.ResolvedRule{allow(to(slash24s(10, 400)...), nil), allow(to(slash24s(11, 400)...), nil), allow(to("12.0.0.0/24"), nil)},
 			want: []string{
 				`counter ip daddr & 255.255.255.0 vmap @p_m1_v4_24 comment "p/m1"`,
 				`counter drop comment "p/default"`,

@@ -75,8 +75,8 @@ policies:
 func TestChainRuleCounters(t *testing.T) {
 	list := func(a int) string {
 		var s []string
-		for i := range 100 {
-			s = append(s, fmt.Sprintf("10.%d.%d.0/24", a, 2*i))
+		for i := range 300 {
+			s = append(s, fmt.Sprintf("10.%d.%d.%d", a, i/100, 2*(i%100))) // not adjacent: no merging
 		}
 		return strings.Join(s, ", ")
 	}
