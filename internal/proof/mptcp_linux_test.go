@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/sandbox"
@@ -63,12 +62,9 @@ baseline:
       - allow: {to: [%s], ports: [%d/tcp]}
     default: deny
 `, tc.baseline, mptcpUID, peerAddr, mptcpPort)
-			r, err := policy.Load(ctx, "mptcp.yaml", []byte(src), policy.Env{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs := compileFile(t, ctx, "mptcp.yaml", src, policy.Env{})
 			sb, k := newSandbox(t, ctx)
-			if err := k.Apply(compile.Compile(r)); err != nil {
+			if err := k.Apply(rs); err != nil {
 				t.Fatal(err)
 			}
 			got := mptcpAnnouncing(t, sb)
@@ -215,12 +211,9 @@ policies:
       - allow: {to: [%s], ports: [%d/tcp]}
     default: deny
 `, app, peerAddr, mptcpPort)
-	r, err := policy.Load(ctx, "mptcp-cgroup.yaml", []byte(src), policy.Env{Cgroups: fs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileFile(t, ctx, "mptcp-cgroup.yaml", src, policy.Env{Cgroups: fs})
 	sb, k := newSandbox(t, ctx)
-	if err := k.Apply(compile.Compile(r)); err != nil {
+	if err := k.Apply(rs); err != nil {
 		t.Fatal(err)
 	}
 	got := mptcpAnnouncing(t, sb)

@@ -80,11 +80,7 @@ func TestOrphansAfterPolicyChange(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			compileGen := func(deniedAllowed bool, tag uint32) *ruleset.Ruleset {
-				r, err := policy.Load(ctx, "orphans.yaml", []byte(orphanPolicy(deniedAllowed, tc.baseline)), policy.Env{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return compile.WithOrphanTag(compile.Compile(r), tag)
+				return compile.WithOrphanTag(compileFile(t, ctx, "orphans.yaml", orphanPolicy(deniedAllowed, tc.baseline), policy.Env{}), tag)
 			}
 			sb, k := newSandbox(t, ctx)
 			srv := startRecorder(t, sb)
@@ -305,11 +301,7 @@ func TestCgroupOrphansAfterPolicyChange(t *testing.T) {
 				}
 				src := fmt.Sprintf("version: 1\nbaseline:\n  unowned: everyone\n%spolicies:\n  - name: app\n    cgroups: [%s]\n%s    default: deny\n",
 					tc.baseline, app, rules)
-				r, err := policy.Load(ctx, "cgroup-orphans.yaml", []byte(src), policy.Env{Cgroups: fs})
-				if err != nil {
-					t.Fatal(err)
-				}
-				return compile.WithOrphanTag(compile.Compile(r), tag)
+				return compile.WithOrphanTag(compileFile(t, ctx, "cgroup-orphans.yaml", src, policy.Env{Cgroups: fs}), tag)
 			}
 			sb, k := newSandbox(t, ctx)
 			srv := startRecorder(t, sb)

@@ -7,8 +7,11 @@ import (
 	"testing"
 
 	"github.com/leash-dev/leash/internal/cgroups"
+	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/nft"
+	"github.com/leash-dev/leash/internal/policy"
+	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/sandbox"
 )
 
@@ -51,4 +54,15 @@ func testCgroup(t *testing.T, prefix string) (fs *cgroups.FS, app, own string) {
 		os.Remove(fs.Dir(top))
 	})
 	return fs, app, own
+}
+
+// compileFile loads and compiles the policy text src (named name) with env,
+// failing t on any error.
+func compileFile(t *testing.T, ctx context.Context, name, src string, env policy.Env) *ruleset.Ruleset {
+	t.Helper()
+	r, err := policy.Load(ctx, name, []byte(src), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compile.Compile(r)
 }

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/leash-dev/leash/internal/compile"
 	"github.com/leash-dev/leash/internal/kerneltest"
-	"github.com/leash-dev/leash/internal/policy"
 	"github.com/leash-dev/leash/internal/policy/policytest"
 	"golang.org/x/sys/unix"
 )
@@ -23,22 +21,19 @@ func TestSourceRoutedPacketsAreDropped(t *testing.T) {
 	const uid = 64290 // no account needed: a socket's owner is its creator's fsuid
 	ids := policytest.DefaultIDs
 	ids.Oracle = uid
-	src := []byte(`version: 1
+	src := `version: 1
 policies:
   - name: p
     users: [oracle]
     rules:
       - allow: {to: [203.0.113.9, 10.200.0.1], ports: [53/udp]}
     default: deny
-`)
+`
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	res, err := policy.Load(ctx, "p.yaml", src, policytest.Env(ids))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileFile(t, ctx, "p.yaml", src, policytest.Env(ids))
 	sb, k := newSandbox(t, ctx)
-	if err := k.Apply(compile.Compile(res)); err != nil {
+	if err := k.Apply(rs); err != nil {
 		t.Fatal(err)
 	}
 	// A strict route's first hop must be on the link: the peer.
