@@ -28,12 +28,14 @@ type checkFlags struct {
 	unit   string
 	cgroup string
 	at     string
+	// unowned judges a packet without an owning socket (eval.Unowned).
+	unowned bool
 }
 
 func checkCmd(d Deps, g *globals) *cobra.Command {
 	f := &checkFlags{uid: -1, gid: -1}
 	cmd := &cobra.Command{
-		Use:   "check {--user U | --unit UNIT | --cgroup PATH} --to HOST[:PORT[/PROTO]]",
+		Use:   "check {--user U | --unit UNIT | --cgroup PATH | --unowned} --to HOST[:PORT[/PROTO]]",
 		Short: "Explain the verdict for a hypothetical connection",
 		Long: `Say whether user U may open a new connection to HOST[:PORT[/PROTO]], and
 which policy, rule and file line decide it. Judges the policy last applied
@@ -48,11 +50,18 @@ most specific cgroup first; see docs/policy.md), and the user's policy
 only when no policy governs the cgroup. A cgroup that does not exist yet
 is judged as leash daemon classifies it once it exists.
 
+With --unowned, the packet has no owning socket: the first packet of a
+connection the kernel opens itself (an NFS mount, a WireGuard or VXLAN
+tunnel), judged as baseline.unowned says. With --unit or --cgroup too, it
+is a packet a program's closed socket still sends (an orphan: data queued
+before close(), its FIN), which keeps the program's cgroup.
+
 Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 		Example: `  leash check --user apache --to mail.example.com:25
   leash check --uid 1001 --to '[2001:db8::1]:53/udp' --policy policy.yaml
   leash check --from 192.168.1.20 --from 02:00:00:c8:01:02 --from br-lan --out eth0 --to 203.0.113.9:443
-  leash check --unit nginx.service --user www-data --to 10.0.0.5:5432`,
+  leash check --unit nginx.service --user www-data --to 10.0.0.5:5432
+  leash check --unowned --to 10.0.0.7:2049`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runCheck(cmd.Context(), d, g, f)
@@ -73,6 +82,7 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else the route's interface, or for --from unknown: via rules do not match)")
 	fl.StringVar(&f.unit, "unit", "", "judge a program of this systemd unit (its cgroup by systemd's naming; as root unless --user or --uid)")
 	fl.StringVar(&f.cgroup, "cgroup", "", "judge a program in this cgroup (a path below the cgroup2 mount; as root unless --user or --uid)")
+	fl.BoolVar(&f.unowned, "unowned", false, "judge a packet without an owning socket: one the kernel sends itself (NFS, WireGuard, VXLAN), or with --unit/--cgroup a closed socket's")
 	fl.StringVar(&f.at, "at", "", `judge a connection opened at this time: "YYYY-MM-DD HH:MM [ZONE]" (default: now)`)
 	cmd.MarkFlagRequired("to")
 	return cmd
@@ -105,6 +115,9 @@ type verdictJSON struct {
 	At string `json:"at,omitempty"`
 	// Out is the outgoing interface found from the route, for via rules.
 	Out string `json:"out,omitempty"`
+	// Unowned: the packet has no owning socket (check --unowned); UID
+	// and GID are then 0 and meaningless.
+	Unowned bool `json:"unowned,omitempty"`
 	// Closed names the rule that would have decided had its time window
 	// been open at At ("POLICY/rN (FILE:LINE) would allow").
 	Closed string `json:"closed_window,omitempty"`
@@ -122,12 +135,12 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		return fmt.Errorf("load users, groups and services: %w", err)
 	}
 	if len(f.from) > 0 {
+		if f.unowned {
+			return usage("give at most one of --from and --unowned")
+		}
 		return runCheckForwarded(ctx, d, g, f, env)
 	}
-	if (f.unit != "" || f.cgroup != "") && f.user == "" && f.uid < 0 {
-		f.uid, f.gid = 0, 0 // a program: as root unless told
-	}
-	name, uid, gid, err := subject(env.Directory, f)
+	name, uid, gid, err := checkWho(env, f)
 	if err != nil {
 		return err
 	}
@@ -167,6 +180,10 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	for _, a := range addrs {
 		proto, icmpType := t.IPProto(a)
 		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
+		pkt.Cgroup = cgIDs
+		if f.unowned {
+			pkt = eval.Unowned(a, proto, t.Port, icmpType, cgIDs, local)
+		}
 		pkt.Oifname = localOif(pkt, f.out)
 		routed := ""
 		if pkt.Oifname == "" && d.RouteOif != nil && hasVia(rs) {
@@ -175,7 +192,6 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 			}
 			pkt.Oifname = routed
 		}
-		pkt.Cgroup = cgIDs
 		pkt.At = at
 		res, err := eval.Evaluate(rs, pkt)
 		if err != nil {
@@ -185,8 +201,8 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 		if routed != "" {
 			v.Out = routed + " (the route's interface; --out to judge another)"
 		}
-		v.Cgroup = cgPath
-		if cgPath != "" {
+		v.Cgroup, v.Unowned = cgPath, f.unowned
+		if cgPath != "" && !f.unowned {
 			v.Precedence, err = precedence(rs, pkt, res)
 			if err != nil {
 				return err
@@ -219,6 +235,21 @@ func printCheck(d Deps, g *globals, out []verdictJSON) error {
 		}
 	}
 	return nil
+}
+
+// checkWho is the sender check judges: --user/--uid/--gid's (root for a
+// program's unless given), or nobody with --unowned.
+func checkWho(env policy.Env, f *checkFlags) (string, uint32, uint32, error) {
+	if f.unowned {
+		if f.user != "" || f.uid >= 0 || f.gid >= 0 {
+			return "", 0, 0, usage("--unowned judges a packet no user owns: drop --user, --uid and --gid")
+		}
+		return "", 0, 0, nil
+	}
+	if (f.unit != "" || f.cgroup != "") && f.user == "" && f.uid < 0 {
+		f.uid, f.gid = 0, 0 // a program: as root unless told
+	}
+	return subject(env.Directory, f)
 }
 
 // subject resolves --user/--uid/--gid to a name, uid and socket gid.
@@ -352,7 +383,12 @@ func printVerdicts(w io.Writer, vs []verdictJSON) {
 		if v.From != "" {
 			who = "from " + termtext.Escape(v.From)
 		}
-		if v.Cgroup != "" {
+		switch {
+		case v.Unowned && v.Cgroup != "":
+			who = fmt.Sprintf("orphan of cgroup %s (no owner)", termtext.Field(v.Cgroup))
+		case v.Unowned:
+			who = "unowned (the kernel's own)"
+		case v.Cgroup != "":
 			who = fmt.Sprintf("cgroup %s as %s", termtext.Field(v.Cgroup), who)
 		}
 		fmt.Fprintf(w, "%-6s %s -> %s\n", v.Verdict, who, termtext.Escape(v.Dest))

@@ -22,7 +22,12 @@ type Packet struct {
 	Hook string
 	// Owned is false for packets without an owning socket; UID and GID are
 	// then meaningless.
-	Owned    bool
+	Owned bool
+	// Orphan marks an ownerless packet of a closed socket that still drains
+	// (data queued before close(), its FIN, retransmissions): the kernel
+	// has no owner for it (`meta skuid` does not match) but it is still a
+	// full socket, so `socket cgroupv2` matches its cgroup (Cgroup).
+	Orphan   bool
 	UID, GID uint32
 	Daddr    netip.Addr
 	Proto    uint8  // IP protocol number (ruleset.ProtoTCP, ...)
@@ -203,7 +208,7 @@ func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, b
 		name, jump = v.Chain, false
 	case ruleset.VMap:
 		if s := rs.Set(v.Map); s != nil && s.Live != nil && s.Live.Verdicts {
-			if pkt.Owned { // socket cgroupv2 level N vmap: a full socket only
+			if fullSocket(pkt) { // socket cgroupv2 level N vmap: a full socket only
 				name = ruleset.CgroupJump(v, s, pkt.Cgroup)
 			}
 			break
@@ -226,6 +231,21 @@ func target(rs ruleset.Lookup, v ruleset.Verdict, pkt Packet) (*ruleset.Chain, b
 		return nil, false, nil, fmt.Errorf("no chain %q", name)
 	}
 	return c, jump, nil, nil
+}
+
+// fullSocket reports whether pkt has a full socket, for `socket cgroupv2`:
+// an owned packet's, or an orphan's (net/netfilter/nft_socket.c looks at
+// skb->sk with sk_fullsock, not at its file).
+func fullSocket(pkt Packet) bool { return pkt.Owned || pkt.Orphan }
+
+// Unowned is the first packet of a connection the kernel opens itself, with
+// no socket a user owns (an NFS mount, a WireGuard or VXLAN tunnel), to
+// addr; or, with cgroup (ids as in Packet.Cgroup), a packet of a closed
+// socket of a program in that cgroup (an orphan). It leaves through lo like
+// NewConnection's.
+func Unowned(addr netip.Addr, proto uint8, port uint16, icmpType uint8, cgroup []uint64, local []netip.Addr) Packet {
+	return Packet{Orphan: cgroup != nil, Cgroup: cgroup, Daddr: addr, Proto: proto, Dport: port, ICMPType: icmpType,
+		Loopback: isLocal(addr, local)}
 }
 
 // NewConnection is the first packet of a new connection from a socket of

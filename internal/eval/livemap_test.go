@@ -12,7 +12,8 @@ import (
 // TestCgroupVerdictMap: `socket cgroupv2 level 2 vmap @cgmap2` sends a
 // socket to the chain of its level-2 ancestor's element, and lets one
 // without an element, without an ancestor at level 2, or without a full
-// socket go on.
+// socket go on. An orphan (a closed socket still draining) has no owner but
+// is a full socket: its cgroup still dispatches it.
 func TestCgroupVerdictMap(t *testing.T) {
 	m := &ruleset.Set{Name: "cgmap2", Kind: ruleset.KindCgroup, Live: &ruleset.Live{Source: "cgroups:governed:2", Verdicts: true}}
 	m.SetElements([]ruleset.Element{{Cgroup: 20, ElementState: ruleset.ElementState{Chain: "p_web"}}, {Cgroup: 30, ElementState: ruleset.ElementState{Chain: "p_db"}}})
@@ -40,6 +41,7 @@ func TestCgroupVerdictMap(t *testing.T) {
 		{"no element", eval.Packet{Owned: true, Cgroup: []uint64{1, 10, 40}}, ruleset.Accept, ""},
 		{"above level 2", eval.Packet{Owned: true, Cgroup: []uint64{1, 10}}, ruleset.Accept, ""},
 		{"no full socket", eval.Packet{Cgroup: []uint64{1, 10, 20}}, ruleset.Accept, ""},
+		{"orphan of web's socket", eval.Packet{Orphan: true, Cgroup: []uint64{1, 10, 20}}, ruleset.Drop, "p_web"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,7 +71,7 @@ func match(rs ruleset.Lookup, m ruleset.Match, pkt Packet) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		return pkt.Owned && ruleset.CgroupIn(m, s, pkt.Cgroup), nil
+		return fullSocket(pkt) && ruleset.CgroupIn(m, s, pkt.Cgroup), nil
 	case ruleset.MatchLimit:
 		// A token bucket: a packet is judged as one within the rate (an
 		// explanation is about one connection, not a flood), unless

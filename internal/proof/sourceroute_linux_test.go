@@ -52,7 +52,7 @@ policies:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			if derr := sb.Client().Do(func() error { err = sendAs(uid, tc.options, tc.dst); return nil }); derr != nil {
+			if derr := sb.Client().Do(func() error { err = sendAs(uid, tc.options, netip.AddrPortFrom(tc.dst, 53)); return nil }); derr != nil {
 				t.Fatal(derr)
 			}
 			if err != tc.want {
@@ -70,9 +70,10 @@ func sourceRoute(typ byte, hop netip.Addr) []byte {
 	return []byte{typ, 7, 4, h[0], h[1], h[2], h[3], 0}
 }
 
-// sendAs sends one UDP datagram to dst:53 from a socket whose owner is uid
-// (created with that fsuid on this locked thread), with IP options set.
-func sendAs(uid int, options []byte, dst netip.Addr) error {
+// sendAs sends one UDP datagram to an IPv4 dst from a socket whose owner is
+// uid (created with that fsuid on this locked thread), with IP options set
+// unless nil.
+func sendAs(uid int, options []byte, dst netip.AddrPort) error {
 	prev, _ := unix.SetfsuidRetUid(uid)
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	unix.Setfsuid(prev)
@@ -85,7 +86,7 @@ func sendAs(uid int, options []byte, dst netip.Addr) error {
 			return err
 		}
 	}
-	return unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrInet4{Addr: dst.As4(), Port: 53})
+	return unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrInet4{Addr: dst.Addr().As4(), Port: int(dst.Port())})
 }
 
 // IPv4 option types (RFC 791): loose and strict source and record route.
