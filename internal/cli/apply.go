@@ -120,10 +120,10 @@ func printApplied(d Deps, g *globals, c *engine.Compiled, res *engine.ApplyResul
 		}{true, res.Generation, res.Unchanged, res.DroppedPending, s})
 	}
 	if res.Unchanged {
-		fmt.Fprintf(d.Stdout, "unchanged: generation %d already enforces %s (%s); nothing was changed\n", res.Generation, c.Path, s)
+		fmt.Fprintf(d.Stdout, "unchanged: generation %d already enforces %s (%s); nothing was changed\n", res.Generation, termtext.Escape(c.Path), s)
 		return nil
 	}
-	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", c.Path, res.Generation, s)
+	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", termtext.Escape(c.Path), res.Generation, s)
 	if res.DroppedPending != 0 {
 		fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation; this apply replaces it, so nothing will be reverted.\n", res.DroppedPending)
 	}
@@ -149,7 +149,7 @@ func printPending(d Deps, g *globals, c *engine.Compiled, res *engine.ApplyResul
 			engine.Summary
 		}{true, p.Generation, p, confirmWith, s})
 	}
-	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", c.Path, p.Generation, s)
+	fmt.Fprintf(d.Stdout, "applied %s (generation %d): %s\n", termtext.Escape(c.Path), p.Generation, s)
 	fmt.Fprintf(d.Stdout, "NOT CONFIRMED YET: at %s (in %s) leash %s.\n", stamp(p.Deadline), p.Window, back)
 	fmt.Fprintf(d.Stdout, "If everything still works, keep it with:\n    %s\n", confirmWith)
 	return nil

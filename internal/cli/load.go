@@ -8,6 +8,7 @@ import (
 	"github.com/leash-dev/leash/internal/engine"
 	"github.com/leash-dev/leash/internal/hostrefresh"
 	"github.com/leash-dev/leash/internal/safefile"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 // loadPolicy reads, validates, resolves and compiles path. Errors in the
@@ -53,7 +54,7 @@ func compileSource(ctx context.Context, d Deps, g *globals, path string, src []b
 		return nil, err
 	}
 	for _, w := range c.Resolved.Warnings { // e.g. a malformed /etc/services line
-		fmt.Fprintf(d.Stderr, "leash: warning: %s\n", w)
+		fmt.Fprintf(d.Stderr, "leash: warning: %s\n", termtext.Escape(fmt.Sprint(w)))
 	}
 	return c, nil
 }

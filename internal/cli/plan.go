@@ -69,7 +69,7 @@ func printPlan(d Deps, g *globals, c *engine.Compiled, cur *ruleset.Ruleset, del
 	case cur == nil:
 		fmt.Fprintf(d.Stdout, "table inet %s does not exist; apply would create it:\n%s", ruleset.TableName, delta)
 	case delta == "":
-		fmt.Fprintf(d.Stdout, "No changes: the kernel already enforces %s.\n", c.Path)
+		fmt.Fprintf(d.Stdout, "No changes: the kernel already enforces %s.\n", termtext.Escape(c.Path))
 	default:
 		fmt.Fprintf(d.Stdout, "apply would change table inet %s:\n%s", ruleset.TableName, delta)
 	}

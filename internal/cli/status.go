@@ -244,7 +244,7 @@ func printCounters(w io.Writer, chains []drift.ChainCounters) {
 		for _, r := range c.Rules {
 			src := ""
 			if r.Text != "" {
-				src = "  " + strings.TrimPrefix(r.Source+": "+r.Text, ": ")
+				src = "  " + termtext.Escape(strings.TrimPrefix(r.Source+": "+r.Text, ": "))
 			}
 			fmt.Fprintf(w, "  %10d %12d  %-18s %s%s\n", r.Packets, r.Bytes, r.Verdict, r.ID, src)
 		}

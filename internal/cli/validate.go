@@ -37,7 +37,7 @@ warnings errors.`,
 				}
 				return strictly(c, strict)
 			}
-			fmt.Fprintf(d.Stdout, "%s: valid: %s\n", args[0], s)
+			fmt.Fprintf(d.Stdout, "%s: valid: %s\n", termtext.Escape(args[0]), s)
 			return reportWarnings(d, c, strict)
 		},
 	}
