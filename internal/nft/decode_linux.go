@@ -32,7 +32,7 @@ func (c *Conn) Read() (*ruleset.Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := snapshot(nc, func() (*ruleset.Ruleset, error) { return c.read(nc) })
+	rs, err := snapshot(c, nc, leashTable, func() (*ruleset.Ruleset, error) { return c.read(nc) })
 	if err != nil {
 		return nil, fmt.Errorf("nft: read: %w", err)
 	}

@@ -3,8 +3,11 @@ package nft
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/nftables"
 
 	"github.com/leash-dev/leash/internal/ruleset"
 )
@@ -127,5 +130,87 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 	}
 	if err := halt(); err != nil {
 		t.Fatalf("writer: %v", err)
+	}
+}
+
+// TestReadWhileAnotherTableChurns: another tool commits to its own table
+// (family ip, as kube-proxy and Docker's iptables-nft do) thousands of
+// times a second, many times during each read of a large table inet leash. Every read
+// returns the table whole: commits that leave leash's table alone do not
+// make a read start again (snapshot's changeLog). Before, every attempt
+// saw the generation move, and Read gave up after 20.
+func TestReadWhileAnotherTableChurns(t *testing.T) {
+	ns, c := newNS(t)
+	const n = 20000
+	if err := c.Apply(large(n)); err != nil {
+		t.Fatal(err)
+	}
+	// A lasting connection: dialled once into the namespace, it can never
+	// write anywhere else.
+	w, err := nftables.New(nftables.WithNetNSFd(ns.Fd()), nftables.AsLasting())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := w.AddTable(&nftables.Table{Name: "churn", Family: nftables.TableFamilyIPv4})
+	set := &nftables.Set{Table: tbl, Name: "s", KeyType: nftables.TypeIPAddr}
+	if err := w.AddSet(set, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var commits atomic.Int64
+	stop, done := make(chan struct{}), make(chan error, 1)
+	var once sync.Once
+	var written error
+	// Stopped and waited for before the namespace goes (cleanups run last
+	// registered first), also when the test fails.
+	halt := func() error { once.Do(func() { close(stop); written = <-done; w.CloseLasting() }); return written }
+	t.Cleanup(func() { _ = halt() })
+	go func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			el := []nftables.SetElement{{Key: []byte{10, 9, byte(i >> 9), byte(i >> 1)}}}
+			var err error
+			if i%2 == 0 {
+				err = w.SetAddElements(set, el)
+			} else {
+				err = w.SetDeleteElements(set, el)
+			}
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				<-stop
+				done <- err
+				return
+			}
+			commits.Add(1)
+			time.Sleep(200 * time.Microsecond) // a busy tool, not a flood
+		}
+	}()
+	var during int64
+	for i := range 10 {
+		before := commits.Load()
+		got, err := c.Read()
+		if err != nil {
+			t.Fatalf("read %d: %v", i, err)
+		}
+		during += commits.Load() - before
+		if p, e := len(got.Set("big4").Prefixes), len(got.Map("users").Entries); p != n || e != n {
+			t.Fatalf("read %d: %d prefixes and %d map entries, want %d each", i, p, e, n)
+		}
+	}
+	if err := halt(); err != nil {
+		t.Fatalf("writer: %v", err)
+	}
+	t.Logf("%d commits to another table during 10 reads", during)
+	if during < 100 {
+		t.Errorf("only %d commits to another table during 10 reads: too few to prove anything", during)
 	}
 }

@@ -193,7 +193,7 @@ func (c *Conn) ReadLive() (*ruleset.Ruleset, error) {
 	if err != nil {
 		return nil, err
 	}
-	rs, err := snapshot(nc, func() (*ruleset.Ruleset, error) { return c.readLive(nc) })
+	rs, err := snapshot(c, nc, leashTable, func() (*ruleset.Ruleset, error) { return c.readLive(nc) })
 	if err != nil {
 		return nil, fmt.Errorf("nft: read live sets: %w", err)
 	}

@@ -93,12 +93,8 @@ func (c *Conn) Watch(ctx context.Context, changes chan<- TableChange) error {
 			return fmt.Errorf("nft: watch: %w", err)
 		}
 		for _, m := range msgs {
-			typ := uint16(m.Header.Type)
-			if typ>>8 != unix.NFNL_SUBSYS_NFTABLES || len(m.Data) < 4 {
-				continue
-			}
-			typ &= 0xff
-			if typ == unix.NFT_MSG_NEWGEN {
+			name, gen := classify(m)
+			if gen {
 				if len(what) > 0 {
 					ch := genChange(m.Data[4:])
 					ch.What, what = what, nil
@@ -109,15 +105,30 @@ func (c *Conn) Watch(ctx context.Context, changes chan<- TableChange) error {
 				}
 				continue
 			}
-			name, ok := eventNames[typ]
-			if !ok || m.Data[0] != unix.NFPROTO_INET || eventTable(m.Data[4:]) != ruleset.TableName {
-				continue
-			}
-			if !slices.Contains(what, name) {
+			if name != "" && !slices.Contains(what, name) {
 				what = append(what, name)
 			}
 		}
 	}
+}
+
+// classify reads one nf_tables notification: the change it makes to `table
+// inet leash` (an eventNames word; "" for a change of another table, or
+// anything else), or gen: it is NFT_MSG_NEWGEN, the end of a transaction.
+func classify(m netlink.Message) (leash string, gen bool) {
+	typ := uint16(m.Header.Type)
+	if typ>>8 != unix.NFNL_SUBSYS_NFTABLES || len(m.Data) < 4 {
+		return "", false
+	}
+	typ &= 0xff
+	if typ == unix.NFT_MSG_NEWGEN {
+		return "", true
+	}
+	name, ok := eventNames[typ]
+	if !ok || m.Data[0] != unix.NFPROTO_INET || eventTable(m.Data[4:]) != ruleset.TableName {
+		return "", false
+	}
+	return name, false
 }
 
 // eventTable is the table a notification names (attribute 1), "" if none.

@@ -28,7 +28,7 @@ func (c *Conn) OtherChains() ([]firewalls.Chain, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := snapshot(nc, func() ([]firewalls.Chain, error) { return c.otherChains(nc) })
+	out, err := snapshot(c, nc, wholeRuleset, func() ([]firewalls.Chain, error) { return c.otherChains(nc) })
 	if err != nil {
 		return nil, fmt.Errorf("nft: %w", err)
 	}

@@ -152,7 +152,15 @@ func (c *Conn) dumpObjects(get, reply uint16, family byte, filter []netlink.Attr
 	if err != nil {
 		return err
 	}
-	return dump(nl, netlink.Message{
+	// A chain dump resumes each batch by counting the chains of every
+	// table of the family (nf_tables_dump_chains ignores the table
+	// attribute), so another table's change shifts it: it stops when
+	// interrupted. The other dumps count within the table they are
+	// narrowed to, and another table's change cannot shift them: they go
+	// on, and the snapshot's change log says whether the change was this
+	// table's (snapshot).
+	tolerant := get != unix.NFT_MSG_GETCHAIN
+	return dump(nl, tolerant, netlink.Message{
 		Header: netlink.Header{
 			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | get),
 			Flags: netlink.Request | netlink.Dump,
@@ -179,8 +187,10 @@ var errDumpInterrupted = errors.New("ruleset changed during the dump")
 // dump sends the dump request req on nl and calls each with the type and
 // payload of every reply message until the kernel's NLMSG_DONE, receiving
 // into fresh dumpBufSize buffers (so payloads stay valid after each
-// returns). A kernel error comes back as a unix.Errno.
-func dump(nl *netlink.Conn, req netlink.Message, each func(typ uint16, data []byte) error) error {
+// returns). A kernel error comes back as a unix.Errno. A message flagged
+// interrupted (the ruleset changed since the dump began) ends the dump with
+// errDumpInterrupted, unless tolerant: then it is passed on like the rest.
+func dump(nl *netlink.Conn, tolerant bool, req netlink.Message, each func(typ uint16, data []byte) error) error {
 	sent, err := nl.Send(req)
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
@@ -205,7 +215,7 @@ func dump(nl *netlink.Conn, req netlink.Message, each func(typ uint16, data []by
 		if n > len(buf) {
 			return fmt.Errorf("receive: message of %d bytes truncated to %d", n, len(buf))
 		}
-		done, err := dumpMessages(buf[:n], sent.Header.Sequence, each)
+		done, err := dumpMessages(buf[:n], sent.Header.Sequence, tolerant, each)
 		if done || err != nil {
 			return err
 		}
@@ -214,7 +224,7 @@ func dump(nl *netlink.Conn, req netlink.Message, each func(typ uint16, data []by
 
 // dumpMessages walks the netlink messages of one received datagram. It
 // reports whether the dump is complete.
-func dumpMessages(b []byte, seq uint32, each func(typ uint16, data []byte) error) (bool, error) {
+func dumpMessages(b []byte, seq uint32, tolerant bool, each func(typ uint16, data []byte) error) (bool, error) {
 	for len(b) >= unix.SizeofNlMsghdr {
 		l := int(binary.NativeEndian.Uint32(b))
 		typ := binary.NativeEndian.Uint16(b[4:])
@@ -237,7 +247,7 @@ func dumpMessages(b []byte, seq uint32, each func(typ uint16, data []byte) error
 			if typ == unix.NLMSG_DONE {
 				return true, nil
 			}
-		case flags&unix.NLM_F_DUMP_INTR != 0:
+		case flags&unix.NLM_F_DUMP_INTR != 0 && !tolerant:
 			return true, errDumpInterrupted
 		default:
 			if err := each(typ, data); err != nil {
