@@ -59,3 +59,42 @@ func TestNamespaceRecords(t *testing.T) {
 		t.Errorf("the new generation's namespace = %+v, want the host's", gen.NetNS)
 	}
 }
+
+// TestNamespaceOfInterruptedChange: a change killed half-way records its
+// namespace in its intent, and an engine in another namespace neither
+// recovers it (rolling a container's change back or forward into the
+// host's records) nor builds on it: it refuses, naming both, and leaves the
+// intent for the container's own leash.
+func TestNamespaceOfInterruptedChange(t *testing.T) {
+	h := newHarness(t)
+	web1 := &state.Namespace{Name: "web1", Inode: 4026532290}
+	container := h.engine()
+	container.NetNS = web1
+	killAt(h.k, true)
+	killed(t, func() { container.Apply(ctx, policyFor(t, "deny"), ApplyOptions{}) })
+	h.k.Hook = nil
+	in, err := h.store.Intent()
+	if err != nil || in == nil || in.NetNS == nil || in.NetNS.Name != "web1" {
+		t.Fatalf("intent = %+v, %v; want one recorded for web1", in, err)
+	}
+
+	host := h.engine()
+	host.NetNS = &state.Namespace{Init: true, Inode: 4026531833}
+	var ne *state.NamespaceError
+	_, err = host.Apply(ctx, policyFor(t, "allow"), ApplyOptions{})
+	if !errors.As(err, &ne) || !strings.Contains(err.Error(), "the interrupted change to generation 1 was recorded for network namespace web1") {
+		t.Fatalf("host Apply over web1's interrupted change = %v, want a NamespaceError naming it", err)
+	}
+	if in, _ := h.store.Intent(); in == nil {
+		t.Error("the host recovered the container's interrupted change")
+	}
+	// The container's own leash recovers it.
+	container = h.engine()
+	container.NetNS = web1
+	if _, err := container.Apply(ctx, policyFor(t, "deny"), ApplyOptions{}); err != nil {
+		t.Fatalf("container Apply after its interrupted change: %v", err)
+	}
+	if in, _ := h.store.Intent(); in != nil {
+		t.Errorf("intent still recorded after the container's recovery: %+v", in)
+	}
+}
