@@ -35,7 +35,7 @@ type Scalar struct {
 	Pos  Pos
 	Kind ScalarKind
 	// Value is the scalar's value: a string's content, an integer as
-	// written (not converted: see decimalForm), "true" or "false".
+	// written (not converted: see decimal.Form), "true" or "false".
 	Value string
 	// Raw is the value as written in the source, quotes included.
 	Raw string

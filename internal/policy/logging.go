@@ -5,6 +5,7 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/leash-dev/leash/internal/decimal"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -103,8 +104,8 @@ func (rv *resolver) logSettings(d *LogDecl) LogSettings {
 }
 
 func (rv *resolver) logNumber(s *Scalar, what string, lo, hi uint64) (uint64, bool) {
-	v, err := parseDecimal(s.Value)
-	if s.Kind == KindInt && spelling(err) {
+	v, err := decimal.Parse(s.Value)
+	if s.Kind == KindInt && decimal.Spelling(err) {
 		rv.errorf(s.Pos, "%s %s: %v", what, s.Raw, err)
 		return 0, false
 	}
@@ -118,9 +119,9 @@ func (rv *resolver) logNumber(s *Scalar, what string, lo, hi uint64) (uint64, bo
 // logRate parses "N/second", "N/minute", "N/hour" or "N/day".
 func (rv *resolver) logRate(s *Scalar) (uint32, string, bool) {
 	num, unit, ok := strings.Cut(s.Value, "/")
-	n, err := parseDecimal(num)
+	n, err := decimal.Parse(num)
 	switch {
-	case s.Kind == KindString && ok && spelling(err):
+	case s.Kind == KindString && ok && decimal.Spelling(err):
 		rv.errorf(s.Pos, "baseline.log.rate %s: %v", s.Raw, err)
 		return 0, "", false
 	case s.Kind != KindString || !ok || err != nil || n == 0 || n > maxLogRate:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/leash-dev/leash/internal/decimal"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/services"
 )
@@ -111,11 +112,11 @@ func (rv *resolver) portNumbers(ps protoSet, e *Scalar) {
 		}
 		protos = []uint8{p}
 	}
-	if lo, hi, isRange := strings.Cut(base, "-"); isRange && numberShaped(lo) && numberShaped(hi) {
+	if lo, hi, isRange := strings.Cut(base, "-"); isRange && decimal.Shaped(lo) && decimal.Shaped(hi) {
 		rv.portRange(ps, e, protos, lo, hi)
 		return
 	}
-	if numberShaped(base) {
+	if decimal.Shaped(base) {
 		if port, ok := rv.port(e, base); ok {
 			for _, p := range protos {
 				ps.add(p, port, port)
@@ -155,9 +156,9 @@ func (rv *resolver) portRange(ps protoSet, e *Scalar, protos []uint8, lo, hi str
 
 // port parses a port number, 1 to 65535.
 func (rv *resolver) port(e *Scalar, text string) (uint32, bool) {
-	v, err := parseDecimal(text)
+	v, err := decimal.Parse(text)
 	switch {
-	case spelling(err):
+	case decimal.Spelling(err):
 		rv.errorf(e.Pos, "port %s: %v", text, err)
 		return 0, false
 	case err != nil || v > 65535:
@@ -215,9 +216,9 @@ func (rv *resolver) icmpEntry(ps protoSet, e *Scalar) {
 		ps.add(proto, uint32(n), uint32(n))
 		return
 	}
-	if numberShaped(typ) {
-		v, err := parseDecimal(typ)
-		if spelling(err) {
+	if decimal.Shaped(typ) {
+		v, err := decimal.Parse(typ)
+		if decimal.Spelling(err) {
 			rv.errorf(e.Pos, "%s type %s: %v", family, typ, err)
 			return
 		}

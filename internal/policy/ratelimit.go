@@ -2,6 +2,8 @@ package policy
 
 import (
 	"strings"
+
+	"github.com/leash-dev/leash/internal/decimal"
 )
 
 // Connection limits: `limit:` on an allow rule caps the new connections
@@ -145,9 +147,9 @@ func (rv *resolver) limit(rd *RuleDecl) *Limit {
 // rate parses a limit's "N/second", "N/minute", "N/hour" or "N/day".
 func (rv *resolver) rate(s *Scalar) (uint32, string, bool) {
 	num, unit, ok := strings.Cut(s.Value, "/")
-	n, err := parseDecimal(num)
+	n, err := decimal.Parse(num)
 	switch {
-	case s.Kind == KindString && ok && spelling(err):
+	case s.Kind == KindString && ok && decimal.Spelling(err):
 		rv.errorf(s.Pos, "limit: rate %s: %v", s.Raw, err)
 		return 0, "", false
 	case s.Kind != KindString || !ok || err != nil || n == 0 || n > maxLimit:

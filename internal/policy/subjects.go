@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/leash-dev/leash/internal/decimal"
 	"github.com/leash-dev/leash/internal/ruleset"
 )
 
@@ -52,8 +53,8 @@ func (rv *resolver) user(s *Scalar) (ruleset.Range, bool) {
 		return ruleset.Range{}, false
 	}
 	lo, hi, isRange := strings.Cut(s.Value, "-")
-	isRange = isRange && numberShaped(lo) && numberShaped(hi)
-	numeric := isRange || numberShaped(s.Value)
+	isRange = isRange && decimal.Shaped(lo) && decimal.Shaped(hi)
+	numeric := isRange || decimal.Shaped(s.Value)
 	if s.As == "uid" && !numeric {
 		rv.errorf(s.Pos, "users: {uid: %s}: not a uid or uid range; write {user: %s} for a user name", s.Raw, s.Raw)
 		return ruleset.Range{}, false
@@ -98,8 +99,8 @@ func (rv *resolver) idRange(s *Scalar, lo, hi string) (ruleset.Range, bool) {
 
 // id parses a decimal uid or gid.
 func (rv *resolver) id(s *Scalar, text, what string) (uint32, bool) {
-	v, err := parseDecimal(text)
-	if spelling(err) {
+	v, err := decimal.Parse(text)
+	if decimal.Spelling(err) {
 		rv.errorf(s.Pos, "%s %s: %v", what, text, err)
 		return 0, false
 	}
@@ -118,7 +119,7 @@ func (rv *resolver) group(s *Scalar) (uint32, bool) {
 		rv.errorf(s.Pos, "groups: %s is not a group name or gid", s.Raw)
 		return 0, false
 	}
-	numeric := numberShaped(s.Value)
+	numeric := decimal.Shaped(s.Value)
 	if s.As == "gid" && !numeric {
 		rv.errorf(s.Pos, "groups: {gid: %s}: not a gid; write {group: %s} for a group name", s.Raw, s.Raw)
 		return 0, false

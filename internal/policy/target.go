@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/leash-dev/leash/internal/decimal"
 	"github.com/leash-dev/leash/internal/ruleset"
 	"github.com/leash-dev/leash/internal/services"
 )
@@ -74,11 +75,11 @@ func ParseServed(s string, svc *services.DB) (Target, error) {
 
 // targetPort parses the PORT of s: plain decimal 1-65535, or a service name.
 func targetPort(s, port, proto string, svc *services.DB) (uint16, error) {
-	n, err := parseDecimal(port)
+	n, err := decimal.Parse(port)
 	switch {
-	case spelling(err):
+	case decimal.Spelling(err):
 		return 0, fmt.Errorf("%q: port %s: %w", s, port, err)
-	case numberShaped(port) && (err != nil || n > 65535):
+	case decimal.Shaped(port) && (err != nil || n > 65535):
 		return 0, fmt.Errorf("%q: port %s is out of range; ports go from 1 to 65535", s, port)
 	case err == nil && n > 0:
 		return uint16(n), nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/leash-dev/leash/internal/decimal"
 	"github.com/leash-dev/leash/internal/identity"
 )
 
@@ -90,9 +91,9 @@ func ResolveTests(ctx context.Context, f *File, env Env) []*TestCase {
 
 // idNumber parses a test case's uid or gid: plain decimal, 0 to maxID.
 func idNumber(s *Scalar) (uint64, error) {
-	v, err := parseDecimal(s.Value)
+	v, err := decimal.Parse(s.Value)
 	switch {
-	case spelling(err):
+	case decimal.Spelling(err):
 		return 0, err
 	case err != nil || v > maxID:
 		return 0, fmt.Errorf("out of range; ids go from 0 to %d", uint64(maxID))

@@ -1,4 +1,12 @@
-package policy
+// Package decimal reads numbers written by people (policy files, command
+// lines) as plain decimal only: digits, no sign, no leading zero (except 0
+// itself), no digit separator, no base prefix. YAML 1.1 reads an unquoted
+// 01001 as octal (513), 0x10 as 16, 0b11 as 3, 1_001 as 1001 and +1002 as
+// 1002, and so do strconv's base 0 and pflag's integer flags, while the
+// quoted "01001" is a string that would mean 1001: one Spelling, two
+// numbers. Every other Spelling is refused with the decimal value probably
+// meant.
+package decimal
 
 import (
 	"errors"
@@ -8,18 +16,11 @@ import (
 	"strings"
 )
 
-// Numbers in a policy are plain decimal: digits only, no sign, no leading
-// zero (except 0 itself), no digit separator, no base prefix. YAML 1.1 reads
-// an unquoted 01001 as octal (513), 0x10 as 16, 0b11 as 3, 1_001 as 1001 and
-// +1002 as 1002, while the quoted "01001" is a string that would mean 1001:
-// one spelling, two numbers. leash therefore keeps every number as written
-// and refuses every other spelling with the decimal value probably meant.
-
-// numberShaped reports whether s is spelled like a YAML integer in any base:
+// Shaped reports whether s is spelled like a YAML integer in any base:
 // an optional sign, then digits and underscores starting with a digit, or
 // 0x/0o/0b and digits of that base. Such text is read as a number, never as
 // a name.
-func numberShaped(s string) bool {
+func Shaped(s string) bool {
 	if s != "" && (s[0] == '+' || s[0] == '-') {
 		s = s[1:]
 	}
@@ -29,12 +30,12 @@ func numberShaped(s string) bool {
 	return s != "" && s[0] >= '0' && s[0] <= '9' && allIn(s, "0123456789_")
 }
 
-// decimalForm returns nil if s is a plain decimal number or starts with '-'
+// Form returns nil if s is a plain decimal number or starts with '-'
 // (out of range for every number leash reads; the caller says so), and
 // otherwise an error saying what is wrong with its spelling and which
 // decimal number to write, e.g. "leading zeros are not allowed; write 443".
-// s must be numberShaped.
-func decimalForm(s string) error {
+// s must be Shaped.
+func Form(s string) error {
 	if strings.HasPrefix(s, "-") || s == "0" || s != "" && s[0] != '0' && s[0] != '+' && !strings.Contains(s, "_") {
 		return nil
 	}
@@ -71,35 +72,35 @@ func decimalForm(s string) error {
 	return fmt.Errorf("%s; write %s", what, v.String())
 }
 
-// errNotDecimal is returned by parseDecimal for text that is not a number
-// at all, and errNegative for a negative one.
+// ErrNotDecimal is returned by Parse for text that is not a number
+// at all, and ErrNegative for a negative one.
 var (
-	errNotDecimal = errors.New("not a number")
-	errNegative   = errors.New("negative")
+	ErrNotDecimal = errors.New("not a number")
+	ErrNegative   = errors.New("negative")
 )
 
-// parseDecimal parses s as a plain decimal number of at most 64 bits. It
-// returns errNotDecimal if s is not numberShaped, errNegative or a
-// strconv range error if it does not fit, and decimalForm's error for any
+// Parse parses s as a plain decimal number of at most 64 bits. It
+// returns ErrNotDecimal if s is not Shaped, ErrNegative or a
+// strconv range error if it does not fit, and Form's error for any
 // other spelling than plain decimal.
-func parseDecimal(s string) (uint64, error) {
-	if !numberShaped(s) {
-		return 0, errNotDecimal
+func Parse(s string) (uint64, error) {
+	if !Shaped(s) {
+		return 0, ErrNotDecimal
 	}
 	if strings.HasPrefix(s, "-") {
-		return 0, errNegative
+		return 0, ErrNegative
 	}
-	if err := decimalForm(s); err != nil {
+	if err := Form(s); err != nil {
 		return 0, err
 	}
 	return strconv.ParseUint(s, 10, 64)
 }
 
-// spelling reports whether err is parseDecimal's complaint about how a
+// Spelling reports whether err is Parse's complaint about how a
 // number is spelled (rather than not a number, or out of range).
-func spelling(err error) bool {
+func Spelling(err error) bool {
 	var ne *strconv.NumError
-	return err != nil && !errors.Is(err, errNotDecimal) && !errors.Is(err, errNegative) && !errors.As(err, &ne)
+	return err != nil && !errors.Is(err, ErrNotDecimal) && !errors.Is(err, ErrNegative) && !errors.As(err, &ne)
 }
 
 // digitsOf returns the digits of the base named by prefix letter c.
