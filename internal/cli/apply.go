@@ -35,7 +35,7 @@ terminal or the SSH session dies. Applying again with --confirm while a
 confirmation is pending replaces it; the revert still goes back to the last
 confirmed generation. A plain apply, a rollback or a reset drops a pending
 confirmation: nothing is reverted then.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if confirm < 0 {
 				return usage("--confirm %s: give a positive duration such as 60s", confirm)

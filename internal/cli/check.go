@@ -62,7 +62,7 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
   leash check --from 192.168.1.20 --from 02:00:00:c8:01:02 --from br-lan --out eth0 --to 203.0.113.9:443
   leash check --unit nginx.service --user www-data --to 10.0.0.5:5432
   leash check --unowned --to 10.0.0.7:2049`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runCheck(cmd.Context(), d, g, f)
 			var ec *exitError
@@ -75,8 +75,8 @@ Exit status: 0 allowed, 1 denied (for any address), 2 error.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.policy, "policy", "", "judge this policy file instead of the one last applied")
 	fl.StringVar(&f.user, "user", "", "user name or uid")
-	fl.Int64Var(&f.uid, "uid", -1, "numeric uid (need not exist)")
-	fl.Int64Var(&f.gid, "gid", -1, "the socket's gid (default: the user's primary group)")
+	decimalVar(fl, &f.uid, "uid", -1, identity.MaxUID, "numeric uid (need not exist)")
+	decimalVar(fl, &f.gid, "gid", -1, identity.MaxUID, "the socket's gid (default: the user's primary group)")
 	fl.StringVar(&f.to, "to", "", "destination HOST[:PORT[/PROTO]]")
 	fl.StringSliceVar(&f.from, "from", nil, "judge a forwarded connection from this source address, MAC address or incoming interface (repeatable)")
 	fl.StringVar(&f.out, "out", "", "the interface the connection leaves through, for rules with via (default: lo for this host, else the route's interface, or for --from unknown: via rules do not match)")

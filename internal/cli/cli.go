@@ -184,12 +184,28 @@ nftables table, inet leash, replaced atomically.
 Exit status: 0 success; 1 failure (or, for check, denied); 2 invalid input.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Runnable only to refuse an unknown command as invalid input
+		// (exit 2); without arguments it prints the help.
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "; did you mean " + strings.Join(s, " or ") + "?"
+			}
+			return &exitError{code: 2, err: errors.New(termtext.Escape(msg))}
+		},
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
 			g.resolveNamespace(cmd, d)
 		},
 	}
 	root.SetOut(d.Stdout)
 	root.SetErr(d.Stderr)
+	// An unknown flag or a bad flag value is invalid input: exit 2.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.json, "json", false, "print data as JSON")
 	pf.StringVar(&g.stateDir, "state-dir", state.DefaultDir, "where applied generations are stored (in another network namespace than the host's, the default is "+state.DefaultDir+"/netns/NAME)")
@@ -249,6 +265,17 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 func (e *exitError) Unwrap() error { return e.err }
+
+// usageArgs is check with its complaint marked as invalid input (exit 2),
+// like every other mistake on the command line.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		return nil
+	}
+}
 
 // usage marks err as invalid input (exit 2).
 func usage(format string, args ...any) error {

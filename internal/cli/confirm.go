@@ -13,7 +13,7 @@ func confirmCmd(d Deps, g *globals) *cobra.Command {
 		Long: `Confirm the generation applied with leash apply --confirm: it stays in
 force and the automatic revert is cancelled. Exit status 1 if nothing is
 pending, saying so, or saying when the automatic revert already happened.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctl, err := controlFor(cmd, d, g, args)
 			if err != nil {

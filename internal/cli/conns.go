@@ -55,7 +55,7 @@ users' processes.`,
 		Example: `  leash conns
   leash conns --user apache --json
   leash conns --policy new-policy.yaml   # what a new policy would say of today's traffic`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runConns(cmd.Context(), d, g, f)
 		},

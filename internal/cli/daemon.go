@@ -77,7 +77,7 @@ it, and the daemon watches netfilter events and repairs what they do within
 a second. Under
 systemd (Type=notify) it reports READY, RELOADING, STOPPING and STATUS
 and feeds the watchdog.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			file := ""
 			if len(args) == 1 {
@@ -210,7 +210,7 @@ and feeds the watchdog.`,
 	cmd.Flags().DurationVar(&hosts.Floor, "dns-floor", hostrefresh.DefaultFloor, "refresh a hostname at most this often, whatever its TTL (also the retry after a failed lookup)")
 	cmd.Flags().DurationVar(&hosts.Ceiling, "dns-ceiling", hostrefresh.DefaultCeiling, "refresh a hostname at least this often, whatever its TTL")
 	cmd.Flags().DurationVar(&hosts.Grace, "dns-grace", hostrefresh.DefaultGrace, "keep an address that left a hostname's answer at least this long (and while connections to it live)")
-	cmd.Flags().IntVar(&hosts.MaxAddrs, "dns-max-addrs", hostrefresh.DefaultMaxAddrs, "at most this many addresses per hostname")
+	decimalVar(cmd.Flags(), &hosts.MaxAddrs, "dns-max-addrs", hostrefresh.DefaultMaxAddrs, 1<<16, "at most this many addresses per hostname")
 	return cmd
 }
 

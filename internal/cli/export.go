@@ -17,7 +17,7 @@ func exportCmd(d Deps, g *globals) *cobra.Command {
 a comment naming the policy line above every rule. The output can be loaded
 with 'nft -f' (for review or for hosts without leash). --json prints leash's
 ruleset model instead.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {

@@ -36,7 +36,7 @@ rollback, automatic revert, reset, reapply), the policy file and a short
 summary. The current generation is marked with *, one awaiting
 confirmation with its deadline. leash keeps the newest 50 generations, and
 always the current one and the ones a pending confirmation needs.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, err := engineFor(cmd, d, g, args).History()
 			if err != nil {

@@ -32,7 +32,7 @@ ROOT/etc/systemd/system, with ExecStart naming BINDIR/leash and
 daemon-reload and systemctl enable leash.service leash-daemon.service
 (when the host has systemctl). The daemon starts once a policy was
 applied: after the first leash apply, systemctl start leash-daemon.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if bindir == "" {
 				bindir = filepath.Dir(d.Executable)

@@ -78,7 +78,7 @@ func logCmd(d Deps, g *globals) *cobra.Command {
 		Example: `  leash log --since 10m
   leash log --user apache --since 2026-11-21T08:00:00Z --json
   leash log -f`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.follow {
 				return runLogFollow(cmd, d, g, f)
@@ -111,15 +111,15 @@ segment is closed at --segment-size MiB and the oldest are deleted beyond
 second, so a power loss costs at most the last half second. One collector
 per directory: a lock file (collector.lock) holds it, and tells leash log -f
 which group and namespace it reads.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLogCollect(cmd, d, g, f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.Int64Var(&f.segmentMiB, "segment-size", denylog.DefaultSegmentBytes>>20, "MiB per history segment")
-	fl.IntVar(&f.maxSegments, "max-segments", denylog.DefaultMaxSegments, "history segments kept")
-	fl.Int64Var(&f.maxMiB, "max-size", denylog.DefaultMaxBytes>>20, "MiB of history kept in all")
+	decimalVar(fl, &f.segmentMiB, "segment-size", denylog.DefaultSegmentBytes>>20, 1<<20, "MiB per history segment")
+	decimalVar(fl, &f.maxSegments, "max-segments", denylog.DefaultMaxSegments, 1<<20, "history segments kept")
+	decimalVar(fl, &f.maxMiB, "max-size", denylog.DefaultMaxBytes>>20, 1<<30, "MiB of history kept in all")
 	return cmd
 }
 

@@ -23,7 +23,7 @@ func planCmd(d Deps, g *globals) *cobra.Command {
 what every hostname resolved to, then a diff of the table (nft syntax,
 counters left out), then the other firewalls' base chains on the same hooks
 (which may still drop what leash allows). Changes nothing.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {

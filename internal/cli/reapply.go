@@ -27,7 +27,7 @@ no longer resolves (a user it names was deleted), nothing changes and the
 errors are printed (exit 2). While leash daemon runs, it does the reapply
 with its own users, groups and resolver (the ones it watches; --passwd and
 --group of this command are not used).`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctl, err := controlFor(cmd, d, g, args)
 			if err != nil {

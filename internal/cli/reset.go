@@ -17,7 +17,7 @@ other tables alone. Other tables are never touched. Idempotent. Once
 leash has applied something, the reset is recorded as a generation without
 a table (so a restart does not bring the old table back) and a pending
 confirmation is dropped.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctl, err := controlFor(cmd, d, g, args)
 			if err != nil {

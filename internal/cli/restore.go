@@ -28,7 +28,7 @@ Needs no policy file, DNS or user database, so it runs early at boot
     outgoing packet is dropped) and the exit status is 1, with the damaged
     file and the fix. The same when the current generation is an emergency
     table recorded by a failed revert.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			res, err := engineFor(cmd, d, g, args).Restore(cmd.Context())
 			if err != nil {

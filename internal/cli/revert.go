@@ -35,7 +35,7 @@ then the next leash command that takes the lock reverts an overdue
 generation). Logs to stderr (the state directory's revert.log when started
 by apply).`,
 		Hidden: true,
-		Args:   cobra.NoArgs,
+		Args:   usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dl, err := time.Parse(time.RFC3339Nano, deadline)
 			if err != nil || gen <= 0 || previous < 0 || previous >= gen {
@@ -59,8 +59,8 @@ by apply).`,
 			return err
 		},
 	}
-	cmd.Flags().IntVar(&gen, "generation", 0, "the generation awaiting confirmation")
-	cmd.Flags().IntVar(&previous, "previous", -1, "the generation a revert re-applies (0: remove the table)")
+	decimalVar(cmd.Flags(), &gen, "generation", 0, 1<<31-1, "the generation awaiting confirmation")
+	decimalVar(cmd.Flags(), &previous, "previous", -1, 1<<31-1, "the generation a revert re-applies (0: remove the table)")
 	cmd.Flags().StringVar(&deadline, "deadline", "", "when to revert (RFC 3339)")
 	return cmd
 }

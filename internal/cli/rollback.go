@@ -16,7 +16,7 @@ and record that as a new generation ("rollback to N"): history is a log,
 never rewritten. No policy file, DNS or user database is consulted: the
 kernel gets exactly the table generation N had. Without N, the generation
 before the current one. A pending confirmation is dropped. See leash history.`,
-		Args: cobra.MaximumNArgs(1),
+		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := 0
 			if len(args) == 1 {

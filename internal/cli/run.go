@@ -40,7 +40,7 @@ are made and classified: by run itself, or, while leash daemon runs (it
 owns the table), by the daemon, which run waits for. Exits with the command's
 status; its cgroup is removed when it ends, unless processes it left are
 still in it.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if d.Cgroups == nil {
 				return fmt.Errorf("run: this build has no cgroup support")

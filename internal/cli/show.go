@@ -15,7 +15,7 @@ func showCmd(d Deps, g *globals) *cobra.Command {
 		Long: `Read table inet leash from the kernel over netlink and print it in nft
 syntax with every rule's packet and byte counters. Where the rule comes from
 the last applied policy, its source line is shown above it.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rs, err := engineFor(cmd, d, g, args).Table()
 			if err != nil {

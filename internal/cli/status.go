@@ -50,7 +50,7 @@ UNREADABLE (the record is damaged).
 Exit status: 0 in sync or not applied, 1 drifted or missing, or while a
 confirmation is pending in any state (or on an error), so that monitoring
 can run it as a check.`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runStatus(cmd, d, g)
 		},

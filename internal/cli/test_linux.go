@@ -32,7 +32,7 @@ the policy's rules and defaults. The host's firewall and routes are never
 touched. Needs root.
 
 Exit status: 0 all passed, 1 a case failed, 2 invalid input.`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTests(cmd.Context(), d, g, args, timeout)
 		},

@@ -20,7 +20,7 @@ FILE. Prints a one-line summary on success, and on stderr every warning
 (FILE:LINE:COL: warning: ...; see docs/policy.md); every error as
 FILE:LINE:COL: message and exit status 2 otherwise. --strict makes
 warnings errors.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {
@@ -53,7 +53,7 @@ func lintCmd(d Deps, g *globals) *cobra.Command {
 line as FILE:LINE:COL: warning: MESSAGE; FIX (docs/policy.md lists them).
 Exit status 0 when there is none, 1 when there are warnings, 2 when the
 file is invalid.`,
-		Args: cobra.ExactArgs(1),
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadPolicy(cmd.Context(), d, g, args[0])
 			if err != nil {

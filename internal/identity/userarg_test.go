@@ -7,7 +7,13 @@ import (
 )
 
 func TestUserArg(t *testing.T) {
-	d := &Directory{Users: []User{{Name: "apache", UID: 2001, GID: 3000}}}
+	d := &Directory{Users: []User{
+		{Name: "apache", UID: 2001, GID: 3000},
+		{Name: "1000", UID: 2002, GID: 3000}, // an all-digit name (LDAP)
+		{Name: "2002", UID: 2002, GID: 3000}, // its own uid: no ambiguity
+		{Name: "bob", UID: 1000, GID: 3000},
+		{Name: "01001", UID: 2003, GID: 3000},
+	}}
 	for _, tc := range []struct {
 		name      string
 		dir       *Directory
@@ -21,8 +27,16 @@ func TestUserArg(t *testing.T) {
 		{name: "uid without entry", dir: d, arg: "4242", want: User{UID: 4242}},
 		{name: "no directory", arg: "4242", want: User{UID: 4242}},
 		{name: "unknown name", dir: d, arg: "nobody", wantErr: `unknown user "nobody" (not in the user database); give a name or a uid`},
-		{name: "signed", dir: d, arg: "+5", wantErr: `unknown user "+5" (not in the user database); give a name or a uid`},
+		{name: "signed", dir: d, arg: "+5", wantErr: `uid +5: a + sign is not allowed; write 5`},
+		{name: "octal-looking", dir: d, arg: "01002", wantErr: `uid 01002: leading zeros are not allowed; write 1002`},
+		{name: "hexadecimal", dir: d, arg: "0x10", wantErr: `uid 0x10: hexadecimal numbers are not allowed; write 16`},
+		{name: "separator", dir: d, arg: "1_001", wantErr: `uid 1_001: digit separators (_) are not allowed; write 1001`},
+		{name: "negative", dir: d, arg: "-1", wantErr: "uid -1 is out of range (0 to 4294967294)"},
 		{name: "no uid", dir: d, arg: "4294967295", wantErr: "uid 4294967295 is out of range (0 to 4294967294)"},
+		{name: "huge", dir: d, arg: "99999999999999999999", wantErr: "uid 99999999999999999999 is out of range (0 to 4294967294)"},
+		{name: "name that is another uid", dir: d, arg: "1000", wantErr: `"1000" is both the name of a user (uid 2002) and uid 1000 (user "bob"); write 2002 for the user named "1000"`},
+		{name: "name that is its own uid", dir: d, arg: "2002", want: User{Name: "2002", UID: 2002, GID: 3000}, wantKnown: true},
+		{name: "zero-padded name", dir: d, arg: "01001", want: User{Name: "01001", UID: 2003, GID: 3000}, wantKnown: true},
 		{name: "empty", dir: d, arg: "", wantErr: `unknown user "" (not in the user database); give a name or a uid`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
