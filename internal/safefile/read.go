@@ -51,10 +51,16 @@ func Read(path string) ([]byte, error) {
 	if err := Regular(path, fi); err != nil {
 		return nil, err
 	}
-	// The file may grow after Stat: never read more than MaxSize+1 bytes.
-	buf := make([]byte, 0, min(fi.Size(), MaxSize)+1)
+	return readAtMost(f, path, fi.Size())
+}
+
+// readAtMost reads r (the file at path, of size bytes when it was looked
+// at) to its end, but never more than MaxSize+1 bytes of it: the file may
+// grow after Stat, or never end. More is a tooLarge error.
+func readAtMost(r io.Reader, path string, size int64) ([]byte, error) {
+	buf := make([]byte, 0, min(size, MaxSize)+1)
 	for {
-		n, err := f.Read(buf[len(buf):cap(buf)])
+		n, err := r.Read(buf[len(buf):min(cap(buf), MaxSize+1)])
 		buf = buf[:len(buf)+n]
 		if len(buf) > MaxSize {
 			return nil, tooLarge(path, int64(len(buf)))

@@ -113,3 +113,30 @@ func TestReadAtLimit(t *testing.T) {
 		t.Errorf("Read(MaxSize+1) = %v, want *Error", err)
 	}
 }
+
+// endless is a reader that never ends (a file that keeps growing after
+// Stat, or a device), counting what was read from it.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestReadStopsAtLimit: however a file grows, no more than MaxSize+1
+// bytes of it are read before it is refused (the buffer's growth once let
+// a read of /dev/zero take about 75 MiB).
+func TestReadStopsAtLimit(t *testing.T) {
+	for _, size := range []int64{0, 4096, MaxSize} { // as Stat saw it
+		r := &endless{}
+		_, err := readAtMost(r, "grows", size)
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("size %d: error %v, want *Error", size, err)
+		}
+		if r.read != MaxSize+1 {
+			t.Errorf("size %d: read %d bytes, want at most MaxSize+1 = %d", size, r.read, MaxSize+1)
+		}
+	}
+}
