@@ -94,3 +94,82 @@ const (
 	ipoptLSRR = 131
 	ipoptSSRR = 137
 )
+
+// A restricted user may set an IPv6 segment routing header (IPV6_RTHDR,
+// type 4, no privilege needed): the packet leaves for the first segment,
+// which the policy allows, and the header carries it on to the
+// destination the socket named, which it denies. Every policy chain drops
+// IPv6 packets with a routing header; without that rule the send passes.
+func TestRoutingHeaderPacketsAreDropped(t *testing.T) {
+	kerneltest.Require(t)
+	const uid = 64294 // no account needed: a socket's owner is its creator's fsuid
+	ids := policytest.DefaultIDs
+	ids.Oracle = uid
+	src := `version: 1
+policies:
+  - name: p
+    users: [oracle]
+    rules:
+      - allow: {to: ["2001:db8::9"], ports: [53/udp]}
+    default: deny
+`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rs := compileFile(t, ctx, "p.yaml", src, policytest.Env(ids))
+	sb, k := newSandbox(t, ctx)
+	if err := k.Apply(rs); err != nil {
+		t.Fatal(err)
+	}
+	allowed, denied := netip.MustParseAddr("2001:db8::9"), netip.MustParseAddr("2001:db8::7")
+	for _, tc := range []struct {
+		name string
+		via  netip.Addr // the first segment, none if invalid
+		dst  netip.Addr
+		want error
+	}{
+		{name: "allowed, no header", dst: allowed},
+		{name: "denied, no header", dst: denied, want: unix.EPERM},
+		{name: "denied through the allowed address", via: allowed, dst: denied, want: unix.EPERM},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var err error
+			if derr := sb.Client().Do(func() error { err = sendRoutedAs(uid, tc.via, tc.dst); return nil }); derr != nil {
+				t.Fatal(derr)
+			}
+			if err != tc.want {
+				t.Errorf("send to %v = %v, want %v", tc.dst, err, tc.want)
+			}
+		})
+	}
+}
+
+// sendRoutedAs sends one UDP datagram to [dst]:53 from a socket whose
+// owner is uid (created with that fsuid on this locked thread), through
+// via first with a segment routing header unless via is invalid. The
+// kernel makes dst the last segment and sends the packet to via.
+func sendRoutedAs(uid int, via, dst netip.Addr) error {
+	prev, _ := unix.SetfsuidRetUid(uid)
+	fd, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	unix.Setfsuid(prev)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if via.IsValid() {
+		if err := unix.SetsockoptString(fd, unix.IPPROTO_IPV6, unix.IPV6_RTHDR, string(segmentRouting(via))); err != nil {
+			return err
+		}
+	}
+	return unix.Sendto(fd, []byte("x"), 0, &unix.SockaddrInet6{Addr: dst.As16(), Port: 53})
+}
+
+// segmentRouting is an IPV6_RTHDR value: a type-4 segment routing header
+// (RFC 8754) of two segments, segments left 1: segment 1 is hop (the
+// packet's first destination), segment 0 the kernel fills in with the
+// socket's destination.
+func segmentRouting(hop netip.Addr) []byte {
+	h := hop.As16()
+	b := []byte{0, 4, 4, 1, 1, 0, 0, 0} // next header (set by the kernel), length in 8 bytes past the first 8, type 4, segments left, last entry, flags, tag
+	b = append(b, make([]byte, 16)...)
+	return append(b, h[:]...)
+}
