@@ -43,7 +43,7 @@ always the current one and the ones a pending confirmation needs.`,
 				return err
 			}
 			if h.CurrentErr != nil {
-				fmt.Fprintf(d.Stderr, "leash: %v\n", h.CurrentErr)
+				fmt.Fprintf(d.Stderr, "leash: %s\n", termtext.Escape(h.CurrentErr.Error()))
 			}
 			rows := historyRows(h.Entries, h.Current, h.Pending, h.Interrupted)
 			if g.json {
@@ -53,12 +53,12 @@ always the current one and the ones a pending confirmation needs.`,
 				return historyHealth(d, h, false)
 			}
 			if len(rows) == 0 {
-				fmt.Fprintf(d.Stdout, "nothing applied yet: no generations in %s\n", g.stateDir)
+				fmt.Fprintf(d.Stdout, "nothing applied yet: no generations in %s\n", termtext.Escape(g.stateDir))
 			} else {
 				printHistory(d, rows, h.Pending)
 			}
 			if h.Interrupted != nil {
-				fmt.Fprintf(d.Stdout, "note: %s.\n", h.Interrupted)
+				fmt.Fprintf(d.Stdout, "note: %s.\n", termtext.Escape(h.Interrupted.String()))
 			}
 			return historyHealth(d, h, true)
 		},
@@ -72,9 +72,9 @@ func historyHealth(d Deps, h *engine.History, text bool) error {
 		return nil
 	}
 	if text {
-		fmt.Fprintf(d.Stdout, "%s.\n", h.Pending)
+		fmt.Fprintf(d.Stdout, "%s.\n", termtext.Escape(h.Pending.String()))
 	} else {
-		fmt.Fprintf(d.Stderr, "leash: %s\n", h.Pending)
+		fmt.Fprintf(d.Stderr, "leash: %s\n", termtext.Escape(h.Pending.String()))
 	}
 	return &exitError{code: 1}
 }

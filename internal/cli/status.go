@@ -139,7 +139,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	case s.State == drift.NotApplied && s.Generation != nil:
 		fmt.Fprintf(w, "not applied: %s removed table inet %s, and the kernel has none; leash enforces nothing.\n", describeGeneration(s.Generation), t)
 	case s.State == drift.NotApplied:
-		fmt.Fprintf(w, "not applied: no generation under %s and no table inet %s in the kernel; leash enforces nothing.\n", s.StateDir, t)
+		fmt.Fprintf(w, "not applied: no generation under %s and no table inet %s in the kernel; leash enforces nothing.\n", termtext.Escape(s.StateDir), t)
 	case s.State == drift.Missing:
 		fmt.Fprintf(w, "missing: %s is current, but table inet %s is not in the kernel: leash enforces nothing.\n", describeGeneration(s.Generation), t)
 		if s.Generation.PolicyFile != "" {
@@ -148,7 +148,7 @@ func printStatus(w io.Writer, s statusJSON) {
 	case s.State == drift.InSync:
 		fmt.Fprintf(w, "in sync: table inet %s is %s.\n", t, describeGeneration(s.Generation))
 	case s.Generation == nil:
-		fmt.Fprintf(w, "drifted: table inet %s is in the kernel, but no generation is recorded under %s (applied by hand, or with another --state-dir).\n", t, s.StateDir)
+		fmt.Fprintf(w, "drifted: table inet %s is in the kernel, but no generation is recorded under %s (applied by hand, or with another --state-dir).\n", t, termtext.Escape(s.StateDir))
 	case !s.expectsTable:
 		fmt.Fprintf(w, "drifted: table inet %s is in the kernel, but %s removed it.\n", t, describeGeneration(s.Generation))
 	case len(s.Foreign) > 0:
@@ -157,11 +157,11 @@ func printStatus(w io.Writer, s statusJSON) {
 		fmt.Fprintf(w, "drifted: table inet %s differs from %s.\n", t, describeGeneration(s.Generation))
 	}
 	if s.Pending != nil {
-		fmt.Fprintf(w, "  %s.\n", s.Pending)
+		fmt.Fprintf(w, "  %s.\n", termtext.Escape(s.Pending.String()))
 	}
 	printWindows(w, s.Windows)
 	if s.Interrupted != nil {
-		fmt.Fprintf(w, "  note: %s.\n", s.Interrupted)
+		fmt.Fprintf(w, "  note: %s.\n", termtext.Escape(s.Interrupted.String()))
 	}
 	fmt.Fprintf(w, "  %s.\n", daemonLine(s.Daemon))
 	printDrift(w, s)

@@ -163,9 +163,9 @@ func printReport(w io.Writer, rep fileReport) {
 	if rep.Derived {
 		how = "probes derived from its rules (no tests: section)"
 	}
-	fmt.Fprintf(w, "%s: %d %s\n", rep.File, len(rep.Results), how)
+	fmt.Fprintf(w, "%s: %d %s\n", termtext.Escape(rep.File), len(rep.Results), how)
 	for _, n := range rep.Notes {
-		fmt.Fprintf(w, "  note: %s\n", n)
+		fmt.Fprintf(w, "  note: %s\n", termtext.Escape(fmt.Sprint(n)))
 	}
 	for _, r := range rep.Results {
 		status := "PASS"
@@ -177,7 +177,7 @@ func printReport(w io.Writer, rep fileReport) {
 			expect = "-"
 		}
 		if r.Case.Err != "" {
-			fmt.Fprintf(w, "  %s  %s  %s\n        %s\n", status, r.Pos, termtext.Escape(r.Source), termtext.Escape(r.Case.Err))
+			fmt.Fprintf(w, "  %s  %s  %s\n        %s\n", status, termtext.Escape(fmt.Sprint(r.Pos)), termtext.Escape(r.Source), termtext.Escape(r.Case.Err))
 			continue
 		}
 		dest := r.Case.Describe()
@@ -195,9 +195,9 @@ func printReport(w io.Writer, rep fileReport) {
 			who = termtext.Escape(r.As.Desc)
 		}
 		fmt.Fprintf(w, "  %s  %-10s %-44s expect %-6s kernel %-9s %7.1fms  check %-6s by %s\n", status,
-			who, termtext.Escape(dest), expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, r.CheckBy)
+			who, termtext.Escape(dest), expect, r.Outcome.Result, float64(r.Outcome.Elapsed)/float64(time.Millisecond), r.Check, termtext.Escape(r.CheckBy))
 		if !r.Pass {
-			fmt.Fprintf(w, "        %s; as %s; case %s at %s\n", termtext.Escape(r.Why), termtext.Escape(r.As.Desc), termtext.Escape(r.Source), r.Pos)
+			fmt.Fprintf(w, "        %s; as %s; case %s at %s\n", termtext.Escape(r.Why), termtext.Escape(r.As.Desc), termtext.Escape(r.Source), termtext.Escape(fmt.Sprint(r.Pos)))
 		}
 	}
 	fmt.Fprintf(w, "%d passed, %d failed\n", rep.Passed, rep.Failed)
