@@ -187,7 +187,15 @@ and feeds the watchdog.`,
 				Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 					return compileSource(ctx, d, g, path, src)
 				},
-				ReadFile:      d.ReadFile,
+				// Checked at every read, not only at start: a policy
+				// file that became writable by others since must not
+				// be applied by itself when someone edits it.
+				ReadFile: func(path string) ([]byte, error) {
+					if err := trustedInputs(g, path); err != nil {
+						return nil, err
+					}
+					return d.ReadFile(path)
+				},
 				Watcher:       w,
 				IdentityFiles: identityFiles(g),
 				Clock:         d.Clock,
