@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func confirmCmd(d Deps, g *globals) *cobra.Command {
@@ -24,7 +26,7 @@ pending, saying so, or saying when the automatic revert already happened.`,
 				return err
 			}
 			if res.Corrupt != nil {
-				fmt.Fprintf(d.Stdout, "%v\nremoved it: the generation in force stays, and no automatic revert will happen.\n", res.Corrupt)
+				fmt.Fprintf(d.Stdout, "%s\nremoved it: the generation in force stays, and no automatic revert will happen.\n", termtext.Escape(res.Corrupt.Error()))
 				return nil
 			}
 			if g.json {

@@ -37,7 +37,7 @@ with its own users, groups and resolver (the ones it watches; --passwd and
 				return compileSource(ctx, d, g, cur.PolicyFile, cur.Policy)
 			})
 			if res != nil && res.Nothing != "" {
-				fmt.Fprintf(d.Stdout, "nothing to reapply: %s\n", res.Nothing)
+				fmt.Fprintf(d.Stdout, "nothing to reapply: %s\n", termtext.Escape(res.Nothing))
 			}
 			if err != nil || res.Nothing != "" {
 				return err

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/engine"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func restoreCmd(d Deps, g *globals) *cobra.Command {
@@ -36,7 +37,7 @@ Needs no policy file, DNS or user database, so it runs early at boot
 			}
 			switch {
 			case res.Nothing != "":
-				fmt.Fprintf(d.Stdout, "nothing to restore: %s\n", res.Nothing)
+				fmt.Fprintf(d.Stdout, "nothing to restore: %s\n", termtext.Escape(res.Nothing))
 			case res.Reverted != nil:
 				fmt.Fprintf(d.Stdout, "generation %d was awaiting confirmation when leash restarted: %s (now generation %d)\n",
 					res.Reverted.Generation, engine.RevertedTo(res.Reverted), res.RevertGeneration)
