@@ -91,30 +91,15 @@ func TestReadWhileAnotherWriterReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	const reads = 60
-	// The writer is stopped and waited for before the test returns, also
-	// when it fails: the namespace must outlive every write into it.
-	stop, done, read := make(chan struct{}), make(chan error, 1), make(chan struct{}, 1)
-	var (
-		once    sync.Once
-		written error
-	)
-	halt := func() error { once.Do(func() { close(stop); written = <-done }); return written }
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			case <-read:
-			}
-			if err := w.Apply([]*ruleset.Ruleset{b, a}[i%2]); err != nil {
-				<-stop
-				done <- err
-				return
-			}
+	read := make(chan struct{}, 1)
+	halt := inBackground(t, func(i int, stop <-chan struct{}) (bool, error) {
+		select {
+		case <-stop:
+			return false, nil
+		case <-read:
 		}
-	}()
-	t.Cleanup(func() { _ = halt() })
+		return true, w.Apply([]*ruleset.Ruleset{b, a}[i%2])
+	})
 	for i := range reads {
 		got, err := c.Read()
 		if err != nil {
@@ -159,41 +144,28 @@ func TestReadWhileAnotherTableChurns(t *testing.T) {
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { w.CloseLasting() }) // after the writer stops (cleanups run last first)
 	var commits atomic.Int64
-	stop, done := make(chan struct{}), make(chan error, 1)
-	var once sync.Once
-	var written error
-	// Stopped and waited for before the namespace goes (cleanups run last
-	// registered first), also when the test fails.
-	halt := func() error { once.Do(func() { close(stop); written = <-done; w.CloseLasting() }); return written }
-	t.Cleanup(func() { _ = halt() })
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				done <- nil
-				return
-			default:
-			}
-			el := []nftables.SetElement{{Key: []byte{10, 9, byte(i >> 9), byte(i >> 1)}}}
-			var err error
-			if i%2 == 0 {
-				err = w.SetAddElements(set, el)
-			} else {
-				err = w.SetDeleteElements(set, el)
-			}
-			if err == nil {
-				err = w.Flush()
-			}
-			if err != nil {
-				<-stop
-				done <- err
-				return
-			}
-			commits.Add(1)
-			time.Sleep(200 * time.Microsecond) // a busy tool, not a flood
+	halt := inBackground(t, func(i int, stop <-chan struct{}) (bool, error) {
+		select {
+		case <-stop:
+			return false, nil
+		default:
 		}
-	}()
+		el := []nftables.SetElement{{Key: []byte{10, 9, byte(i >> 9), byte(i >> 1)}}}
+		var err error
+		if i%2 == 0 {
+			err = w.SetAddElements(set, el)
+		} else {
+			err = w.SetDeleteElements(set, el)
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		commits.Add(1)
+		time.Sleep(200 * time.Microsecond) // a busy tool, not a flood
+		return true, err
+	})
 	var during int64
 	for i := range 10 {
 		before := commits.Load()
@@ -213,4 +185,31 @@ func TestReadWhileAnotherTableChurns(t *testing.T) {
 	if during < 100 {
 		t.Errorf("only %d commits to another table during 10 reads: too few to prove anything", during)
 	}
+}
+
+// inBackground runs step(0), step(1), ... on a goroutine until step says
+// no more, fails, or halt is called; halt stops it, waits for it, and
+// returns step's error. halt also runs at the end of t (also when t fails),
+// and inBackground must be called after the namespace step writes into was
+// made: cleanups run last registered first, so the writer stops before the
+// namespace goes and never writes anywhere else.
+func inBackground(t *testing.T, step func(i int, stop <-chan struct{}) (more bool, err error)) (halt func() error) {
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for i := 0; ; i++ {
+			more, err := step(i, stop)
+			if err != nil {
+				<-stop
+			}
+			if err != nil || !more {
+				done <- err
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	var err error
+	halt = func() error { once.Do(func() { close(stop); err = <-done }); return err }
+	t.Cleanup(func() { _ = halt() })
+	return halt
 }

@@ -2,12 +2,15 @@ package proof_test
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/leash-dev/leash/internal/kerneltest"
 	"github.com/leash-dev/leash/internal/policy/policytest"
+	"github.com/leash-dev/leash/internal/sandbox"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,23 +22,9 @@ import (
 func TestSourceRoutedPacketsAreDropped(t *testing.T) {
 	kerneltest.Require(t)
 	const uid = 64290 // no account needed: a socket's owner is its creator's fsuid
-	ids := policytest.DefaultIDs
-	ids.Oracle = uid
-	src := `version: 1
-policies:
-  - name: p
-    users: [oracle]
-    rules:
-      - allow: {to: [203.0.113.9, 10.200.0.1], ports: [53/udp]}
-    default: deny
-`
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rs := compileFile(t, ctx, "p.yaml", src, policytest.Env(ids))
-	sb, k := newSandbox(t, ctx)
-	if err := k.Apply(rs); err != nil {
-		t.Fatal(err)
-	}
+	sb := restrictedSandbox(t, ctx, uid, "203.0.113.9", "10.200.0.1")
 	// A strict route's first hop must be on the link: the peer.
 	allowed, onLink, denied := netip.MustParseAddr("203.0.113.9"), netip.MustParseAddr("10.200.0.1"), netip.MustParseAddr("198.51.100.7")
 	for _, tc := range []struct {
@@ -60,6 +49,22 @@ policies:
 			}
 		})
 	}
+}
+
+// restrictedSandbox is a sandbox whose client namespace holds a policy
+// that lets uid send DNS datagrams to the allowed addresses only.
+func restrictedSandbox(t *testing.T, ctx context.Context, uid uint32, allowed ...string) *sandbox.Sandbox {
+	t.Helper()
+	ids := policytest.DefaultIDs
+	ids.Oracle = uid
+	src := fmt.Sprintf("version: 1\npolicies:\n  - name: p\n    users: [oracle]\n    rules:\n      - allow: {to: [\"%s\"], ports: [53/udp]}\n    default: deny\n",
+		strings.Join(allowed, `", "`))
+	rs := compileFile(t, ctx, "p.yaml", src, policytest.Env(ids))
+	sb, k := newSandbox(t, ctx)
+	if err := k.Apply(rs); err != nil {
+		t.Fatal(err)
+	}
+	return sb
 }
 
 // sourceRoute is an IP_OPTIONS value: one loose or strict source route
@@ -103,23 +108,9 @@ const (
 func TestRoutingHeaderPacketsAreDropped(t *testing.T) {
 	kerneltest.Require(t)
 	const uid = 64294 // no account needed: a socket's owner is its creator's fsuid
-	ids := policytest.DefaultIDs
-	ids.Oracle = uid
-	src := `version: 1
-policies:
-  - name: p
-    users: [oracle]
-    rules:
-      - allow: {to: ["2001:db8::9"], ports: [53/udp]}
-    default: deny
-`
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	rs := compileFile(t, ctx, "p.yaml", src, policytest.Env(ids))
-	sb, k := newSandbox(t, ctx)
-	if err := k.Apply(rs); err != nil {
-		t.Fatal(err)
-	}
+	sb := restrictedSandbox(t, ctx, uid, "2001:db8::9")
 	allowed, denied := netip.MustParseAddr("2001:db8::9"), netip.MustParseAddr("2001:db8::7")
 	for _, tc := range []struct {
 		name string
