@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -196,17 +197,17 @@ and feeds the watchdog.`,
 					}
 					return d.ReadFile(path)
 				},
-				Watcher:       w,
-				IdentityFiles: identityFiles(g),
-				Clock:         d.Clock,
-				RepairEvery:   repairEvery,
-				Watchdog:      watchdog,
-				Notify:        d.Notify,
-				Reload:        reload,
-				Log:           log,
-				Metrics:       m,
-				Collect:       collect,
-				LogGroup:      func() uint16 { return appliedLogGroup(d, g) },
+				Watcher:      w,
+				ReapplyFiles: reapplyFiles(g),
+				Clock:        d.Clock,
+				RepairEvery:  repairEvery,
+				Watchdog:     watchdog,
+				Notify:       d.Notify,
+				Reload:       reload,
+				Log:          log,
+				Metrics:      m,
+				Collect:      collect,
+				LogGroup:     func() uint16 { return appliedLogGroup(d, g) },
 			})
 		},
 	}
@@ -252,13 +253,22 @@ func hostRefresher(ctx context.Context, d Deps, g *globals, e *engine.Engine, cf
 	return hostrefresh.New(cfg), nil
 }
 
-// identityFiles are the user database files whose changes recompile the
-// policy: --passwd and --group if given, else the system's.
-func identityFiles(g *globals) []string {
+// reapplyFiles are the files whose changes recompile the policy in force:
+// the user database (--passwd/--group, or the system's), and resolv.conf
+// unless --resolver names the server, with the file a symlink there leads
+// to (systemd-resolved's and NetworkManager's live in /run).
+func reapplyFiles(g *globals) []string {
+	files := []string{"/etc/passwd", "/etc/group"}
 	if g.passwd != "" || g.group != "" {
-		return []string{g.passwd, g.group}
+		files = []string{g.passwd, g.group}
 	}
-	return []string{"/etc/passwd", "/etc/group"}
+	if g.resolver == "" {
+		files = append(files, resolve.DefaultResolvConfPath)
+		if target, err := filepath.EvalSymlinks(resolve.DefaultResolvConfPath); err == nil && target != resolve.DefaultResolvConfPath {
+			files = append(files, target)
+		}
+	}
+	return files
 }
 
 // serveLocalAPI answers the command line on the state directory's socket

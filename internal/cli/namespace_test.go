@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 
 	"github.com/leash-dev/leash/internal/state"
@@ -48,6 +49,32 @@ func TestStateDirFollowsNamespace(t *testing.T) {
 			}
 			if g.ns != tt.wantNS {
 				t.Errorf("namespace = %v, want %v", g.ns, tt.wantNS)
+			}
+		})
+	}
+}
+
+// TestReapplyFiles: the daemon recompiles the policy in force when the
+// user database changes, and when resolv.conf does unless --resolver names
+// the server (the table's DNS exemption lists resolv.conf's servers).
+func TestReapplyFiles(t *testing.T) {
+	tests := []struct {
+		name string
+		g    globals
+		want []string
+	}{
+		{name: "system", g: globals{}, want: []string{"/etc/passwd", "/etc/group", "/etc/resolv.conf"}},
+		{name: "files", g: globals{passwd: "p", group: "g"}, want: []string{"p", "g", "/etc/resolv.conf"}},
+		{name: "--resolver", g: globals{resolver: "10.0.0.53:53"}, want: []string{"/etc/passwd", "/etc/group"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := reapplyFiles(&tt.g)
+			if len(got) > len(tt.want) { // resolv.conf's symlink target, on hosts where it is one
+				got = got[:len(tt.want)]
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("reapplyFiles (-want +got):\n%s", diff)
 			}
 		})
 	}

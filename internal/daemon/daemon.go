@@ -72,11 +72,13 @@ type Config struct {
 	Compile  func(ctx context.Context, path string, src []byte) (*engine.Compiled, error)
 	ReadFile func(path string) ([]byte, error)
 	Watcher  Watcher
-	// IdentityFiles are watched for user and group changes
-	// (/etc/passwd, /etc/group).
-	IdentityFiles []string
-	Clock         clock.Clock
-	RepairEvery   time.Duration
+	// ReapplyFiles are the files whose changes recompile the policy in
+	// force (a reapply): the user database (/etc/passwd, /etc/group), and
+	// resolv.conf when leash's DNS servers come from it (the table's DNS
+	// exemption names them).
+	ReapplyFiles []string
+	Clock        clock.Clock
+	RepairEvery  time.Duration
 	// Watchdog is how often WATCHDOG=1 is sent (0: never).
 	Watchdog time.Duration
 	// Notify sends a systemd notification (sd_notify state); nil: none.
@@ -145,7 +147,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var settle <-chan time.Time  // debounce of file events
 	var drifted <-chan time.Time // a foreign change: repair soon
-	var fileChanged, usersChanged bool
+	var fileChanged, envChanged bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,8 +156,8 @@ func Run(ctx context.Context, cfg Config) error {
 			switch {
 			case p == d.policy:
 				fileChanged = true
-			case d.isIdentity(p):
-				usersChanged = true
+			case d.isReapplyFile(p):
+				envChanged = true
 			default:
 				continue
 			}
@@ -164,8 +166,8 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		case <-settle:
 			settle = nil
-			d.react(ctx, fileChanged, usersChanged)
-			fileChanged, usersChanged = false, false
+			d.react(ctx, fileChanged, envChanged)
+			fileChanged, envChanged = false, false
 			d.keepCgroups(ctx)
 		case <-d.Reload:
 			d.notify("RELOADING=1")
@@ -210,7 +212,7 @@ func (d *daemon) start(ctx context.Context) error {
 	if abs, err := filepath.Abs(d.policy); err == nil {
 		d.policy = abs
 	}
-	for _, p := range append([]string{d.policy}, d.IdentityFiles...) {
+	for _, p := range append([]string{d.policy}, d.ReapplyFiles...) {
 		if err := d.Watcher.Watch(p); err != nil {
 			d.Log.Warn("cannot watch a file; its changes are picked up by SIGHUP only", "file", p, "err", err)
 		}
@@ -226,8 +228,8 @@ func (d *daemon) start(ctx context.Context) error {
 	return nil
 }
 
-func (d *daemon) isIdentity(p string) bool {
-	for _, f := range d.IdentityFiles {
+func (d *daemon) isReapplyFile(p string) bool {
+	for _, f := range d.ReapplyFiles {
 		if filepath.Clean(f) == p {
 			return true
 		}
@@ -236,13 +238,14 @@ func (d *daemon) isIdentity(p string) bool {
 }
 
 // react carries out what changed: the file first (it may change the
-// policy that a reapply would recompile), then users and groups.
-func (d *daemon) react(ctx context.Context, file, users bool) {
+// policy that a reapply would recompile), then the environment the policy
+// is compiled with (ReapplyFiles: users and groups, resolv.conf).
+func (d *daemon) react(ctx context.Context, file, env bool) {
 	applied := false
 	if file {
 		applied = d.applyFile(ctx)
 	}
-	if users && !applied {
+	if env && !applied {
 		d.reapply(ctx)
 	}
 }

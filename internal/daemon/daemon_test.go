@@ -89,7 +89,7 @@ func (r *rig) run() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.t.Cleanup(func() { cancel(); <-r.stopped })
 	cfg := Config{
-		Engine: r.e, Policy: r.file, ReadFile: os.ReadFile, Watcher: r.w, IdentityFiles: []string{"/etc/passwd"},
+		Engine: r.e, Policy: r.file, ReadFile: os.ReadFile, Watcher: r.w, ReapplyFiles: []string{"/etc/passwd"},
 		Compile: func(ctx context.Context, path string, src []byte) (*engine.Compiled, error) {
 			return engine.Compile(ctx, policytest.Env(policytest.DefaultIDs), path, src)
 		},

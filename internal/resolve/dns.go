@@ -75,7 +75,12 @@ type DNS struct {
 	// inside another network namespace, see NetNSDial); nil uses net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 
-	once    sync.Once
+	// mu guards the configuration read from resolv.conf, read again
+	// whenever the file changed (a long-running daemon follows DHCP or
+	// NetworkManager rewriting it): seen is the file as it was read.
+	mu      sync.Mutex
+	loaded  bool
+	seen    os.FileInfo
 	conf    config
 	confErr error
 	// turn counts queries, for rotate.
@@ -144,8 +149,43 @@ func (d *DNS) deadline() time.Duration {
 
 // config reads the configuration once.
 func (d *DNS) config() (config, error) {
-	d.once.Do(func() { d.conf, d.confErr = d.loadConfig() })
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	fi := d.resolvConfInfo()
+	if !d.loaded || !sameFile(fi, d.seen) {
+		d.conf, d.confErr = d.loadConfig()
+		d.loaded, d.seen = true, fi
+		d.first.Store(0) // the servers may have changed
+	}
 	return d.conf, d.confErr
+}
+
+// resolvConfInfo is the stat of the resolv.conf d reads (followed through
+// symlinks, as it is read); nil with explicit Servers, which no file
+// changes, or when it cannot be read (loadConfig says why).
+func (d *DNS) resolvConfInfo() os.FileInfo {
+	if len(d.Servers) > 0 {
+		return nil
+	}
+	path := d.ResolvConfPath
+	if path == "" {
+		path = DefaultResolvConfPath
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	return fi
+}
+
+// sameFile reports whether a and b (either may be nil) are the same file
+// with the same size and modification time: a rewrite or a rename over it
+// changes one of these.
+func sameFile(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return os.SameFile(a, b) && a.Size() == b.Size() && a.ModTime().Equal(b.ModTime())
 }
 
 // answer is the outcome of one query.

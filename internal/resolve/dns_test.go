@@ -236,3 +236,63 @@ func TestLoadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestResolvConfFollowed: a long-running resolver (leash daemon's) asks
+// the servers resolv.conf lists now: a rewrite in place, a rename over it
+// (DHCP clients, NetworkManager) and a symlink moved to another file are
+// all seen at the next lookup; an unchanged file is not read again.
+func TestResolvConfFollowed(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, server string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("nameserver "+server+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	conf := filepath.Join(dir, "resolv.conf")
+	d := &DNS{ResolvConfPath: conf}
+	servers := func() string {
+		t.Helper()
+		got, err := d.ServerAddrs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(got)
+	}
+	write("resolv.conf", "192.0.2.1")
+	if got := servers(); got != "[192.0.2.1:53]" {
+		t.Fatalf("servers = %s, want 192.0.2.1:53", got)
+	}
+	// Rewritten in place (a longer line: another size).
+	write("resolv.conf", "192.0.2.222")
+	if got := servers(); got != "[192.0.2.222:53]" {
+		t.Errorf("after a rewrite: servers = %s, want 192.0.2.222:53", got)
+	}
+	// Renamed over.
+	if err := os.Rename(write("new", "198.51.100.3"), conf); err != nil {
+		t.Fatal(err)
+	}
+	if got := servers(); got != "[198.51.100.3:53]" {
+		t.Errorf("after a rename: servers = %s, want 198.51.100.3:53", got)
+	}
+	// A symlink that moves to another file (systemd-resolved's stub).
+	link := filepath.Join(dir, "link.conf")
+	if err := os.Symlink(write("stub", "127.0.0.53"), link); err != nil {
+		t.Fatal(err)
+	}
+	d = &DNS{ResolvConfPath: link}
+	if got := servers(); got != "[127.0.0.53:53]" {
+		t.Fatalf("through the symlink: servers = %s", got)
+	}
+	if err := os.Remove(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(write("uplink", "203.0.113.53"), link); err != nil {
+		t.Fatal(err)
+	}
+	if got := servers(); got != "[203.0.113.53:53]" {
+		t.Errorf("after the symlink moved: servers = %s, want 203.0.113.53:53", got)
+	}
+}
