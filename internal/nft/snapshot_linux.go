@@ -137,13 +137,13 @@ func (l *changeLog) run() {
 	for {
 		msgs, err := l.nl.Receive()
 		if err != nil {
+			l.mu.Lock()
+			l.lost = true // events dropped, or no more to come
+			l.mu.Unlock()
 			if errors.Is(err, unix.ENOBUFS) {
-				l.mu.Lock()
-				l.lost = true
-				l.mu.Unlock()
 				continue
 			}
-			return // closed
+			return // closed, or failed: the snapshot opens another
 		}
 		for _, m := range msgs {
 			leash, gen := classify(m)
