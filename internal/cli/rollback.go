@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
+
+	"github.com/leash-dev/leash/internal/decimal"
 )
 
 func rollbackCmd(d Deps, g *globals) *cobra.Command {
@@ -20,11 +21,14 @@ before the current one. A pending confirmation is dropped. See leash history.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := 0
 			if len(args) == 1 {
-				n, err := strconv.Atoi(args[0])
-				if err != nil || n <= 0 {
+				n, err := decimal.Parse(args[0])
+				switch {
+				case decimal.Spelling(err):
+					return usage("rollback %s: %v", args[0], err)
+				case err != nil || n == 0 || n > 1<<31-1:
 					return usage("rollback %q: give a generation number (see leash history)", args[0])
 				}
-				target = n
+				target = int(n)
 			}
 			ctl, err := controlFor(cmd, d, g, args)
 			if err != nil {
