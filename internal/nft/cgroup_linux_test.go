@@ -54,12 +54,5 @@ func TestCgroupTextEquivalence(t *testing.T) {
 	if diff := cmp.Diff(wantNL, gotNL); diff != "" {
 		t.Errorf("nft --debug=netlink list (-nft -f +Apply):\n%s", diff)
 	}
-	got, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clearCounters(got)
-	if diff := diffIR(kernelView(rs), got); diff != "" {
-		t.Errorf("Read after Apply (-want +got):\n%s", diff)
-	}
+	requireReadsBack(t, c, rs, "Read after Apply")
 }

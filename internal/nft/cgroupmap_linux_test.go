@@ -64,14 +64,7 @@ func TestCgroupMapTextEquivalence(t *testing.T) {
 	if got := strings.Join(strings.Fields(list(t, nsB)), " "); !strings.Contains(got, "elements = { 42 : jump p_db, 1099511627783 : jump p_web }") {
 		t.Errorf("nft list after Apply: no elements `42 : jump p_db, 1099511627783 : jump p_web`:\n%s", got)
 	}
-	got, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clearCounters(got)
-	if diff := diffIR(kernelView(rs), got); diff != "" {
-		t.Errorf("Read after Apply (-want +got):\n%s", diff)
-	}
+	requireReadsBack(t, c, rs, "Read after Apply")
 
 	// A changed verdict: the kernel refuses to re-add a key with other data...
 	move := ruleset.ElementOp{Set: "cgmap2", Elem: jumpElem(42, "p_web")}

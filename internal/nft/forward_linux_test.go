@@ -57,14 +57,7 @@ func TestForwardRoundTrip(t *testing.T) {
 	if err := c.Apply(rs); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clearCounters(got)
-	if diff := diffIR(kernelView(rs), got); diff != "" {
-		t.Errorf("Read after Apply (-want +got):\n%s", diff)
-	}
+	requireReadsBack(t, c, rs, "Read after Apply")
 }
 
 // TestForwardFake: the fake kernel holds and reads back the forward maps
@@ -75,12 +68,5 @@ func TestForwardFake(t *testing.T) {
 	if err := f.Apply(rs); err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clearCounters(got)
-	if diff := diffIR(kernelView(rs), got); diff != "" {
-		t.Errorf("Fake Read after Apply (-want +got):\n%s", diff)
-	}
+	requireReadsBack(t, f, rs, "Fake Read after Apply")
 }

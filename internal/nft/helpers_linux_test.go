@@ -191,3 +191,23 @@ func kernelView(rs *ruleset.Ruleset) *ruleset.Ruleset {
 func diffIR(want, got *ruleset.Ruleset) string {
 	return cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }))
 }
+
+// reader is what requireReadsBack reads: a Conn, or the Fake.
+type reader interface {
+	Read() (*ruleset.Ruleset, error)
+}
+
+// requireReadsBack reads the table from r and fails t unless it is rs as
+// the kernel holds it (kernelView), counters left out; what names the
+// moment in the message ("Read after Apply").
+func requireReadsBack(t testing.TB, r reader, rs *ruleset.Ruleset, what string) {
+	t.Helper()
+	got, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clearCounters(got)
+	if diff := diffIR(kernelView(rs), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", what, diff)
+	}
+}

@@ -409,12 +409,5 @@ func TestPrepareApply(t *testing.T) {
 	if err := send(); err != nil {
 		t.Fatal(err)
 	}
-	got, err := c.Read()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clearCounters(got)
-	if diff := diffIR(kernelView(next), got); diff != "" {
-		t.Errorf("after send (-want +got):\n%s", diff)
-	}
+	requireReadsBack(t, c, next, "after send")
 }

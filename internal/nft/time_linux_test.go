@@ -66,14 +66,7 @@ func TestTimeWindows(t *testing.T) {
 			if dropped := errors.Is(sent, unix.EPERM); dropped != tt.drop {
 				t.Errorf("send as fsuid 4242: %v, want dropped %v", sent, tt.drop)
 			}
-			got, err := c.Read()
-			if err != nil {
-				t.Fatal(err)
-			}
-			clearCounters(got)
-			if diff := diffIR(kernelView(rs), got); diff != "" {
-				t.Errorf("Read after Apply (-want +got):\n%s", diff)
-			}
+			requireReadsBack(t, c, rs, "Read after Apply")
 		})
 	}
 }
