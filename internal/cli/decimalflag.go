@@ -34,15 +34,25 @@ func (f decimalFlag[T]) String() string {
 }
 
 func (f decimalFlag[T]) Set(s string) error {
-	n, err := decimal.Parse(s)
-	switch {
-	case decimal.Spelling(err):
+	n, err := decimalUpTo(s, f.max)
+	if err != nil {
 		return err
-	case err != nil || n > f.max:
-		return fmt.Errorf("not a number from 0 to %d", f.max)
 	}
 	*f.v = T(n)
 	return nil
+}
+
+// decimalUpTo reads a command-line number: plain decimal (else the
+// spelling's complaint, naming the decimal meant) from 0 to max.
+func decimalUpTo(s string, max uint64) (uint64, error) {
+	n, err := decimal.Parse(s)
+	switch {
+	case decimal.Spelling(err):
+		return 0, err
+	case err != nil || n > max:
+		return 0, fmt.Errorf("not a number from 0 to %d", max)
+	}
+	return n, nil
 }
 
 func (f decimalFlag[T]) Type() string { return "N" }

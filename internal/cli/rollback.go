@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/leash-dev/leash/internal/decimal"
+	"github.com/leash-dev/leash/internal/termtext"
 )
 
 func rollbackCmd(d Deps, g *globals) *cobra.Command {
@@ -21,12 +23,9 @@ before the current one. A pending confirmation is dropped. See leash history.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			target := 0
 			if len(args) == 1 {
-				n, err := decimal.Parse(args[0])
-				switch {
-				case decimal.Spelling(err):
-					return usage("rollback %s: %v", args[0], err)
-				case err != nil || n == 0 || n > 1<<31-1:
-					return usage("rollback %q: give a generation number (see leash history)", args[0])
+				n, err := decimalUpTo(args[0], 1<<31-1)
+				if err != nil || n == 0 {
+					return usage("rollback %s: give a generation number (see leash history): %v", termtext.Escape(args[0]), cmp.Or(err, errors.New("generations start at 1")))
 				}
 				target = int(n)
 			}

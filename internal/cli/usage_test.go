@@ -24,8 +24,8 @@ func TestCommandLineMistakes(t *testing.T) {
 		{name: "octal uid", args: []string{"check", "--uid", "01001", "--to", "192.0.2.1"}, wantErr: "leading zeros are not allowed; write 1001"},
 		{name: "hexadecimal gid", args: []string{"check", "--uid", "5", "--gid", "0x10", "--to", "192.0.2.1"}, wantErr: "hexadecimal numbers are not allowed; write 16"},
 		{name: "uid out of range", args: []string{"check", "--uid", "4294967295", "--to", "192.0.2.1"}, wantErr: "not a number from 0 to 4294967294"},
-		{name: "zero-padded generation", args: []string{"rollback", "007"}, wantErr: "rollback 007: leading zeros are not allowed; write 7"},
-		{name: "generation 0", args: []string{"rollback", "0"}, wantErr: "give a generation number"},
+		{name: "zero-padded generation", args: []string{"rollback", "007"}, wantErr: "rollback 007: give a generation number (see leash history): leading zeros are not allowed; write 7"},
+		{name: "generation 0", args: []string{"rollback", "0"}, wantErr: "generations start at 1"},
 		{name: "signed size", args: []string{"log", "collect", "--max-size", "+5"}, wantErr: "a + sign is not allowed; write 5"},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/leash-dev/leash/internal/decimal"
@@ -31,7 +30,7 @@ func (d *Directory) UserArg(s string) (u User, known bool, err error) {
 		return named, true, nil
 	case decimal.Spelling(perr):
 		return User{}, false, fmt.Errorf("uid %s: %v", s, perr)
-	case errors.Is(perr, decimal.ErrNegative), perr != nil, n > MaxUID:
+	case perr != nil || n > MaxUID: // negative, or too large
 		return User{}, false, fmt.Errorf("uid %s is out of range (0 to %d)", s, uint32(MaxUID))
 	}
 	byUID, hasUID := d.UserByUID(uint32(n))
