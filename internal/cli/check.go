@@ -179,10 +179,12 @@ func runCheck(ctx context.Context, d Deps, g *globals, f *checkFlags) error {
 	var out []verdictJSON
 	for _, a := range addrs {
 		proto, icmpType := t.IPProto(a)
-		pkt := eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
-		pkt.Cgroup = cgIDs
+		var pkt eval.Packet
 		if f.unowned {
 			pkt = eval.Unowned(a, proto, t.Port, icmpType, cgIDs, local)
+		} else {
+			pkt = eval.NewConnection(uid, gid, a, proto, t.Port, icmpType, local)
+			pkt.Cgroup = cgIDs
 		}
 		pkt.Oifname = localOif(pkt, f.out)
 		routed := ""
